@@ -1,0 +1,9 @@
+/** Every Table Storage table name Attest uses, in one place (call sites never spell them). */
+export const TableNames = {
+  /** De-duplication markers for external events raised through the Azure durable client. */
+  durableEventIds: (taskHub: string) => `${taskHub}EventIds`,
+  /** The local replay host's task hub: instances, history, pending messages and event markers. */
+  localTaskHub: (taskHub: string) => `${taskHub}Local`,
+  /** The local host's own probe row, written at start-up to prove storage answers. */
+  hostProbe: 'AttestHostProbe',
+} as const;

@@ -1,0 +1,371 @@
+/**
+ * The only reader of process.env. Every setting Attest understands is declared here, validated with zod,
+ * and turned into one typed, frozen object. A missing or malformed setting stops start-up with one line that
+ * names the setting and says how to fix it (see {@link ConfigError}).
+ */
+import { z } from 'zod';
+
+/** Which host is loading the configuration: the defaults differ (the local host embeds everything). */
+export type HostKind = 'local' | 'azure';
+
+/** A setting that is missing or malformed; `message` is the one line a person reads. */
+export class ConfigError extends Error {
+  constructor(
+    readonly setting: string,
+    readonly problem: string,
+    readonly fix: string,
+  ) {
+    super(`config: ${setting} ${problem}. ${fix}`);
+    this.name = 'ConfigError';
+  }
+}
+
+const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+const port = z.coerce.number().int().min(0).max(65535);
+const httpsUrl = z
+  .string()
+  .url()
+  .refine((u) => u.startsWith('https://'), 'must start with https://');
+const anyUrl = z.string().url();
+const guid = z.string().regex(GUID, 'must be a GUID such as 72f988bf-86f1-41af-91ab-2d7cd011db47');
+const rate = z.coerce.number().min(0).max(1);
+
+/** One declared setting: the schema for its raw string, its default per host, and how to fix it. */
+interface Setting<T> {
+  schema: z.ZodType<T>;
+  default?: Partial<Record<HostKind, string>>;
+  fix: string;
+}
+
+function setting<T>(schema: z.ZodType<T>, fix: string, defaults?: Partial<Record<HostKind, string>>): Setting<T> {
+  return { schema, fix, default: defaults };
+}
+
+const ENV_FILE_HINT = 'Set it in the environment (locally: env/.env.local; in Azure: the Function App settings)';
+
+/** Every environment variable Attest reads, in one place. */
+export const SETTINGS = {
+  ATTEST_STORAGE_MODE: setting(
+    z.enum(['embedded', 'connection-string', 'managed-identity']),
+    `${ENV_FILE_HINT} to embedded (Azurite, local only), connection-string or managed-identity`,
+    { local: 'embedded' },
+  ),
+  ATTEST_STORAGE_CONNECTION_STRING: setting(
+    z.string().regex(/(^UseDevelopmentStorage=true$)|(AccountName=|TableEndpoint=)/, 'must be an Azure Storage connection string'),
+    `${ENV_FILE_HINT} to the storage account's connection string (Access keys blade), or use ATTEST_STORAGE_MODE=managed-identity`,
+  ),
+  ATTEST_STORAGE_TABLE_URL: setting(httpsUrl, `${ENV_FILE_HINT} to the table endpoint, e.g. https://<account>.table.core.windows.net`),
+  ATTEST_STORAGE_BLOB_URL: setting(httpsUrl, `${ENV_FILE_HINT} to the blob endpoint, e.g. https://<account>.blob.core.windows.net`),
+  AZURE_CLIENT_ID: setting(guid, `${ENV_FILE_HINT} to the client id of the user-assigned managed identity, or remove it`),
+  ATTEST_DIRECTORY_MODE: setting(
+    z.enum(['simulator', 'graph']),
+    `${ENV_FILE_HINT} to simulator (local Graph simulator) or graph (Microsoft Graph)`,
+    { local: 'simulator' },
+  ),
+  ATTEST_GRAPH_TENANT_ID: setting(guid, `${ENV_FILE_HINT} to your Entra tenant id (Entra admin centre > Overview)`),
+  ATTEST_GRAPH_CLIENT_ID: setting(guid, `${ENV_FILE_HINT} to the app registration's Application (client) id`),
+  ATTEST_GRAPH_CREDENTIAL: setting(
+    z.enum(['managed-identity', 'client-secret', 'certificate']),
+    `${ENV_FILE_HINT} to managed-identity, client-secret or certificate`,
+    { azure: 'managed-identity', local: 'client-secret' },
+  ),
+  ATTEST_GRAPH_CLIENT_SECRET: setting(
+    z.string().min(8, 'is too short to be a client secret'),
+    `${ENV_FILE_HINT} to a client secret of the app registration (Certificates & secrets); in Azure prefer a Key Vault reference`,
+  ),
+  ATTEST_GRAPH_CERTIFICATE_PATH: setting(
+    z.string().min(1),
+    `${ENV_FILE_HINT} to the path of a PEM file holding the certificate and its private key`,
+  ),
+  ATTEST_GRAPH_SIM_URL: setting(anyUrl, `${ENV_FILE_HINT} to the Graph simulator's base URL, e.g. http://127.0.0.1:5780/v1.0`),
+  ATTEST_TICKETS_MODE: setting(
+    z.enum(['none', 'jira', 'servicenow']),
+    `${ENV_FILE_HINT} to none, jira or servicenow`,
+    { local: 'none', azure: 'none' },
+  ),
+  ATTEST_JIRA_BASE_URL: setting(httpsUrl, `${ENV_FILE_HINT} to your Jira site, e.g. https://acme.atlassian.net`),
+  ATTEST_JIRA_EMAIL: setting(z.string().email(), `${ENV_FILE_HINT} to the Jira account's e-mail address`),
+  ATTEST_JIRA_API_TOKEN: setting(z.string().min(8, 'is too short to be an API token'), `${ENV_FILE_HINT} to a Jira API token`),
+  ATTEST_JIRA_PROJECT_KEY: setting(z.string().regex(/^[A-Z][A-Z0-9_]+$/, 'must be a Jira project key such as SEC'), `${ENV_FILE_HINT} to the project key`),
+  ATTEST_SERVICENOW_INSTANCE_URL: setting(httpsUrl, `${ENV_FILE_HINT} to your instance, e.g. https://acme.service-now.com`),
+  ATTEST_SERVICENOW_USERNAME: setting(z.string().min(1), `${ENV_FILE_HINT} to the ServiceNow integration user`),
+  ATTEST_SERVICENOW_PASSWORD: setting(z.string().min(1), `${ENV_FILE_HINT} to that user's password (Key Vault reference in Azure)`),
+  ATTEST_MAIL_MODE: setting(
+    z.enum(['simulator', 'graph']),
+    `${ENV_FILE_HINT} to simulator (mail kept under the data folder) or graph (Graph sendMail)`,
+    { local: 'simulator', azure: 'graph' },
+  ),
+  ATTEST_MAIL_SENDER: setting(
+    z.string().regex(/^[^@\s]+@[^@\s]+$/, 'must be the user principal name of the mailbox that sends, e.g. attest@contoso.com'),
+    `${ENV_FILE_HINT} to the mailbox Attest sends evidence from`,
+    { local: 'attest@contoso.example' },
+  ),
+  ATTEST_BOT_AUTH: setting(
+    z.enum(['anonymous', 'managed-identity', 'client-secret']),
+    `${ENV_FILE_HINT} to managed-identity or client-secret (anonymous is for the local host only)`,
+    { local: 'anonymous', azure: 'managed-identity' },
+  ),
+  ATTEST_BOT_APP_ID: setting(guid, `${ENV_FILE_HINT} to the Azure Bot's Microsoft App ID`),
+  ATTEST_BOT_APP_PASSWORD: setting(z.string().min(8, 'is too short to be a client secret'), `${ENV_FILE_HINT} to the bot's client secret`),
+  ATTEST_BOT_TENANT_ID: setting(guid, `${ENV_FILE_HINT} to the tenant the bot's app registration lives in`),
+  ATTEST_ALLOWED_TENANTS: setting(
+    z.string().refine((s) => s.split(',').every((t) => GUID.test(t.trim())), 'must be a comma-separated list of tenant GUIDs'),
+    `${ENV_FILE_HINT} to the tenant ids whose users may use Attest, separated by commas`,
+    { local: '6e1d3f0a-5b2c-4d8e-9f70-a1b2c3d4e5f6' },
+  ),
+  ATTEST_TASK_HUB: setting(
+    z.string().regex(/^[A-Za-z][A-Za-z0-9]{2,44}$/, 'must be 3 to 45 letters and digits, starting with a letter'),
+    `${ENV_FILE_HINT} to a task hub name such as AttestHub`,
+    { local: 'AttestHub', azure: 'AttestHub' },
+  ),
+  ATTEST_HTTP_PORT: setting(port, `${ENV_FILE_HINT} to a free TCP port (default 3978, the port the Playground calls)`, { local: '3978' }),
+  ATTEST_PLAYGROUND_PORT: setting(port, `${ENV_FILE_HINT} to a free TCP port (default 56150)`, { local: '56150' }),
+  ATTEST_GRAPH_SIM_PORT: setting(port, `${ENV_FILE_HINT} to a free TCP port for the Graph simulator (default 5780)`, { local: '5780' }),
+  ATTEST_AZURITE_TABLE_PORT: setting(port, `${ENV_FILE_HINT} to a free TCP port for Azurite's table service (default 10002)`, { local: '10002' }),
+  ATTEST_AZURITE_BLOB_PORT: setting(port, `${ENV_FILE_HINT} to a free TCP port for Azurite's blob service (default 10000)`, { local: '10000' }),
+  ATTEST_GRAPH_SIM_LATENCY_MS: setting(z.coerce.number().int().min(0).max(60000), `${ENV_FILE_HINT} to milliseconds of added latency, 0 to 60000`, { local: '0' }),
+  ATTEST_GRAPH_SIM_THROTTLE_RATE: setting(rate, `${ENV_FILE_HINT} to the share of requests answered 429, from 0 to 1`, { local: '0' }),
+  ATTEST_GRAPH_SIM_UNAVAILABLE_RATE: setting(rate, `${ENV_FILE_HINT} to the share of requests answered 503, from 0 to 1`, { local: '0' }),
+  ATTEST_GRAPH_SIM_WRITE_QUOTA: setting(
+    z.enum(['off', 'on']),
+    `${ENV_FILE_HINT} to on (Graph's 3,000 writes per 150 s per app and tenant) or off`,
+    { local: 'off' },
+  ),
+} as const;
+
+export type SettingName = keyof typeof SETTINGS;
+
+/** Storage: Azurite embedded by the local host, a connection string, or an account URL with managed identity. */
+export type StorageConfig =
+  | { mode: 'embedded'; tablePort: number; blobPort: number }
+  | { mode: 'connection-string'; connectionString: string }
+  | { mode: 'managed-identity'; tableUrl: string; blobUrl?: string; clientId?: string };
+
+/** Directory: the local Graph simulator or Microsoft Graph with @azure/identity credentials. */
+export type DirectoryConfig =
+  | {
+      mode: 'simulator';
+      url?: string;
+      port: number;
+      latencyMs: number;
+      throttleRate: number;
+      unavailableRate: number;
+      writeQuota: boolean;
+    }
+  | {
+      mode: 'graph';
+      tenantId: string;
+      clientId: string;
+      credential:
+        | { kind: 'managed-identity'; clientId?: string }
+        | { kind: 'client-secret'; secret: string }
+        | { kind: 'certificate'; certificatePath: string };
+    };
+
+/** Ticket sync target. */
+export type TicketsConfig =
+  | { mode: 'none' }
+  | { mode: 'jira'; baseUrl: string; email: string; apiToken: string; projectKey: string }
+  | { mode: 'servicenow'; instanceUrl: string; username: string; password: string };
+
+/** Where evidence mail goes: kept by the simulator, or sent through Graph sendMail. */
+export type MailConfig = { mode: 'simulator' | 'graph'; sender: string };
+
+/** How /api/messages authenticates the Bot Framework. */
+export type BotConfig =
+  | { auth: 'anonymous'; allowedTenants: string[] }
+  | { auth: 'managed-identity'; appId: string; tenantId: string; allowedTenants: string[] }
+  | { auth: 'client-secret'; appId: string; password: string; tenantId: string; allowedTenants: string[] };
+
+/** The whole validated configuration. */
+export interface AttestConfig {
+  host: HostKind;
+  storage: StorageConfig;
+  directory: DirectoryConfig;
+  tickets: TicketsConfig;
+  mail: MailConfig;
+  bot: BotConfig;
+  taskHub: string;
+  local: { httpPort: number; playgroundPort: number };
+}
+
+type Env = Record<string, string | undefined>;
+
+/** Reads settings from an environment with the host's defaults; each read validates and names the setting. */
+class Reader {
+  constructor(
+    private readonly env: Env,
+    private readonly host: HostKind,
+  ) {}
+
+  /** The raw value, or the host's default, or undefined. */
+  private raw(name: SettingName): string | undefined {
+    const value = this.env[name];
+    if (value !== undefined && value.trim() !== '') return value.trim();
+    return SETTINGS[name].default?.[this.host];
+  }
+
+  optional<N extends SettingName>(name: N): z.infer<(typeof SETTINGS)[N]['schema']> | undefined {
+    const raw = this.raw(name);
+    if (raw === undefined) return undefined;
+    const def = SETTINGS[name];
+    const parsed = def.schema.safeParse(raw);
+    if (!parsed.success) {
+      const issue = parsed.error.issues[0];
+      const shown = /SECRET|PASSWORD|TOKEN|CONNECTION_STRING/.test(name) ? '(hidden)' : JSON.stringify(raw);
+      const why =
+        issue.code === 'invalid_value' && 'values' in issue
+          ? `must be one of ${(issue.values as unknown[]).join(', ')}`
+          : issue.message.replace(/^Invalid (input|string|url)(: .*)?$/i, 'is not valid');
+      throw new ConfigError(name, `is ${shown}, which ${why.startsWith('must') ? why : `is not valid (${why})`}`, def.fix);
+    }
+    return parsed.data as z.infer<(typeof SETTINGS)[N]['schema']>;
+  }
+
+  required<N extends SettingName>(name: N, because: string): z.infer<(typeof SETTINGS)[N]['schema']> {
+    const value = this.optional(name);
+    if (value === undefined) throw new ConfigError(name, `is missing (needed ${because})`, SETTINGS[name].fix);
+    return value;
+  }
+}
+
+/**
+ * Validates the environment and returns the configuration, or throws a {@link ConfigError} naming the first
+ * setting that is missing or malformed.
+ */
+export function loadConfig(env: Env, host: HostKind): AttestConfig {
+  const r = new Reader(env, host);
+
+  const storageMode = r.required('ATTEST_STORAGE_MODE', 'to know where Attest keeps its tables');
+  let storage: StorageConfig;
+  if (storageMode === 'embedded') {
+    if (host !== 'local') {
+      throw new ConfigError('ATTEST_STORAGE_MODE', 'is "embedded", which only the local host can run', SETTINGS.ATTEST_STORAGE_MODE.fix);
+    }
+    storage = {
+      mode: 'embedded',
+      tablePort: r.required('ATTEST_AZURITE_TABLE_PORT', 'for embedded Azurite'),
+      blobPort: r.required('ATTEST_AZURITE_BLOB_PORT', 'for embedded Azurite'),
+    };
+  } else if (storageMode === 'connection-string') {
+    storage = {
+      mode: 'connection-string',
+      connectionString: r.required('ATTEST_STORAGE_CONNECTION_STRING', 'when ATTEST_STORAGE_MODE=connection-string'),
+    };
+  } else {
+    storage = {
+      mode: 'managed-identity',
+      tableUrl: r.required('ATTEST_STORAGE_TABLE_URL', 'when ATTEST_STORAGE_MODE=managed-identity'),
+      blobUrl: r.optional('ATTEST_STORAGE_BLOB_URL'),
+      clientId: r.optional('AZURE_CLIENT_ID'),
+    };
+  }
+
+  const directoryMode = r.required('ATTEST_DIRECTORY_MODE', 'to know where the directory (Microsoft Graph) is');
+  let directory: DirectoryConfig;
+  if (directoryMode === 'simulator') {
+    directory = {
+      mode: 'simulator',
+      url: host === 'azure' ? r.required('ATTEST_GRAPH_SIM_URL', 'when the Azure host uses the simulator') : r.optional('ATTEST_GRAPH_SIM_URL'),
+      port: r.optional('ATTEST_GRAPH_SIM_PORT') ?? 0,
+      latencyMs: r.optional('ATTEST_GRAPH_SIM_LATENCY_MS') ?? 0,
+      throttleRate: r.optional('ATTEST_GRAPH_SIM_THROTTLE_RATE') ?? 0,
+      unavailableRate: r.optional('ATTEST_GRAPH_SIM_UNAVAILABLE_RATE') ?? 0,
+      writeQuota: (r.optional('ATTEST_GRAPH_SIM_WRITE_QUOTA') ?? 'off') === 'on',
+    };
+  } else {
+    const because = 'when ATTEST_DIRECTORY_MODE=graph';
+    const tenantId = r.required('ATTEST_GRAPH_TENANT_ID', because);
+    const clientId = r.required('ATTEST_GRAPH_CLIENT_ID', because);
+    const kind = r.required('ATTEST_GRAPH_CREDENTIAL', because);
+    const credential: Extract<DirectoryConfig, { mode: 'graph' }>['credential'] =
+      kind === 'managed-identity'
+        ? { kind, clientId: r.optional('AZURE_CLIENT_ID') }
+        : kind === 'client-secret'
+          ? { kind, secret: r.required('ATTEST_GRAPH_CLIENT_SECRET', 'when ATTEST_GRAPH_CREDENTIAL=client-secret') }
+          : { kind, certificatePath: r.required('ATTEST_GRAPH_CERTIFICATE_PATH', 'when ATTEST_GRAPH_CREDENTIAL=certificate') };
+    directory = { mode: 'graph', tenantId, clientId, credential };
+  }
+
+  const ticketsMode = r.required('ATTEST_TICKETS_MODE', 'to know where tickets are synced');
+  let tickets: TicketsConfig;
+  if (ticketsMode === 'jira') {
+    const because = 'when ATTEST_TICKETS_MODE=jira';
+    tickets = {
+      mode: 'jira',
+      baseUrl: r.required('ATTEST_JIRA_BASE_URL', because),
+      email: r.required('ATTEST_JIRA_EMAIL', because),
+      apiToken: r.required('ATTEST_JIRA_API_TOKEN', because),
+      projectKey: r.required('ATTEST_JIRA_PROJECT_KEY', because),
+    };
+  } else if (ticketsMode === 'servicenow') {
+    const because = 'when ATTEST_TICKETS_MODE=servicenow';
+    tickets = {
+      mode: 'servicenow',
+      instanceUrl: r.required('ATTEST_SERVICENOW_INSTANCE_URL', because),
+      username: r.required('ATTEST_SERVICENOW_USERNAME', because),
+      password: r.required('ATTEST_SERVICENOW_PASSWORD', because),
+    };
+  } else {
+    tickets = { mode: 'none' };
+  }
+
+  const mailMode = r.required('ATTEST_MAIL_MODE', 'to know how evidence mail is sent');
+  if (mailMode === 'simulator' && directory.mode !== 'simulator') {
+    throw new ConfigError('ATTEST_MAIL_MODE', 'is "simulator" but ATTEST_DIRECTORY_MODE is "graph"', 'Set ATTEST_MAIL_MODE=graph to send through Microsoft Graph');
+  }
+  const mail: MailConfig = { mode: mailMode, sender: r.required('ATTEST_MAIL_SENDER', 'to know which mailbox sends evidence') };
+
+  const allowedTenants = r
+    .required('ATTEST_ALLOWED_TENANTS', 'to know which tenants may talk to the bot')
+    .split(',')
+    .map((t) => t.trim().toLowerCase());
+  const botAuth = r.required('ATTEST_BOT_AUTH', 'to know how the bot endpoint authenticates');
+  let bot: BotConfig;
+  if (botAuth === 'anonymous') {
+    if (host !== 'local') {
+      throw new ConfigError('ATTEST_BOT_AUTH', 'is "anonymous", which only the local host allows', SETTINGS.ATTEST_BOT_AUTH.fix);
+    }
+    bot = { auth: 'anonymous', allowedTenants };
+  } else {
+    const because = `when ATTEST_BOT_AUTH=${botAuth}`;
+    const appId = r.required('ATTEST_BOT_APP_ID', because);
+    const tenantId = r.required('ATTEST_BOT_TENANT_ID', because);
+    bot =
+      botAuth === 'client-secret'
+        ? { auth: botAuth, appId, tenantId, password: r.required('ATTEST_BOT_APP_PASSWORD', because), allowedTenants }
+        : { auth: botAuth, appId, tenantId, allowedTenants };
+  }
+
+  return Object.freeze({
+    host,
+    storage,
+    directory,
+    tickets,
+    mail,
+    bot,
+    taskHub: r.required('ATTEST_TASK_HUB', 'to name the durable task hub'),
+    local: {
+      httpPort: r.optional('ATTEST_HTTP_PORT') ?? 3978,
+      playgroundPort: r.optional('ATTEST_PLAYGROUND_PORT') ?? 56150,
+    },
+  });
+}
+
+/** Loads from this process's environment: the one read of process.env in Attest. */
+export function loadConfigFromProcess(host: HostKind): AttestConfig {
+  return loadConfig(process.env, host);
+}
+
+/** What each part runs as, for the start-up banner and /healthz. */
+export function describeModes(config: AttestConfig): Record<string, string> {
+  return {
+    storage: config.storage.mode,
+    directory: config.directory.mode,
+    tickets: config.tickets.mode,
+    mail: config.mail.mode,
+    bot: config.bot.auth,
+    orchestrations: config.host === 'local' ? 'local-replay-host' : 'durable-functions',
+  };
+}

@@ -1,0 +1,80 @@
+/**
+ * The functions as data. Each entry says what triggers it and what it does; `src/functions/index.ts`
+ * registers the list with @azure/functions and durable-functions in Azure, and the local host mounts the
+ * same list. No function is written twice.
+ */
+import type { HttpRequest, HttpResponseInit, InvocationContext } from '@azure/functions';
+import type * as df from 'durable-functions';
+import type { AttestConfig } from '../config/config';
+import type { DurableClientPort } from '../ports/durable-client.port';
+
+/** What a function can use besides its trigger: built once per host from the configuration. */
+export interface AppServices {
+  config: AttestConfig;
+}
+
+/** Passed to http and timer handlers. */
+export interface FunctionContext {
+  invocation: InvocationContext;
+  services: AppServices;
+  durable: DurableClientPort;
+}
+
+/** Passed to activities (they do not start orchestrations). */
+export interface ActivityContext {
+  invocation: InvocationContext;
+  services: AppServices;
+}
+
+/** An HTTP-triggered function; `route` is relative to the `api/` prefix, as in host.json. */
+export interface HttpFunction {
+  kind: 'http';
+  name: string;
+  route: string;
+  methods: ('GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE')[];
+  /** `anonymous` when the handler authenticates callers itself (the bot validates Bot Framework tokens). */
+  authLevel: 'anonymous' | 'function';
+  handler: (request: HttpRequest, context: FunctionContext) => Promise<HttpResponseInit>;
+}
+
+/** A timer-triggered function; `schedule` is a 6-field NCRONTAB expression (second first), as in Azure. */
+export interface TimerFunction {
+  kind: 'timer';
+  name: string;
+  schedule: string;
+  handler: (context: FunctionContext) => Promise<void>;
+}
+
+/** An orchestration: a deterministic generator run by Durable Functions (or the local replay host). */
+export interface OrchestrationFunction {
+  kind: 'orchestration';
+  name: string;
+  handler: df.OrchestrationHandler;
+}
+
+/** An activity: one idempotent operation an orchestration calls. */
+export interface ActivityFunction {
+  kind: 'activity';
+  name: string;
+  handler: (input: unknown, context: ActivityContext) => Promise<unknown>;
+}
+
+/** Any function in the list. */
+export type FunctionDefinition = HttpFunction | TimerFunction | OrchestrationFunction | ActivityFunction;
+
+/** Checks a list for duplicate names and routes before either host mounts it. */
+export function validateFunctionList(list: readonly FunctionDefinition[]): void {
+  const names = new Set<string>();
+  const routes = new Set<string>();
+  for (const f of list) {
+    if (names.has(f.name)) throw new Error(`Two functions are named '${f.name}'.`);
+    names.add(f.name);
+    if (f.kind === 'http') {
+      for (const m of f.methods) {
+        const key = `${m} ${f.route}`;
+        if (routes.has(key)) throw new Error(`Two functions answer ${key}.`);
+        routes.add(key);
+      }
+    }
+  }
+}

@@ -1,0 +1,54 @@
+/**
+ * The Azure entry point (package.json `main`): registers the declarative function list with
+ * @azure/functions and durable-functions. The local host mounts the same list (src/local).
+ */
+import { app, type InvocationContext } from '@azure/functions';
+import * as df from 'durable-functions';
+import { azureDurableClient } from '../adapters/durable/azure-durable-client';
+import { createTableFactory } from '../adapters/tables/table-client-factory';
+import { TableNames } from '../adapters/tables/table-names';
+import { loadConfigFromProcess } from '../config/config';
+import { buildFunctionList } from './function-list';
+import { validateFunctionList, type AppServices, type FunctionContext } from './function-types';
+
+// NB. Azure loads this module once per worker; a bad setting must stop it here with the one-line message.
+const config = loadConfigFromProcess('azure');
+const services: AppServices = { config };
+const tables = createTableFactory(config.storage);
+const eventIds = tables.ensureTable(TableNames.durableEventIds(config.taskHub));
+const list = buildFunctionList(config);
+validateFunctionList(list);
+
+const clientInput = df.input.durableClient();
+const contextFor = (invocation: InvocationContext): FunctionContext => ({
+  invocation,
+  services,
+  durable: azureDurableClient(df.getClient(invocation), eventIds),
+});
+
+for (const f of list) {
+  switch (f.kind) {
+    case 'http':
+      app.http(f.name, {
+        route: f.route,
+        methods: f.methods,
+        authLevel: f.authLevel,
+        extraInputs: [clientInput],
+        handler: (request, invocation) => f.handler(request, contextFor(invocation)),
+      });
+      break;
+    case 'timer':
+      app.timer(f.name, {
+        schedule: f.schedule,
+        extraInputs: [clientInput],
+        handler: (_timer, invocation) => f.handler(contextFor(invocation)),
+      });
+      break;
+    case 'orchestration':
+      df.app.orchestration(f.name, f.handler);
+      break;
+    case 'activity':
+      df.app.activity(f.name, { handler: (input, invocation) => f.handler(input, { invocation, services }) });
+      break;
+  }
+}
