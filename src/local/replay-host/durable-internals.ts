@@ -93,6 +93,8 @@ export interface ReplayResult {
   openTasks: OpenTask[];
 }
 
+const OUT_OF_PROC_LABEL = '\n\n$OutOfProcData$:';
+
 /** Settings the host passes to the library, with Azure's defaults. */
 const MAX_SHORT_TIMER = '6.00:00:00';
 const LONG_TIMER_INTERVAL = '3.00:00:00';
@@ -123,10 +125,13 @@ export async function replay(
   try {
     state = await orchestrator.handle(binding, context);
   } catch (err) {
-    const failure = err as { orchestratorState?: typeof state; message?: string };
-    if (!failure.orchestratorState) throw err;
-    state = failure.orchestratorState;
-    state.error = state.error ?? failure.message;
+    // The library reports an orchestrator's own failure as an OrchestrationFailureError whose message
+    // carries the state after a label (that is how the Functions host reads it back in Azure).
+    const message = err instanceof Error ? err.message : String(err);
+    const at = message.indexOf(OUT_OF_PROC_LABEL);
+    if (at < 0) throw err;
+    state = JSON.parse(message.slice(at + OUT_OF_PROC_LABEL.length));
+    state.error = state.error ?? message.slice(0, at);
     failed = true;
   }
   const executor = orchestrator.taskOrchestrationExecutor as { openTasks: Record<string, OpenTask> };

@@ -440,7 +440,12 @@ export class ReplayHost implements DurableClientPort {
     const childId = e.InstanceId as string;
     const name = e.Name as string;
     const existing = await this.store.getInstance(childId);
-    if (existing && existing.parentInstanceId === parent.instanceId && existing.parentTaskId === e.EventId) {
+    const ours =
+      existing &&
+      existing.parentInstanceId === parent.instanceId &&
+      existing.parentExecutionId === parent.executionId &&
+      existing.parentTaskId === e.EventId;
+    if (existing && ours) {
       if (isTerminal(existing.status)) await this.notifyParent(existing, existing.status === 'Completed', existing.error);
       else this.trigger(childId);
       return;
@@ -469,10 +474,15 @@ export class ReplayHost implements DurableClientPort {
       OrchestrationInstance: { InstanceId: childId, ExecutionId: executionId },
       ParentInstance: { OrchestrationInstance: { InstanceId: parent.instanceId, ExecutionId: parent.executionId }, TaskScheduleId: e.EventId },
     });
-    if (!this.registry.orchestrations.has(name)) {
+    const refusal = !this.registry.orchestrations.has(name)
+      ? `No orchestration named '${name}' is registered.`
+      : existing && !isTerminal(existing.status)
+        ? `Orchestration instance '${childId}' is already ${existing.status}.`
+        : undefined;
+    if (refusal) {
       const failed = this.event(EventType.SubOrchestrationInstanceFailed, -1, {
         TaskScheduledId: e.EventId,
-        Reason: `No orchestration named '${name}' is registered.`,
+        Reason: refusal,
         Details: '',
       });
       await this.store.addMessage(parent.instanceId, `task-${parent.executionId}-${e.EventId}`, failed, this.enqueueStamp());
