@@ -1,0 +1,266 @@
+// Attest on Azure: a Flex Consumption function app (Linux, Node 20) with managed identities, one storage
+// account (tables, Durable task hub, WORM container for audit digests; no shared keys), Application Insights
+// on Log Analytics, Key Vault (RBAC) for ticketing secrets, and an Azure Bot with the Teams channel.
+//
+// Deploy with the Microsoft 365 Agents Toolkit (m365agents.yml) or directly:
+//   az deployment group create -g <rg> -f infra/azure.bicep -p resourceBaseName=attest mailSender=attest@contoso.com
+// docs/deploy.md walks through both, and through the Graph permissions no template can grant.
+
+targetScope = 'resourceGroup'
+
+@description('Short lowercase name (3-11 letters and digits) every resource name starts from; a hash of the subscription, resource group and this name is appended for global uniqueness.')
+@minLength(3)
+@maxLength(11)
+param resourceBaseName string
+
+@description('Azure region for everything except the bot (Azure Bot is global).')
+param location string = resourceGroup().location
+
+@description('Tags for every resource.')
+param tags object = {
+  application: 'attest'
+}
+
+@description('Entra tenant whose directory Attest governs through Microsoft Graph. Defaults to the deployment tenant.')
+param graphTenantId string = tenant().tenantId
+
+@description('Comma-separated tenant ids whose users may talk to the bot. Empty means the deployment tenant only.')
+param allowedTenants string = ''
+
+@description('User principal name of the mailbox that sends evidence e-mail, e.g. attest@contoso.com. Restrict the app to it (docs/permissions.md).')
+param mailSender string
+
+@description('Durable Functions task hub name (host.json durableTask.hubName must match).')
+param taskHub string = 'AttestHub'
+
+@description('Where ticket sync goes.')
+@allowed([
+  'none'
+  'jira'
+  'servicenow'
+])
+param ticketsMode string = 'none'
+
+@description('Jira site, e.g. https://acme.atlassian.net (ticketsMode jira).')
+param jiraBaseUrl string = ''
+
+@description('Jira account e-mail (ticketsMode jira).')
+param jiraEmail string = ''
+
+@description('Jira project key, e.g. SEC (ticketsMode jira).')
+param jiraProjectKey string = ''
+
+@description('ServiceNow instance URL, e.g. https://acme.service-now.com (ticketsMode servicenow).')
+param serviceNowInstanceUrl string = ''
+
+@description('ServiceNow integration user (ticketsMode servicenow).')
+param serviceNowUsername string = ''
+
+@description('Key Vault secret name for the Jira API token; set its value after deployment.')
+param jiraApiTokenSecretName string = 'jira-api-token'
+
+@description('Key Vault secret name for the ServiceNow password; set its value after deployment.')
+param serviceNowPasswordSecretName string = 'servicenow-password'
+
+@description('Storage redundancy.')
+@allowed([
+  'Standard_LRS'
+  'Standard_ZRS'
+  'Standard_GRS'
+  'Standard_GZRS'
+])
+param storageSku string = 'Standard_ZRS'
+
+@description('Days an audit digest blob is immutable after it is written (2555 days is about 7 years).')
+@minValue(1)
+@maxValue(146000)
+param auditRetentionDays int = 2555
+
+@description('true once the audit-digests WORM policy has been locked; the template then leaves the policy alone.')
+param auditPolicyLocked bool = false
+
+@description('Key Vault purge protection (irreversible once on).')
+param enableKeyVaultPurgeProtection bool = true
+
+@description('Optional object id of the person or group who sets the ticketing secrets (gets Key Vault Secrets Officer).')
+param secretsOfficerPrincipalId string = ''
+
+@description('Principal type of secretsOfficerPrincipalId.')
+@allowed([
+  'User'
+  'Group'
+  'ServicePrincipal'
+])
+param secretsOfficerPrincipalType string = 'User'
+
+@description('Name shown for the bot in the Azure portal.')
+param botDisplayName string = 'Attest'
+
+@description('Azure Bot pricing tier.')
+@allowed([
+  'F0'
+  'S1'
+])
+param botSku string = 'F0'
+
+var baseName = toLower(resourceBaseName)
+var suffix = take(uniqueString(subscription().id, resourceGroup().id, baseName), 6)
+var names = {
+  functionApp: 'func-${baseName}-${suffix}'
+  plan: 'plan-${baseName}-${suffix}'
+  storage: 'st${baseName}${suffix}'
+  keyVault: 'kv-${baseName}-${suffix}'
+  workspace: 'log-${baseName}-${suffix}'
+  appInsights: 'appi-${baseName}-${suffix}'
+  botIdentity: 'id-${baseName}-bot-${suffix}'
+  bot: 'bot-${baseName}-${suffix}'
+}
+
+// The bot's identity. Azure Bot takes a managed identity only as a user-assigned one (msaAppType
+// UserAssignedMSI); see modules/bot.bicep.
+resource botIdentity 'Microsoft.ManagedIdentity/userAssignedIdentities@2023-01-31' = {
+  name: names.botIdentity
+  location: location
+  tags: tags
+}
+
+module monitoring 'modules/monitoring.bicep' = {
+  name: 'attest-monitoring'
+  params: {
+    location: location
+    tags: tags
+    workspaceName: names.workspace
+    appInsightsName: names.appInsights
+  }
+}
+
+module storage 'modules/storage.bicep' = {
+  name: 'attest-storage'
+  params: {
+    location: location
+    tags: tags
+    storageAccountName: names.storage
+    skuName: storageSku
+    auditRetentionDays: auditRetentionDays
+    auditPolicyLocked: auditPolicyLocked
+  }
+}
+
+module keyVault 'modules/key-vault.bicep' = {
+  name: 'attest-key-vault'
+  params: {
+    location: location
+    tags: tags
+    keyVaultName: names.keyVault
+    enablePurgeProtection: enableKeyVaultPurgeProtection
+  }
+}
+
+module functionApp 'modules/function-app.bicep' = {
+  name: 'attest-function-app'
+  params: {
+    location: location
+    tags: tags
+    functionAppName: names.functionApp
+    planName: names.plan
+    botIdentityId: botIdentity.id
+    deploymentContainerUrl: storage.outputs.deploymentContainerUrl
+  }
+}
+
+module roleAssignments 'modules/role-assignments.bicep' = {
+  name: 'attest-role-assignments'
+  params: {
+    principalId: functionApp.outputs.principalId
+    storageAccountName: storage.outputs.name
+    keyVaultName: keyVault.outputs.name
+    appInsightsName: monitoring.outputs.appInsightsName
+    secretsOfficerPrincipalId: secretsOfficerPrincipalId
+    secretsOfficerPrincipalType: secretsOfficerPrincipalType
+  }
+}
+
+module appSettings 'modules/app-settings.bicep' = {
+  name: 'attest-app-settings'
+  dependsOn: [
+    roleAssignments
+  ]
+  params: {
+    functionAppName: functionApp.outputs.name
+    storageAccountName: storage.outputs.name
+    storageTableEndpoint: storage.outputs.tableEndpoint
+    storageBlobEndpoint: storage.outputs.blobEndpoint
+    appInsightsConnectionString: monitoring.outputs.connectionString
+    keyVaultUri: keyVault.outputs.uri
+    graphTenantId: graphTenantId
+    botAppId: botIdentity.properties.clientId
+    botTenantId: botIdentity.properties.tenantId
+    allowedTenants: empty(allowedTenants) ? tenant().tenantId : allowedTenants
+    mailSender: mailSender
+    taskHub: taskHub
+    ticketsMode: ticketsMode
+    jiraBaseUrl: jiraBaseUrl
+    jiraEmail: jiraEmail
+    jiraProjectKey: jiraProjectKey
+    serviceNowInstanceUrl: serviceNowInstanceUrl
+    serviceNowUsername: serviceNowUsername
+    jiraApiTokenSecretName: jiraApiTokenSecretName
+    serviceNowPasswordSecretName: serviceNowPasswordSecretName
+  }
+}
+
+module bot 'modules/bot.bicep' = {
+  name: 'attest-bot'
+  params: {
+    botName: names.bot
+    displayName: botDisplayName
+    tags: tags
+    sku: botSku
+    functionHostName: functionApp.outputs.hostName
+    botIdentityId: botIdentity.id
+    botIdentityClientId: botIdentity.properties.clientId
+    botIdentityTenantId: botIdentity.properties.tenantId
+  }
+}
+
+// Output names are UPPER_SNAKE because the Agents Toolkit writes arm/deploy outputs into env/.env.<env>
+// under these names; the Teams manifest uses BOT_ID and BOT_DOMAIN.
+
+@description('Bot Microsoft App ID (client id of the bot identity); the manifest\'s bots[0].botId.')
+output BOT_ID string = botIdentity.properties.clientId
+
+@description('Host serving /api/messages and the tab; the manifest\'s validDomains and tab URLs.')
+output BOT_DOMAIN string = functionApp.outputs.hostName
+
+@description('Function app host name.')
+output FUNCTION_APP_HOSTNAME string = functionApp.outputs.hostName
+
+@description('Function app name (deployment target).')
+output FUNCTION_APP_NAME string = functionApp.outputs.name
+
+@description('Function app resource id.')
+output FUNCTION_APP_RESOURCE_ID string = functionApp.outputs.id
+
+@description('Object id of the function app system-assigned identity: grant it the Graph app roles (docs/deploy.md).')
+output GRAPH_PRINCIPAL_ID string = functionApp.outputs.principalId
+
+@description('Client id of the function app system-assigned identity (ATTEST_GRAPH_CLIENT_ID).')
+output GRAPH_CLIENT_ID string = appSettings.outputs.graphClientId
+
+@description('Azure Bot resource name.')
+output AZURE_BOT_NAME string = bot.outputs.name
+
+@description('Storage account name.')
+output STORAGE_ACCOUNT_NAME string = storage.outputs.name
+
+@description('Table endpoint (ATTEST_STORAGE_TABLE_URL).')
+output STORAGE_TABLE_ENDPOINT string = storage.outputs.tableEndpoint
+
+@description('Blob endpoint (ATTEST_STORAGE_BLOB_URL).')
+output STORAGE_BLOB_ENDPOINT string = storage.outputs.blobEndpoint
+
+@description('WORM container for audit digests.')
+output AUDIT_DIGEST_CONTAINER string = storage.outputs.auditDigestContainerName
+
+@description('Key Vault name (set the ticketing secrets here).')
+output KEY_VAULT_NAME string = keyVault.outputs.name

@@ -1,0 +1,139 @@
+// The function app's application settings: the Functions host's own (identity-based storage, Application
+// Insights) and every setting Attest's config (src/config/config.ts) reads in Azure. Applied after the role
+// assignments so the host starts with the access it needs.
+//
+// NB. This resource replaces the whole app-settings collection: a setting added by hand in the portal is
+// removed by the next deployment. Add it here instead.
+
+@description('Function app name.')
+param functionAppName string
+
+@description('Storage account name (identity-based AzureWebJobsStorage).')
+param storageAccountName string
+
+@description('Table endpoint, e.g. https://<account>.table.core.windows.net')
+param storageTableEndpoint string
+
+@description('Blob endpoint, e.g. https://<account>.blob.core.windows.net')
+param storageBlobEndpoint string
+
+@description('Application Insights connection string.')
+param appInsightsConnectionString string
+
+@description('Key Vault URI with a trailing slash.')
+param keyVaultUri string
+
+@description('Entra tenant whose directory Attest governs (Microsoft Graph).')
+param graphTenantId string
+
+@description('Bot Microsoft App ID: client id of the bot\'s user-assigned identity.')
+param botAppId string
+
+@description('Tenant of the bot identity.')
+param botTenantId string
+
+@description('Comma-separated tenant ids whose users may talk to the bot.')
+param allowedTenants string
+
+@description('Mailbox (UPN) that sends evidence e-mail.')
+param mailSender string
+
+@description('Durable Functions task hub name.')
+param taskHub string
+
+@description('Where ticket sync goes.')
+@allowed([
+  'none'
+  'jira'
+  'servicenow'
+])
+param ticketsMode string
+
+@description('Jira site, e.g. https://acme.atlassian.net (ticketsMode jira).')
+param jiraBaseUrl string
+
+@description('Jira account e-mail (ticketsMode jira).')
+param jiraEmail string
+
+@description('Jira project key (ticketsMode jira).')
+param jiraProjectKey string
+
+@description('ServiceNow instance URL (ticketsMode servicenow).')
+param serviceNowInstanceUrl string
+
+@description('ServiceNow integration user (ticketsMode servicenow).')
+param serviceNowUsername string
+
+@description('Key Vault secret holding the Jira API token.')
+param jiraApiTokenSecretName string
+
+@description('Key Vault secret holding the ServiceNow password.')
+param serviceNowPasswordSecretName string
+
+resource functionApp 'Microsoft.Web/sites@2024-04-01' existing = {
+  name: functionAppName
+}
+
+// The client id of the system-assigned identity is not on the site resource; the identity's own extension
+// resource has it. It is what ATTEST_GRAPH_CLIENT_ID names: the app that holds the Graph app roles.
+resource systemIdentity 'Microsoft.ManagedIdentity/identities@2023-01-31' existing = {
+  scope: functionApp
+  name: 'default'
+}
+
+// No version in the secret URI: the reference follows the latest version, so rotating a secret needs no
+// redeployment (App Service refreshes references within a day, or at once on restart).
+var jiraTokenReference = '@Microsoft.KeyVault(SecretUri=${keyVaultUri}secrets/${jiraApiTokenSecretName})'
+var serviceNowPasswordReference = '@Microsoft.KeyVault(SecretUri=${keyVaultUri}secrets/${serviceNowPasswordSecretName})'
+
+var hostSettings = {
+  // Identity-based host storage: no connection string. Without a __clientId the host uses the
+  // system-assigned identity; Durable Functions (Azure Storage provider) uses this connection too.
+  AzureWebJobsStorage__accountName: storageAccountName
+  AzureWebJobsStorage__credential: 'managedidentity'
+  APPLICATIONINSIGHTS_CONNECTION_STRING: appInsightsConnectionString
+  // Local auth is disabled on the component: telemetry is sent with the system-assigned identity.
+  APPLICATIONINSIGHTS_AUTHENTICATION_STRING: 'Authorization=AAD'
+}
+
+// NB. AZURE_CLIENT_ID is deliberately absent: setting it would make the user-assigned bot identity the
+// default credential for storage and Graph. Set it only if you move those to a user-assigned identity too.
+var attestSettings = {
+  ATTEST_STORAGE_MODE: 'managed-identity'
+  ATTEST_STORAGE_TABLE_URL: storageTableEndpoint
+  ATTEST_STORAGE_BLOB_URL: storageBlobEndpoint
+  ATTEST_DIRECTORY_MODE: 'graph'
+  ATTEST_GRAPH_TENANT_ID: graphTenantId
+  ATTEST_GRAPH_CLIENT_ID: systemIdentity.properties.clientId
+  ATTEST_GRAPH_CREDENTIAL: 'managed-identity'
+  ATTEST_TICKETS_MODE: ticketsMode
+  ATTEST_MAIL_MODE: 'graph'
+  ATTEST_MAIL_SENDER: mailSender
+  ATTEST_BOT_AUTH: 'managed-identity'
+  ATTEST_BOT_APP_ID: botAppId
+  ATTEST_BOT_TENANT_ID: botTenantId
+  ATTEST_ALLOWED_TENANTS: allowedTenants
+  ATTEST_TASK_HUB: taskHub
+}
+
+var jiraSettings = ticketsMode == 'jira' ? {
+  ATTEST_JIRA_BASE_URL: jiraBaseUrl
+  ATTEST_JIRA_EMAIL: jiraEmail
+  ATTEST_JIRA_API_TOKEN: jiraTokenReference
+  ATTEST_JIRA_PROJECT_KEY: jiraProjectKey
+} : {}
+
+var serviceNowSettings = ticketsMode == 'servicenow' ? {
+  ATTEST_SERVICENOW_INSTANCE_URL: serviceNowInstanceUrl
+  ATTEST_SERVICENOW_USERNAME: serviceNowUsername
+  ATTEST_SERVICENOW_PASSWORD: serviceNowPasswordReference
+} : {}
+
+resource appSettings 'Microsoft.Web/sites/config@2024-04-01' = {
+  parent: functionApp
+  name: 'appsettings'
+  properties: union(hostSettings, attestSettings, jiraSettings, serviceNowSettings)
+}
+
+@description('Client id of the function app system-assigned identity (ATTEST_GRAPH_CLIENT_ID).')
+output graphClientId string = systemIdentity.properties.clientId

@@ -1,0 +1,317 @@
+/**
+ * The deployable package hangs together: the Teams manifest is complete for its schema version, its icons are
+ * what Teams accepts, every placeholder it uses has a value in the dev environment, and the app settings the
+ * Bicep templates write are settings Attest's config actually reads.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import zlib from 'node:zlib';
+
+const root = path.resolve(__dirname, '..', '..');
+const read = (relative: string): string => fs.readFileSync(path.join(root, relative), 'utf8');
+
+interface CommandList {
+  scopes: string[];
+  commands: { title: string; description: string }[];
+}
+
+interface Manifest {
+  $schema: string;
+  manifestVersion: string;
+  version: string;
+  id: string;
+  developer: { name: string; websiteUrl: string; privacyUrl: string; termsOfUseUrl: string };
+  name: { short: string; full: string };
+  description: { short: string; full: string };
+  icons: { color: string; outline: string };
+  accentColor: string;
+  bots: { botId: string; scopes: string[]; supportsFiles: boolean; commandLists: CommandList[] }[];
+  staticTabs: {
+    entityId: string;
+    name?: string;
+    contentUrl?: string;
+    websiteUrl?: string;
+    scopes: string[];
+  }[];
+  validDomains: string[];
+  webApplicationInfo: { id: string; resource: string };
+}
+
+const manifestText = read('appPackage/manifest.json');
+const manifest = JSON.parse(manifestText) as Manifest;
+
+/** `${{NAME}}` placeholders the Agents Toolkit substitutes from env/.env.<env>. */
+function placeholders(text: string): string[] {
+  return [...new Set([...text.matchAll(/\$\{\{\s*([A-Za-z0-9_]+)\s*\}\}/g)].map((m) => m[1]))].sort();
+}
+
+/** Keys of a dotenv file; values may be empty (provisioning fills them). */
+function envKeys(text: string): Set<string> {
+  const keys = text
+    .split(/\r?\n/)
+    .map((line) => line.trim())
+    .filter((line) => line !== '' && !line.startsWith('#'))
+    .map((line) => line.slice(0, line.indexOf('=')).trim());
+  return new Set(keys);
+}
+
+interface Png {
+  width: number;
+  height: number;
+  bitDepth: number;
+  colourType: number;
+  /** RGBA bytes, present when the image is 8-bit RGBA, non-interlaced. */
+  rgba?: Buffer;
+}
+
+const PNG_SIGNATURE = Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
+
+/** Reads IHDR and, for 8-bit RGBA images, the pixels (undoing the five PNG row filters). */
+function readPng(relative: string): Png {
+  const bytes = fs.readFileSync(path.join(root, relative));
+  if (!bytes.subarray(0, 8).equals(PNG_SIGNATURE)) throw new Error(`${relative} is not a PNG`);
+  if (bytes.toString('ascii', 12, 16) !== 'IHDR') throw new Error(`${relative} does not start with IHDR`);
+  const width = bytes.readUInt32BE(16);
+  const height = bytes.readUInt32BE(20);
+  const bitDepth = bytes[24];
+  const colourType = bytes[25];
+  const interlaced = bytes[28] !== 0;
+  if (bitDepth !== 8 || colourType !== 6 || interlaced) return { width, height, bitDepth, colourType };
+
+  const idat: Buffer[] = [];
+  for (let offset = 8; offset < bytes.length;) {
+    const length = bytes.readUInt32BE(offset);
+    if (bytes.toString('ascii', offset + 4, offset + 8) === 'IDAT')
+      idat.push(bytes.subarray(offset + 8, offset + 8 + length));
+    offset += 12 + length;
+  }
+  const raw = zlib.inflateSync(Buffer.concat(idat));
+  const stride = width * 4;
+  const rgba = Buffer.alloc(stride * height);
+  for (let y = 0; y < height; y++) {
+    const filter = raw[y * (stride + 1)];
+    for (let x = 0; x < stride; x++) {
+      const value = raw[y * (stride + 1) + 1 + x];
+      const left = x >= 4 ? rgba[y * stride + x - 4] : 0;
+      const up = y > 0 ? rgba[(y - 1) * stride + x] : 0;
+      const upLeft = x >= 4 && y > 0 ? rgba[(y - 1) * stride + x - 4] : 0;
+      let predictor = 0;
+      if (filter === 1) predictor = left;
+      else if (filter === 2) predictor = up;
+      else if (filter === 3) predictor = (left + up) >> 1;
+      else if (filter === 4) {
+        const p = left + up - upLeft;
+        const [pa, pb, pc] = [Math.abs(p - left), Math.abs(p - up), Math.abs(p - upLeft)];
+        predictor = pa <= pb && pa <= pc ? left : pb <= pc ? up : upLeft;
+      }
+      rgba[y * stride + x] = (value + predictor) & 0xff;
+    }
+  }
+  return { width, height, bitDepth, colourType, rgba };
+}
+
+/** Every .bicep file under infra/. */
+function bicepFiles(): string[] {
+  const found: string[] = [];
+  const walk = (dir: string): void => {
+    for (const entry of fs.readdirSync(path.join(root, dir), { withFileTypes: true })) {
+      const relative = path.join(dir, entry.name);
+      if (entry.isDirectory()) walk(relative);
+      else if (entry.name.endsWith('.bicep')) found.push(relative);
+    }
+  };
+  walk('infra');
+  return found.sort();
+}
+
+/** Names declared in config.ts's SETTINGS object, read as text so this test never loads the module. */
+function declaredSettings(): Set<string> {
+  const source = read('src/config/config.ts');
+  const start = source.indexOf('export const SETTINGS = {');
+  const end = source.indexOf('} as const;', start);
+  if (start < 0 || end < 0)
+    throw new Error('src/config/config.ts no longer declares `export const SETTINGS = { ... } as const`');
+  return new Set([...source.slice(start, end).matchAll(/^ {2}([A-Z][A-Z0-9_]*):/gm)].map((m) => m[1]));
+}
+
+describe('the Teams app manifest', () => {
+  it('parses as JSON and declares schema version 1.19 in both $schema and manifestVersion', () => {
+    expect(manifest.manifestVersion).toBe('1.19');
+    expect(manifest.$schema).toBe(
+      'https://developer.microsoft.com/json-schemas/teams/v1.19/MicrosoftTeams.schema.json',
+    );
+  });
+
+  it('has every field schema 1.19 requires, within its length limits', () => {
+    for (const field of [
+      'manifestVersion',
+      'version',
+      'id',
+      'developer',
+      'name',
+      'description',
+      'icons',
+      'accentColor',
+    ]) {
+      expect(manifest).toHaveProperty(field);
+    }
+    expect(manifest.version).toMatch(/^\d+\.\d+\.\d+$/);
+    expect(manifest.id).toBe('${{TEAMS_APP_ID}}');
+    expect(Object.keys(manifest.developer).sort()).toEqual([
+      'name',
+      'privacyUrl',
+      'termsOfUseUrl',
+      'websiteUrl',
+    ]);
+    expect(manifest.name.short.length).toBeLessThanOrEqual(30);
+    expect(manifest.name.full.length).toBeLessThanOrEqual(100);
+    expect(manifest.description.short.length).toBeLessThanOrEqual(80);
+    expect(manifest.description.full.length).toBeLessThanOrEqual(4000);
+    expect(manifest.accentColor).toMatch(/^#[0-9A-Fa-f]{6}$/);
+  });
+
+  it('declares one bot with the provisioned BOT_ID, in personal, team and group chat, without file support', () => {
+    expect(manifest.bots).toHaveLength(1);
+    const [bot] = manifest.bots;
+    expect(bot.botId).toBe('${{BOT_ID}}');
+    expect([...bot.scopes].sort()).toEqual(['groupChat', 'personal', 'team']);
+    expect(bot.supportsFiles).toBe(false);
+  });
+
+  it('lists the request, my access, pending, status and help commands for personal chat', () => {
+    const personal = manifest.bots[0].commandLists.find((list) => list.scopes.includes('personal'));
+    expect(personal?.commands.map((c) => c.title)).toEqual([
+      'request',
+      'my access',
+      'pending',
+      'status',
+      'help',
+    ]);
+    for (const list of manifest.bots[0].commandLists) {
+      for (const command of list.commands) {
+        expect(command.title.length).toBeLessThanOrEqual(32);
+        expect(command.description.length).toBeLessThanOrEqual(128);
+      }
+    }
+  });
+
+  it('declares the personal "Access reviews" tab served from the bot domain', () => {
+    const tab = manifest.staticTabs.find((t) => t.entityId === 'reviews');
+    expect(tab).toEqual({
+      entityId: 'reviews',
+      name: 'Access reviews',
+      contentUrl: 'https://${{BOT_DOMAIN}}/tab/index.html',
+      websiteUrl: 'https://${{BOT_DOMAIN}}/tab/index.html',
+      scopes: ['personal'],
+    });
+  });
+
+  it('enables tab SSO for the Entra app on api://<bot domain>/<client id>, a domain it trusts', () => {
+    expect(manifest.webApplicationInfo).toEqual({
+      id: '${{AAD_APP_CLIENT_ID}}',
+      resource: 'api://${{BOT_DOMAIN}}/${{AAD_APP_CLIENT_ID}}',
+    });
+    expect(manifest.validDomains).toContain('${{BOT_DOMAIN}}');
+  });
+});
+
+describe('the app icons', () => {
+  it('colour icon is a 192x192 PNG', () => {
+    const png = readPng(`appPackage/${manifest.icons.color}`);
+    expect([png.width, png.height]).toEqual([192, 192]);
+  });
+
+  it('outline icon is a 32x32 PNG with an alpha channel', () => {
+    const png = readPng(`appPackage/${manifest.icons.outline}`);
+    expect([png.width, png.height]).toEqual([32, 32]);
+    expect(png.colourType).toBe(6);
+  });
+
+  it('outline icon is white on a transparent background', () => {
+    const { rgba } = readPng(`appPackage/${manifest.icons.outline}`);
+    if (!rgba) throw new Error('outline.png is expected to be 8-bit RGBA, not interlaced');
+    let transparent = 0;
+    for (let i = 0; i < rgba.length; i += 4) {
+      if (rgba[i + 3] === 0) transparent++;
+      else expect([rgba[i], rgba[i + 1], rgba[i + 2]]).toEqual([255, 255, 255]);
+    }
+    expect(transparent).toBeGreaterThan(0);
+  });
+});
+
+describe('the dev environment file', () => {
+  const defined = envKeys(read('env/.env.dev'));
+
+  it('defines every ${{VAR}} placeholder manifest.json uses', () => {
+    const missing = placeholders(manifestText).filter((name) => !defined.has(name));
+    expect(missing).toEqual([]);
+  });
+
+  it('defines every ${{VAR}} placeholder the Bicep parameters and m365agents.yml use', () => {
+    const used = placeholders(read('infra/azure.parameters.json') + read('m365agents.yml'));
+    expect(used.filter((name) => !defined.has(name))).toEqual([]);
+  });
+
+  it('holds no secret values', () => {
+    expect(read('env/.env.dev')).not.toMatch(/^(SECRET_|[A-Z_]*(PASSWORD|TOKEN|CLIENT_SECRET))=\S/m);
+  });
+});
+
+describe('the Azure templates', () => {
+  const bicep = bicepFiles().map((file) => ({ file, text: read(file) }));
+  const allBicep = bicep.map((b) => b.text).join('\n');
+
+  it('name only ATTEST_* app settings that src/config/config.ts declares in SETTINGS', () => {
+    const settings = declaredSettings();
+    const unknown = bicep.flatMap(({ file, text }) =>
+      [...new Set(text.match(/\bATTEST_[A-Z0-9_]+\b/g) ?? [])]
+        .filter((name) => !settings.has(name))
+        .map((name) => `${file}: ${name}`),
+    );
+    expect(unknown).toEqual([]);
+  });
+
+  it('set every setting Attest needs in Azure with managed identity, Graph and a managed-identity bot', () => {
+    for (const name of [
+      'ATTEST_STORAGE_MODE',
+      'ATTEST_STORAGE_TABLE_URL',
+      'ATTEST_STORAGE_BLOB_URL',
+      'ATTEST_DIRECTORY_MODE',
+      'ATTEST_GRAPH_TENANT_ID',
+      'ATTEST_GRAPH_CLIENT_ID',
+      'ATTEST_GRAPH_CREDENTIAL',
+      'ATTEST_TICKETS_MODE',
+      'ATTEST_MAIL_MODE',
+      'ATTEST_MAIL_SENDER',
+      'ATTEST_BOT_AUTH',
+      'ATTEST_BOT_APP_ID',
+      'ATTEST_BOT_TENANT_ID',
+      'ATTEST_ALLOWED_TENANTS',
+      'ATTEST_TASK_HUB',
+    ]) {
+      expect(allBicep).toMatch(new RegExp(`\\b${name}:`));
+    }
+    expect(allBicep).toMatch(/ATTEST_STORAGE_MODE: 'managed-identity'/);
+    expect(allBicep).toMatch(/ATTEST_BOT_AUTH: 'managed-identity'/);
+  });
+
+  it('keep secrets in Key Vault references, never in settings or parameters', () => {
+    expect(allBicep).toMatch(/ATTEST_JIRA_API_TOKEN: jiraTokenReference/);
+    expect(allBicep).toMatch(/ATTEST_SERVICENOW_PASSWORD: serviceNowPasswordReference/);
+    expect(allBicep).toMatch(/'@Microsoft\.KeyVault\(SecretUri=\$\{keyVaultUri\}secrets\//);
+    expect(allBicep).not.toMatch(/AccountKey=|listKeys\(|@secure\(\)/);
+  });
+
+  it('disable shared-key access to storage and connect the host with its identity', () => {
+    expect(allBicep).toMatch(/allowSharedKeyAccess: false/);
+    expect(allBicep).toMatch(/AzureWebJobsStorage__accountName:/);
+    expect(allBicep).toMatch(/immutabilityPeriodSinceCreationInDays:/);
+  });
+
+  it('output the values the manifest and m365agents.yml read after provisioning', () => {
+    const outputs = new Set(
+      [...read('infra/azure.bicep').matchAll(/^output ([A-Z0-9_]+) /gm)].map((m) => m[1]),
+    );
+    for (const name of ['BOT_ID', 'BOT_DOMAIN', 'FUNCTION_APP_NAME']) expect(outputs).toContain(name);
+  });
+});
