@@ -27,7 +27,6 @@ const httpsUrl = z
   .string()
   .url()
   .refine((u) => u.startsWith('https://'), 'must start with https://');
-const anyUrl = z.string().url();
 const guid = z.string().regex(GUID, 'must be a GUID such as 72f988bf-86f1-41af-91ab-2d7cd011db47');
 const rate = z.coerce.number().min(0).max(1);
 
@@ -42,7 +41,7 @@ function setting<T>(schema: z.ZodType<T>, fix: string, defaults?: Partial<Record
   return { schema, fix, default: defaults };
 }
 
-const ENV_FILE_HINT = 'Set it in the environment (locally: env/.env.local; in Azure: the Function App settings)';
+const ENV_FILE_HINT = 'Set it in the environment (locally e.g. `NAME=value npm start`; in Azure, in the Function App settings)';
 
 /** Every environment variable Attest reads, in one place. */
 export const SETTINGS = {
@@ -78,7 +77,6 @@ export const SETTINGS = {
     z.string().min(1),
     `${ENV_FILE_HINT} to the path of a PEM file holding the certificate and its private key`,
   ),
-  ATTEST_GRAPH_SIM_URL: setting(anyUrl, `${ENV_FILE_HINT} to the Graph simulator's base URL, e.g. http://127.0.0.1:5780/v1.0`),
   ATTEST_TICKETS_MODE: setting(
     z.enum(['none', 'jira', 'servicenow']),
     `${ENV_FILE_HINT} to none, jira or servicenow`,
@@ -146,7 +144,6 @@ export type StorageConfig =
 export type DirectoryConfig =
   | {
       mode: 'simulator';
-      url?: string;
       port: number;
       latencyMs: number;
       throttleRate: number;
@@ -217,8 +214,12 @@ class Reader {
       const why =
         issue.code === 'invalid_value' && 'values' in issue
           ? `must be one of ${(issue.values as unknown[]).join(', ')}`
-          : issue.message.replace(/^Invalid (input|string|url)(: .*)?$/i, 'is not valid');
-      throw new ConfigError(name, `is ${shown}, which ${why.startsWith('must') ? why : `is not valid (${why})`}`, def.fix);
+          : issue.message.startsWith('must') || issue.message.startsWith('is ')
+            ? issue.message
+            : /^Invalid/.test(issue.message)
+              ? 'is not valid'
+              : `is not valid (${issue.message.toLowerCase()})`;
+      throw new ConfigError(name, `is ${shown}, which ${why}`, def.fix);
     }
     return parsed.data as z.infer<(typeof SETTINGS)[N]['schema']>;
   }
@@ -265,9 +266,11 @@ export function loadConfig(env: Env, host: HostKind): AttestConfig {
   const directoryMode = r.required('ATTEST_DIRECTORY_MODE', 'to know where the directory (Microsoft Graph) is');
   let directory: DirectoryConfig;
   if (directoryMode === 'simulator') {
+    if (host !== 'local') {
+      throw new ConfigError('ATTEST_DIRECTORY_MODE', 'is "simulator", which only the local host can run', 'Set ATTEST_DIRECTORY_MODE=graph in the Function App settings');
+    }
     directory = {
       mode: 'simulator',
-      url: host === 'azure' ? r.required('ATTEST_GRAPH_SIM_URL', 'when the Azure host uses the simulator') : r.optional('ATTEST_GRAPH_SIM_URL'),
       port: r.optional('ATTEST_GRAPH_SIM_PORT') ?? 0,
       latencyMs: r.optional('ATTEST_GRAPH_SIM_LATENCY_MS') ?? 0,
       throttleRate: r.optional('ATTEST_GRAPH_SIM_THROTTLE_RATE') ?? 0,
@@ -368,4 +371,9 @@ export function describeModes(config: AttestConfig): Record<string, string> {
     bot: config.bot.auth,
     orchestrations: config.host === 'local' ? 'local-replay-host' : 'durable-functions',
   };
+}
+
+/** The environment for a child process the local host starts: this process's, plus `extra`. */
+export function childProcessEnv(extra: Record<string, string>): NodeJS.ProcessEnv {
+  return { ...process.env, ...extra };
 }

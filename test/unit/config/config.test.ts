@@ -1,0 +1,117 @@
+import { ConfigError, SETTINGS, describeModes, loadConfig } from '../../../src/config/config';
+
+const AZURE_BASE = {
+  ATTEST_STORAGE_MODE: 'managed-identity',
+  ATTEST_STORAGE_TABLE_URL: 'https://attest.table.core.windows.net',
+  ATTEST_DIRECTORY_MODE: 'graph',
+  ATTEST_GRAPH_TENANT_ID: '72f988bf-86f1-41af-91ab-2d7cd011db47',
+  ATTEST_GRAPH_CLIENT_ID: '0d3b0c6e-9a55-4c57-8f3e-2a9cf1b2c3d4',
+  ATTEST_MAIL_SENDER: 'attest@contoso.com',
+  ATTEST_BOT_APP_ID: '1a2b3c4d-0000-4000-8000-000000000001',
+  ATTEST_BOT_TENANT_ID: '72f988bf-86f1-41af-91ab-2d7cd011db47',
+  ATTEST_ALLOWED_TENANTS: '72f988bf-86f1-41af-91ab-2d7cd011db47',
+};
+
+function errorOf(env: Record<string, string>, host: 'local' | 'azure'): ConfigError {
+  try {
+    loadConfig(env, host);
+  } catch (err) {
+    if (err instanceof ConfigError) return err;
+    throw err;
+  }
+  throw new Error('expected a ConfigError');
+}
+
+describe('the local host', () => {
+  test('runs with no settings at all, every part embedded', () => {
+    const config = loadConfig({}, 'local');
+    expect(describeModes(config)).toEqual({
+      storage: 'embedded',
+      directory: 'simulator',
+      tickets: 'none',
+      mail: 'simulator',
+      bot: 'anonymous',
+      orchestrations: 'local-replay-host',
+    });
+    expect(config.local).toEqual({ httpPort: 3978, playgroundPort: 56150 });
+  });
+
+  test('can be pointed at real Graph with a client secret', () => {
+    const config = loadConfig(
+      {
+        ATTEST_DIRECTORY_MODE: 'graph',
+        ATTEST_GRAPH_TENANT_ID: AZURE_BASE.ATTEST_GRAPH_TENANT_ID,
+        ATTEST_GRAPH_CLIENT_ID: AZURE_BASE.ATTEST_GRAPH_CLIENT_ID,
+        ATTEST_GRAPH_CLIENT_SECRET: 'a-long-secret',
+        ATTEST_MAIL_MODE: 'graph',
+      },
+      'local',
+    );
+    expect(config.directory).toMatchObject({ mode: 'graph', credential: { kind: 'client-secret' } });
+  });
+});
+
+describe('the Azure host', () => {
+  test('accepts a complete managed-identity configuration', () => {
+    const config = loadConfig(AZURE_BASE, 'azure');
+    expect(config.storage).toEqual({ mode: 'managed-identity', tableUrl: AZURE_BASE.ATTEST_STORAGE_TABLE_URL, blobUrl: undefined, clientId: undefined });
+    expect(config.bot).toMatchObject({ auth: 'managed-identity', appId: AZURE_BASE.ATTEST_BOT_APP_ID });
+  });
+
+  test.each(Object.keys(AZURE_BASE))('stops with one line naming %s when it is missing', (name) => {
+    const env: Record<string, string> = { ...AZURE_BASE };
+    delete env[name];
+    const err = errorOf(env, 'azure');
+    expect(err.setting).toBe(name);
+    expect(err.message).toMatch(new RegExp(`^config: ${name} is missing \\(needed .+\\)\\. Set it in the environment`));
+    expect(err.message).not.toContain('\n');
+  });
+
+  test('refuses the embedded parts that only exist on the local host', () => {
+    expect(errorOf({ ...AZURE_BASE, ATTEST_STORAGE_MODE: 'embedded' }, 'azure').message).toContain('only the local host can run');
+    expect(errorOf({ ...AZURE_BASE, ATTEST_BOT_AUTH: 'anonymous' }, 'azure').message).toContain('only the local host allows');
+    expect(errorOf({ ...AZURE_BASE, ATTEST_DIRECTORY_MODE: 'simulator' }, 'azure').setting).toBe('ATTEST_DIRECTORY_MODE');
+  });
+});
+
+describe('a malformed setting', () => {
+  const cases: [string, string, RegExp][] = [
+    ['ATTEST_STORAGE_MODE', 'azurite', /must be one of embedded, connection-string, managed-identity/],
+    ['ATTEST_STORAGE_TABLE_URL', 'http://attest.table.core.windows.net', /must start with https:\/\//],
+    ['ATTEST_GRAPH_TENANT_ID', 'contoso.onmicrosoft.com', /must be a GUID/],
+    ['ATTEST_GRAPH_CREDENTIAL', 'password', /must be one of managed-identity, client-secret, certificate/],
+    ['ATTEST_ALLOWED_TENANTS', 'contoso', /comma-separated list of tenant GUIDs/],
+    ['ATTEST_MAIL_SENDER', 'attest', /user principal name/],
+    ['ATTEST_TASK_HUB', 'my-hub', /3 to 45 letters and digits/],
+    ['ATTEST_TICKETS_MODE', 'zendesk', /must be one of none, jira, servicenow/],
+  ];
+  test.each(cases)('%s=%s is named with what it must be', (name, value, expected) => {
+    const err = errorOf({ ...AZURE_BASE, [name]: value }, 'azure');
+    expect(err.setting).toBe(name);
+    expect(err.message).toMatch(expected);
+    expect(err.message).toContain(SETTINGS[name as keyof typeof SETTINGS].fix);
+  });
+
+  test.each([
+    ['ATTEST_HTTP_PORT', '70000'],
+    ['ATTEST_HTTP_PORT', 'http'],
+    ['ATTEST_GRAPH_SIM_THROTTLE_RATE', '1.5'],
+    ['ATTEST_GRAPH_SIM_LATENCY_MS', '-5'],
+    ['ATTEST_GRAPH_SIM_WRITE_QUOTA', 'yes'],
+  ])('%s=%s stops the local host', (name, value) => {
+    expect(errorOf({ [name]: value }, 'local').setting).toBe(name);
+  });
+
+  test('a secret is never echoed back', () => {
+    const err = errorOf({ ...AZURE_BASE, ATTEST_STORAGE_MODE: 'connection-string', ATTEST_STORAGE_CONNECTION_STRING: 'hunter2hunter2' }, 'azure');
+    expect(err.message).toContain('(hidden)');
+    expect(err.message).not.toContain('hunter2');
+  });
+
+  test('ticket settings are required together with their mode', () => {
+    const jira = errorOf({ ...AZURE_BASE, ATTEST_TICKETS_MODE: 'jira', ATTEST_JIRA_BASE_URL: 'https://acme.atlassian.net' }, 'azure');
+    expect(jira.setting).toBe('ATTEST_JIRA_EMAIL');
+    const snow = errorOf({ ...AZURE_BASE, ATTEST_TICKETS_MODE: 'servicenow' }, 'azure');
+    expect(snow.setting).toBe('ATTEST_SERVICENOW_INSTANCE_URL');
+  });
+});
