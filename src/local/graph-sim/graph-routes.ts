@@ -1,0 +1,557 @@
+/**
+ * The Microsoft Graph v1.0 resources the simulator serves (users, manager, groups, owners, members,
+ * member $ref add/remove, sendMail), as a function from one request to one response so the HTTP server and
+ * `$batch` run the very same code.
+ */
+import { randomUUID } from 'node:crypto';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import type { SimGroup, SimUser } from './demo-tenant';
+import { compileFilter, ODataFilterError, type FilterPropertyType } from './odata-filter';
+import type { TenantStore } from './tenant.store';
+
+/** One request as the router sees it: the path is below the service root (`/users/x`). */
+export interface SimRequest {
+  method: string;
+  path: string;
+  query: URLSearchParams;
+  body: unknown;
+}
+
+/** One response: a JSON body, or none (204/202). */
+export interface SimResponse {
+  status: number;
+  headers: Record<string, string>;
+  body?: unknown;
+}
+
+/** Ids that go into every error body and response header of one HTTP request. */
+export interface RequestIds {
+  requestId: string;
+  clientRequestId: string;
+}
+
+/** What the router needs from the simulator. */
+export interface RouteContext {
+  store: TenantStore;
+  /** Service root, e.g. http://127.0.0.1:5780/v1.0 (for @odata.context and @odata.nextLink). */
+  serviceRoot: string;
+  mailDir: string;
+  now: () => Date;
+  ids: RequestIds;
+}
+
+/** A Graph error response with the standard body: `{error:{code,message,innerError:{date,request-id,client-request-id}}}`. */
+export function graphError(
+  status: number,
+  code: string,
+  message: string,
+  ids: RequestIds,
+  now: Date,
+  headers: Record<string, string> = {},
+): SimResponse {
+  return {
+    status,
+    headers,
+    body: {
+      error: {
+        code,
+        message,
+        innerError: {
+          // Graph writes this without milliseconds or zone designator.
+          date: now.toISOString().slice(0, 19),
+          'request-id': ids.requestId,
+          'client-request-id': ids.clientRequestId,
+        },
+      },
+    },
+  };
+}
+
+class RouteError extends Error {
+  constructor(
+    readonly status: number,
+    readonly code: string,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+const notFound = (id: string): RouteError =>
+  new RouteError(
+    404,
+    'Request_ResourceNotFound',
+    `Resource '${id}' does not exist or one of its queried reference-property objects are not present.`,
+  );
+const badRequest = (message: string, code = 'BadRequest'): RouteError => new RouteError(400, code, message);
+
+const USER_TYPE = 'microsoft.graph.user';
+const GROUP_TYPE = 'microsoft.graph.group';
+
+const USER_DEFAULT_SELECT = [
+  'id',
+  'displayName',
+  'userPrincipalName',
+  'mail',
+  'department',
+  'jobTitle',
+  'accountEnabled',
+];
+const USER_SELECTABLE = new Set([...USER_DEFAULT_SELECT, 'givenName', 'surname', 'signInActivity']);
+const USER_FILTERABLE: Record<string, FilterPropertyType> = {
+  id: 'string',
+  userPrincipalName: 'string',
+  mail: 'string',
+  displayName: 'string',
+  givenName: 'string',
+  surname: 'string',
+  department: 'string',
+  jobTitle: 'string',
+  accountEnabled: 'boolean',
+};
+
+const GROUP_DEFAULT_SELECT = [
+  'id',
+  'displayName',
+  'description',
+  'mailNickname',
+  'securityEnabled',
+  'mailEnabled',
+  'groupTypes',
+];
+const GROUP_SELECTABLE = new Set(GROUP_DEFAULT_SELECT);
+const GROUP_FILTERABLE: Record<string, FilterPropertyType> = {
+  id: 'string',
+  displayName: 'string',
+  mailNickname: 'string',
+  securityEnabled: 'boolean',
+  mailEnabled: 'boolean',
+};
+
+function parseSelect(query: URLSearchParams, selectable: Set<string>, type: string): string[] | undefined {
+  const raw = query.get('$select');
+  if (raw === null) return undefined;
+  const fields = raw
+    .split(',')
+    .map((f) => f.trim())
+    .filter((f) => f !== '');
+  for (const f of fields) {
+    if (!selectable.has(f)) throw badRequest(`Could not find a property named '${f}' on type '${type}'.`);
+  }
+  return fields;
+}
+
+function userView(u: SimUser, select: string[] | undefined): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const f of select ?? USER_DEFAULT_SELECT) {
+    // signInActivity is only ever returned when asked for by name, as in Graph (it needs AuditLog.Read.All).
+    if (f === 'signInActivity') {
+      out.signInActivity = {
+        lastSignInDateTime: u.lastSignInDateTime,
+        lastNonInteractiveSignInDateTime: u.lastNonInteractiveSignInDateTime,
+      };
+    } else {
+      out[f] = u[f as keyof SimUser];
+    }
+  }
+  return out;
+}
+
+function groupView(g: SimGroup, select: string[] | undefined): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const f of select ?? GROUP_DEFAULT_SELECT) out[f] = g[f as keyof SimGroup];
+  return out;
+}
+
+function contextUrl(
+  ctx: RouteContext,
+  entitySet: string,
+  select: string[] | undefined,
+  entity = false,
+): string {
+  const sel = select ? `(${select.join(',')})` : '';
+  return `${ctx.serviceRoot}/$metadata#${entitySet}${sel}${entity ? '/$entity' : ''}`;
+}
+
+function pageSize(query: URLSearchParams): number {
+  const raw = query.get('$top');
+  if (raw === null) return 100;
+  const n = Number(raw);
+  if (!/^\d+$/.test(raw) || n < 1 || n > 999) {
+    throw badRequest(`Invalid page size specified: '${raw}'. Must be between 1 and 999 inclusive.`);
+  }
+  return n;
+}
+
+function pageOffset(query: URLSearchParams): number {
+  const raw = query.get('$skiptoken');
+  if (raw === null) return 0;
+  try {
+    const parsed = JSON.parse(Buffer.from(raw, 'base64url').toString('utf8')) as { o?: unknown };
+    if (typeof parsed.o === 'number' && Number.isInteger(parsed.o) && parsed.o >= 0) return parsed.o;
+  } catch {
+    // fall through to the error below
+  }
+  throw badRequest(`Invalid $skiptoken value '${raw}'.`, 'Directory_ExpiredPageToken');
+}
+
+/** A page of a collection, with an absolute `@odata.nextLink` carrying the caller's query and a skip token. */
+function page(
+  ctx: RouteContext,
+  req: SimRequest,
+  items: Record<string, unknown>[],
+  odataContext: string,
+): Record<string, unknown> {
+  const size = pageSize(req.query);
+  const offset = pageOffset(req.query);
+  const value = items.slice(offset, offset + size);
+  const body: Record<string, unknown> = { '@odata.context': odataContext };
+  if (offset + size < items.length) {
+    const params: string[] = [];
+    req.query.forEach((v, k) => {
+      if (k !== '$skiptoken') params.push(`${k}=${encodeURIComponent(v)}`);
+    });
+    params.push(`$skiptoken=${Buffer.from(JSON.stringify({ o: offset + size })).toString('base64url')}`);
+    body['@odata.nextLink'] = `${ctx.serviceRoot}${req.path}?${params.join('&')}`;
+  }
+  body.value = value;
+  return body;
+}
+
+function filtered<T extends object>(
+  items: T[],
+  query: URLSearchParams,
+  props: Record<string, FilterPropertyType>,
+  type: string,
+): T[] {
+  const raw = query.get('$filter');
+  if (raw === null) return items;
+  try {
+    return items.filter(compileFilter<T>(raw, props, type));
+  } catch (e) {
+    if (e instanceof ODataFilterError) throw badRequest(e.message);
+    throw e;
+  }
+}
+
+function findUser(ctx: RouteContext, idOrUpn: string): SimUser | undefined {
+  const key = idOrUpn.toLowerCase();
+  return ctx.store.tenant.users.find((u) => u.id === key || u.userPrincipalName.toLowerCase() === key);
+}
+
+function requireUser(ctx: RouteContext, idOrUpn: string): SimUser {
+  const u = findUser(ctx, idOrUpn);
+  if (!u) throw notFound(idOrUpn);
+  return u;
+}
+
+function requireGroup(ctx: RouteContext, id: string): SimGroup {
+  const g = ctx.store.tenant.groups.find((x) => x.id === id.toLowerCase());
+  if (!g) throw notFound(id);
+  return g;
+}
+
+const json = (body: unknown, status = 200): SimResponse => ({ status, headers: {}, body });
+const empty = (status: number): SimResponse => ({ status, headers: {} });
+
+function listUsers(ctx: RouteContext, req: SimRequest): SimResponse {
+  const select = parseSelect(req.query, USER_SELECTABLE, USER_TYPE);
+  const users = filtered(ctx.store.tenant.users, req.query, USER_FILTERABLE, USER_TYPE);
+  return json(
+    page(
+      ctx,
+      req,
+      users.map((u) => userView(u, select)),
+      contextUrl(ctx, 'users', select),
+    ),
+  );
+}
+
+function getUser(ctx: RouteContext, req: SimRequest, id: string): SimResponse {
+  const select = parseSelect(req.query, USER_SELECTABLE, USER_TYPE);
+  const u = requireUser(ctx, id);
+  return json({ '@odata.context': contextUrl(ctx, 'users', select, true), ...userView(u, select) });
+}
+
+function getManager(ctx: RouteContext, req: SimRequest, id: string): SimResponse {
+  const select = parseSelect(req.query, USER_SELECTABLE, USER_TYPE);
+  const u = requireUser(ctx, id);
+  const manager = u.managerId ? ctx.store.tenant.users.find((x) => x.id === u.managerId) : undefined;
+  if (!manager) throw notFound('manager');
+  return json({
+    '@odata.context': `${ctx.serviceRoot}/$metadata#directoryObjects/$entity`,
+    '@odata.type': `#${USER_TYPE}`,
+    ...userView(manager, select),
+  });
+}
+
+function listGroups(ctx: RouteContext, req: SimRequest): SimResponse {
+  const select = parseSelect(req.query, GROUP_SELECTABLE, GROUP_TYPE);
+  const groups = filtered(ctx.store.tenant.groups, req.query, GROUP_FILTERABLE, GROUP_TYPE);
+  return json(
+    page(
+      ctx,
+      req,
+      groups.map((g) => groupView(g, select)),
+      contextUrl(ctx, 'groups', select),
+    ),
+  );
+}
+
+function getGroup(ctx: RouteContext, req: SimRequest, id: string): SimResponse {
+  const select = parseSelect(req.query, GROUP_SELECTABLE, GROUP_TYPE);
+  const g = requireGroup(ctx, id);
+  return json({ '@odata.context': contextUrl(ctx, 'groups', select, true), ...groupView(g, select) });
+}
+
+function listDirectoryObjects(ctx: RouteContext, req: SimRequest, ids: string[]): SimResponse {
+  const select = parseSelect(req.query, USER_SELECTABLE, USER_TYPE);
+  const byId = new Map(ctx.store.tenant.users.map((u) => [u.id, u]));
+  const users = ids.flatMap((id) => {
+    const u = byId.get(id);
+    return u ? [u] : [];
+  });
+  const items = users.map((u) => ({ '@odata.type': `#${USER_TYPE}`, ...userView(u, select) }));
+  return json(page(ctx, req, items, contextUrl(ctx, 'directoryObjects', select)));
+}
+
+const DIRECTORY_OBJECT_REF = /^https?:\/\/[^/]+\/(?:v1\.0|beta)\/(?:directoryObjects|users)\/([^/?#]+)$/i;
+
+function addMember(ctx: RouteContext, req: SimRequest, groupId: string): SimResponse {
+  const body = req.body as Record<string, unknown> | undefined;
+  const ref = body && typeof body === 'object' ? body['@odata.id'] : undefined;
+  if (typeof ref !== 'string') {
+    throw badRequest(
+      'The request body must be {"@odata.id": "https://graph.microsoft.com/v1.0/directoryObjects/{id}"}.',
+      'Request_BadRequest',
+    );
+  }
+  const match = DIRECTORY_OBJECT_REF.exec(ref);
+  if (!match) throw badRequest(`Invalid URL format specified in payload: '${ref}'.`, 'Request_BadRequest');
+  const group = requireGroup(ctx, groupId);
+  const user = requireUser(ctx, decodeURIComponent(match[1]));
+  if (group.memberIds.includes(user.id)) {
+    throw badRequest(
+      "One or more added object references already exist for the following modified properties: 'members'.",
+      'Request_BadRequest',
+    );
+  }
+  group.memberIds.push(user.id);
+  ctx.store.save();
+  return empty(204);
+}
+
+function removeMember(ctx: RouteContext, groupId: string, userId: string): SimResponse {
+  const group = requireGroup(ctx, groupId);
+  const user = findUser(ctx, userId);
+  const at = user ? group.memberIds.indexOf(user.id) : -1;
+  if (at < 0) throw notFound(userId);
+  group.memberIds.splice(at, 1);
+  ctx.store.save();
+  return empty(204);
+}
+
+interface MailAttachment {
+  '@odata.type'?: unknown;
+  name?: unknown;
+  contentType?: unknown;
+  contentBytes?: unknown;
+}
+
+const EMAIL = /^[^@\s]+@[^@\s]+\.[^@\s]+$/;
+
+function recipients(list: unknown, field: string): string[] {
+  if (list === undefined || list === null) return [];
+  if (!Array.isArray(list))
+    throw badRequest(`${field} must be an array of recipients.`, 'ErrorInvalidRequest');
+  return list.map((r: unknown) => {
+    const address = (r as { emailAddress?: { address?: unknown } } | null)?.emailAddress?.address;
+    if (typeof address !== 'string' || !EMAIL.test(address)) {
+      throw badRequest(
+        `At least one recipient isn't valid., Recipient '${String(address)}' isn't resolved. All recipients must be resolved before a message can be submitted.`,
+        'ErrorInvalidRecipients',
+      );
+    }
+    return address;
+  });
+}
+
+/** A file name safe to write inside the message folder, never escaping it. */
+function safeFileName(name: string, taken: Set<string>): string {
+  let base = path.basename(name).replace(/[^\w.\- ]/g, '_');
+  if (base === '' || base === '.' || base === '..') base = 'attachment';
+  let candidate = base;
+  for (let n = 2; taken.has(candidate.toLowerCase()) || candidate.toLowerCase() === 'message.json'; n++) {
+    candidate = `${n}-${base}`;
+  }
+  taken.add(candidate.toLowerCase());
+  return candidate;
+}
+
+function sendMail(ctx: RouteContext, req: SimRequest, userId: string): SimResponse {
+  const sender = findUser(ctx, userId);
+  if (!sender) throw new RouteError(404, 'ErrorInvalidUser', `The requested user '${userId}' is invalid.`);
+  const body = req.body as { message?: Record<string, unknown>; saveToSentItems?: unknown } | undefined;
+  const message = body && typeof body === 'object' ? body.message : undefined;
+  if (!message || typeof message !== 'object') {
+    throw badRequest('Empty Payload. JSON content expected.', 'ErrorInvalidRequest');
+  }
+  const to = recipients(message.toRecipients, 'toRecipients');
+  const cc = recipients(message.ccRecipients, 'ccRecipients');
+  const bcc = recipients(message.bccRecipients, 'bccRecipients');
+  if (to.length + cc.length + bcc.length === 0) {
+    throw badRequest(
+      "At least one recipient isn't valid., A message can't be sent because it contains no recipients.",
+      'ErrorInvalidRecipients',
+    );
+  }
+  const mailBody = message.body as { contentType?: unknown; content?: unknown } | undefined;
+  if (
+    mailBody !== undefined &&
+    (typeof mailBody !== 'object' || mailBody === null || typeof mailBody.content !== 'string')
+  ) {
+    throw badRequest('message.body must be {contentType, content}.', 'ErrorInvalidRequest');
+  }
+  const rawAttachments = message.attachments ?? [];
+  if (!Array.isArray(rawAttachments))
+    throw badRequest('message.attachments must be an array.', 'ErrorInvalidRequest');
+  const decoded = (rawAttachments as MailAttachment[]).map((a) => {
+    if (a?.['@odata.type'] !== '#microsoft.graph.fileAttachment') {
+      throw badRequest(
+        "Only attachments of type '#microsoft.graph.fileAttachment' are supported.",
+        'ErrorInvalidRequest',
+      );
+    }
+    if (typeof a.name !== 'string' || a.name === '')
+      throw badRequest('An attachment has no name.', 'ErrorInvalidRequest');
+    if (typeof a.contentBytes !== 'string' || !/^[A-Za-z0-9+/]*={0,2}$/.test(a.contentBytes)) {
+      throw badRequest(
+        `The attachment '${a.name}' has invalid contentBytes (base64 expected).`,
+        'ErrorInvalidRequest',
+      );
+    }
+    return {
+      name: a.name,
+      contentType: typeof a.contentType === 'string' ? a.contentType : 'application/octet-stream',
+      bytes: Buffer.from(a.contentBytes, 'base64'),
+    };
+  });
+  const now = ctx.now();
+  const id = randomUUID();
+  const dir = path.join(ctx.mailDir, `${now.toISOString().replace(/[:.]/g, '-')}-${id}`);
+  fs.mkdirSync(dir, { recursive: true });
+  const taken = new Set<string>();
+  const attachments = decoded.map((a) => {
+    const file = safeFileName(a.name, taken);
+    fs.writeFileSync(path.join(dir, file), a.bytes);
+    return { name: a.name, contentType: a.contentType, size: a.bytes.length, file };
+  });
+  const stored = {
+    id,
+    sentDateTime: now.toISOString(),
+    from: { emailAddress: { name: sender.displayName, address: sender.mail } },
+    subject: typeof message.subject === 'string' ? message.subject : '',
+    body: mailBody ?? { contentType: 'text', content: '' },
+    toRecipients: to,
+    ccRecipients: cc,
+    bccRecipients: bcc,
+    saveToSentItems: body?.saveToSentItems !== false,
+    attachments,
+  };
+  fs.writeFileSync(path.join(dir, 'message.json'), JSON.stringify(stored, null, 2));
+  return empty(202);
+}
+
+type Handler = (ctx: RouteContext, req: SimRequest, params: string[]) => SimResponse;
+
+/** Route table: a path pattern (`*` = one id segment) and the handler per HTTP method. */
+const ROUTES: { pattern: string[]; methods: Record<string, Handler> }[] = [
+  { pattern: ['users'], methods: { GET: (c, r) => listUsers(c, r) } },
+  { pattern: ['users', '*'], methods: { GET: (c, r, [id]) => getUser(c, r, id) } },
+  { pattern: ['users', '*', 'manager'], methods: { GET: (c, r, [id]) => getManager(c, r, id) } },
+  { pattern: ['users', '*', 'sendMail'], methods: { POST: (c, r, [id]) => sendMail(c, r, id) } },
+  { pattern: ['groups'], methods: { GET: (c, r) => listGroups(c, r) } },
+  { pattern: ['groups', '*'], methods: { GET: (c, r, [id]) => getGroup(c, r, id) } },
+  {
+    pattern: ['groups', '*', 'owners'],
+    methods: { GET: (c, r, [id]) => listDirectoryObjects(c, r, requireGroup(c, id).ownerIds) },
+  },
+  {
+    pattern: ['groups', '*', 'members'],
+    methods: { GET: (c, r, [id]) => listDirectoryObjects(c, r, requireGroup(c, id).memberIds) },
+  },
+  { pattern: ['groups', '*', 'members', '$ref'], methods: { POST: (c, r, [id]) => addMember(c, r, id) } },
+  {
+    pattern: ['groups', '*', 'members', '*', '$ref'],
+    methods: { DELETE: (c, _r, [g, u]) => removeMember(c, g, u) },
+  },
+];
+
+function match(pattern: string[], segments: string[]): string[] | undefined {
+  if (pattern.length !== segments.length) return undefined;
+  const params: string[] = [];
+  for (let i = 0; i < pattern.length; i++) {
+    if (pattern[i] === '*') {
+      // A literal segment of another route (e.g. `$ref`) is never an id.
+      if (segments[i].startsWith('$')) return undefined;
+      params.push(segments[i]);
+    } else if (pattern[i].toLowerCase() !== segments[i].toLowerCase()) {
+      return undefined;
+    }
+  }
+  return params;
+}
+
+/** The first segment no route knows, for Graph's "Resource not found for the segment" message. */
+function unknownSegment(segments: string[]): string {
+  for (let depth = 1; depth <= segments.length; depth++) {
+    const prefix = segments.slice(0, depth);
+    const known = ROUTES.some((r) => r.pattern.length >= depth && match(r.pattern.slice(0, depth), prefix));
+    if (!known) return segments[depth - 1];
+  }
+  return segments[segments.length - 1] ?? '';
+}
+
+/** Answers one Graph request against the tenant; errors come back as Graph error responses, never thrown. */
+export function routeGraphRequest(ctx: RouteContext, req: SimRequest): SimResponse {
+  let segments: string[];
+  try {
+    segments = req.path
+      .split('/')
+      .filter((s) => s !== '')
+      .map((s) => decodeURIComponent(s));
+  } catch {
+    return graphError(400, 'BadRequest', `Invalid request path '${req.path}'.`, ctx.ids, ctx.now());
+  }
+  try {
+    for (const route of ROUTES) {
+      const params = match(route.pattern, segments);
+      if (!params) continue;
+      const handler = route.methods[req.method.toUpperCase()];
+      if (!handler) {
+        return graphError(
+          405,
+          'Request_BadRequest',
+          'Specified HTTP method is not allowed for the request target.',
+          ctx.ids,
+          ctx.now(),
+          {
+            Allow: Object.keys(route.methods).join(', '),
+          },
+        );
+      }
+      return handler(ctx, req, params);
+    }
+    return graphError(
+      400,
+      'BadRequest',
+      `Resource not found for the segment '${unknownSegment(segments)}'.`,
+      ctx.ids,
+      ctx.now(),
+    );
+  } catch (e) {
+    if (e instanceof RouteError) return graphError(e.status, e.code, e.message, ctx.ids, ctx.now());
+    throw e;
+  }
+}

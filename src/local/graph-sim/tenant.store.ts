@@ -1,0 +1,106 @@
+/**
+ * The Graph simulator's durable state under `${dataDir}/graph-sim/`: the tenant and the issued tokens in
+ * tenant.json (rewritten whole after every mutation, via a temp file and a rename so a crash never leaves
+ * half a file), and every write request appended to writes.jsonl.
+ */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { demoTenant, type SimTenant } from './demo-tenant';
+
+/** One write request the simulator answered (also the line format of writes.jsonl). */
+export interface GraphSimWrite {
+  method: string;
+  /** Path below the service root, e.g. `/groups/{id}/members/$ref`, without the query. */
+  path: string;
+  status: number;
+  /** ISO date-time the simulator answered. */
+  time: string;
+  /** True when the write arrived inside a `$batch`. */
+  batch?: boolean;
+}
+
+interface StateFile {
+  version: 1;
+  tenant: SimTenant;
+  /** Bearer tokens issued to clients; kept so a restarted simulator still accepts them. */
+  issuedTokens: string[];
+}
+
+/**
+ * NB. All I/O here is synchronous on purpose: each request's mutation and its save happen without another
+ * request interleaving, so tenant.json always holds a state some request sequence produced.
+ */
+export class TenantStore {
+  private constructor(
+    private readonly dir: string,
+    private readonly state: StateFile,
+    private readonly log: GraphSimWrite[],
+  ) {}
+
+  /** Loads the state from `dir`, or seeds the demo tenant when there is none or `fresh` is set. */
+  static open(dir: string, opts: { fresh: boolean; now: Date }): TenantStore {
+    fs.mkdirSync(dir, { recursive: true });
+    const tenantPath = path.join(dir, 'tenant.json');
+    const writesPath = path.join(dir, 'writes.jsonl');
+    if (opts.fresh) fs.rmSync(writesPath, { force: true });
+    let state: StateFile | undefined;
+    if (!opts.fresh && fs.existsSync(tenantPath)) {
+      const parsed = JSON.parse(fs.readFileSync(tenantPath, 'utf8')) as Partial<StateFile>;
+      if (parsed.version !== 1 || !parsed.tenant || !Array.isArray(parsed.issuedTokens)) {
+        throw new Error(
+          `Graph simulator: ${tenantPath} is not a simulator state file; start with --fresh to reseed`,
+        );
+      }
+      state = parsed as StateFile;
+    }
+    const log = fs.existsSync(writesPath)
+      ? fs
+          .readFileSync(writesPath, 'utf8')
+          .split('\n')
+          .filter((line) => line.trim() !== '')
+          .map((line) => JSON.parse(line) as GraphSimWrite)
+      : [];
+    const store = new TenantStore(
+      dir,
+      state ?? { version: 1, tenant: demoTenant(opts.now), issuedTokens: [] },
+      log,
+    );
+    if (!state) store.save();
+    return store;
+  }
+
+  /** The live tenant; mutate it, then call save(). */
+  get tenant(): SimTenant {
+    return this.state.tenant;
+  }
+
+  /** Whether this token was issued by this simulator (in this or an earlier run on the same data dir). */
+  hasToken(token: string): boolean {
+    return this.state.issuedTokens.includes(token);
+  }
+
+  /** Records a newly issued token and persists it. */
+  addToken(token: string): void {
+    this.state.issuedTokens.push(token);
+    this.save();
+  }
+
+  /** Writes tenant.json atomically (temp file, then rename over the old one). */
+  save(): void {
+    const target = path.join(this.dir, 'tenant.json');
+    const temp = `${target}.${process.pid}.tmp`;
+    fs.writeFileSync(temp, JSON.stringify(this.state, null, 1));
+    fs.renameSync(temp, target);
+  }
+
+  /** Appends one write to writes.jsonl and the in-memory log. */
+  recordWrite(write: GraphSimWrite): void {
+    this.log.push(write);
+    fs.appendFileSync(path.join(this.dir, 'writes.jsonl'), `${JSON.stringify(write)}\n`);
+  }
+
+  /** Every write recorded on this data dir, oldest first. */
+  writes(): GraphSimWrite[] {
+    return this.log.map((w) => ({ ...w }));
+  }
+}

@@ -1,0 +1,642 @@
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import type { Client, GraphError } from '@microsoft/microsoft-graph-client';
+import { createGraphClient } from '../../src/adapters/graph/graph-client';
+import {
+  startGraphSimulator,
+  type GraphSimOptions,
+  type GraphSimulator,
+} from '../../src/local/graph-sim/graph-sim';
+import {
+  DEMO_APPS,
+  DEMO_ATTEST_ADMINS_GROUP_ID,
+  DEMO_ONCALL_GROUP_ID,
+  DEMO_TENANT_ID,
+  PLAYGROUND_USERS,
+  demoGroupId,
+  demoTenant,
+  demoUserId,
+  playgroundConfigYaml,
+} from '../../src/local/graph-sim/demo-tenant';
+
+interface UserBody {
+  id: string;
+  displayName: string;
+  userPrincipalName: string;
+  signInActivity?: { lastSignInDateTime: string | null; lastNonInteractiveSignInDateTime: string | null };
+  [key: string]: unknown;
+}
+interface Collection<T> {
+  '@odata.context': string;
+  '@odata.nextLink'?: string;
+  value: T[];
+}
+interface BatchResponse {
+  responses: {
+    id: string;
+    status: number;
+    headers: Record<string, string>;
+    body?: { error?: { code: string; message: string } };
+  }[];
+}
+
+const ALEX = demoUserId('alex.chen');
+const PRIYA = demoUserId('priya.raman');
+const CONTRACTOR = demoUserId('taylor.brooks');
+const SALESFORCE_USERS = demoGroupId('sg-salesforce-users');
+const ref = (userId: string) => ({
+  '@odata.id': `https://graph.microsoft.com/v1.0/directoryObjects/${userId}`,
+});
+
+const tempDirs: string[] = [];
+function tempDir(): string {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'attest-graph-sim-'));
+  tempDirs.push(dir);
+  return dir;
+}
+afterAll(() => {
+  for (const d of tempDirs) fs.rmSync(d, { recursive: true, force: true });
+});
+
+/** A simulator plus a Graph client from our own factory, the way Attest calls Graph. */
+async function start(
+  opts: Partial<GraphSimOptions> = {},
+  retry: { maxRetries?: number; delaySeconds?: number } = { maxRetries: 0 },
+): Promise<{ sim: GraphSimulator; client: Client; dataDir: string }> {
+  const dataDir = opts.dataDir ?? tempDir();
+  const sim = await startGraphSimulator({ port: 0, ...opts, dataDir });
+  const token = sim.issueToken();
+  return {
+    sim,
+    client: createGraphClient({ baseUrl: sim.url, getToken: async () => token, retry }),
+    dataDir,
+  };
+}
+
+async function graphErrorOf(p: Promise<unknown>): Promise<GraphError> {
+  try {
+    await p;
+  } catch (e) {
+    return e as GraphError;
+  }
+  throw new Error('expected the Graph call to fail');
+}
+
+describe('Graph simulator, called through createGraphClient', () => {
+  let sim: GraphSimulator;
+  let client: Client;
+  let dataDir: string;
+
+  beforeAll(async () => {
+    ({ sim, client, dataDir } = await start());
+  });
+  afterAll(() => sim.close());
+
+  test('the client composes ${baseUrl}/users/x and the user comes back in the default projection', async () => {
+    const user = (await client.api(`/users/${ALEX}`).get()) as UserBody;
+    expect(sim.url).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/v1\.0$/);
+    expect(user).toEqual({
+      '@odata.context': `${sim.url}/$metadata#users/$entity`,
+      id: ALEX,
+      displayName: 'Alex Chen',
+      userPrincipalName: 'alex.chen@contoso.example',
+      mail: 'alex.chen@contoso.example',
+      department: 'Engineering',
+      jobTitle: 'Software Engineer',
+      accountEnabled: true,
+    });
+  });
+
+  test('a user can be read by userPrincipalName, case-insensitively', async () => {
+    const user = (await client.api('/users/Alex.Chen@contoso.example').get()) as UserBody;
+    expect(user.id).toBe(ALEX);
+  });
+
+  test('signInActivity is returned only when $select names it', async () => {
+    const plain = (await client.api('/users').top(999).get()) as Collection<UserBody>;
+    expect(plain.value.every((u) => u.signInActivity === undefined)).toBe(true);
+
+    const withActivity = (await client
+      .api('/users')
+      .select(['id', 'displayName', 'signInActivity'])
+      .top(999)
+      .get()) as Collection<UserBody>;
+    expect(withActivity['@odata.context']).toBe(`${sim.url}/$metadata#users(id,displayName,signInActivity)`);
+    expect(Object.keys(withActivity.value[0]).sort()).toEqual(['displayName', 'id', 'signInActivity']);
+    const never = withActivity.value.find((u) => u.id === demoUserId('samuel.osei'));
+    expect(never?.signInActivity).toEqual({
+      lastSignInDateTime: null,
+      lastNonInteractiveSignInDateTime: null,
+    });
+    const stale = withActivity.value.filter((u) => {
+      const at = u.signInActivity?.lastSignInDateTime;
+      return at !== null && at !== undefined && Date.now() - Date.parse(at) > 90 * 24 * 3600 * 1000;
+    });
+    expect(stale.length).toBeGreaterThanOrEqual(3);
+  });
+
+  test('an unknown $select property is a 400 naming the property', async () => {
+    const err = await graphErrorOf(client.api('/users').select('shoeSize').get());
+    expect(err.statusCode).toBe(400);
+    expect(err.message).toBe("Could not find a property named 'shoeSize' on type 'microsoft.graph.user'.");
+  });
+
+  test('$filter combines eq and startswith with and', async () => {
+    const res = (await client
+      .api('/users')
+      .filter("department eq 'Engineering' and startswith(displayName,'Al') and accountEnabled eq true")
+      .get()) as Collection<UserBody>;
+    expect(res.value.map((u) => u.displayName)).toEqual(['Alex Chen']);
+  });
+
+  test("a doubled quote in a string literal matches O'Brien, as in OData", async () => {
+    const eq = (await client
+      .api('/users')
+      .filter("displayName eq 'Siobhan O''Brien'")
+      .get()) as Collection<UserBody>;
+    const prefix = (await client
+      .api('/users')
+      .filter(encodeURIComponent("startswith(displayName,'Siobhan O''')"))
+      .get()) as Collection<UserBody>;
+    expect(eq.value.map((u) => u.userPrincipalName)).toEqual(['siobhan.obrien@contoso.example']);
+    expect(prefix.value.map((u) => u.userPrincipalName)).toEqual(['siobhan.obrien@contoso.example']);
+  });
+
+  test('a disabled account is found by accountEnabled eq false', async () => {
+    const res = (await client.api('/users').filter('accountEnabled eq false').get()) as Collection<UserBody>;
+    expect(res.value.map((u) => u.displayName)).toEqual(['Hannah Lee']);
+  });
+
+  test('a malformed filter is 400 BadRequest "Invalid filter clause"', async () => {
+    const err = await graphErrorOf(client.api('/users').filter("startswith(displayName,'Al'").get());
+    expect(err.statusCode).toBe(400);
+    expect(err.code).toBe('BadRequest');
+    expect(err.message).toMatch(/^Invalid filter clause/);
+  });
+
+  test('an unknown user is 404 Request_ResourceNotFound with the message Graph gives', async () => {
+    const err = await graphErrorOf(client.api('/users/nobody@contoso.example').get());
+    expect(err.statusCode).toBe(404);
+    expect(err.code).toBe('Request_ResourceNotFound');
+    expect(err.message).toBe(
+      "Resource 'nobody@contoso.example' does not exist or one of its queried reference-property objects are not present.",
+    );
+    expect(err.requestId).toMatch(/^[0-9a-f-]{36}$/);
+  });
+
+  test("a user's manager is returned as a directoryObject of type user", async () => {
+    const manager = (await client.api(`/users/${ALEX}/manager`).get()) as UserBody;
+    expect(manager['@odata.type']).toBe('#microsoft.graph.user');
+    expect(manager.id).toBe(PRIYA);
+    const skip = (await client.api(`/users/${PRIYA}/manager`).get()) as UserBody;
+    expect(skip.displayName).toBe('Rahul Mehta');
+  });
+
+  test('a contractor without a manager gets 404 for /manager', async () => {
+    const err = await graphErrorOf(client.api(`/users/${CONTRACTOR}/manager`).get());
+    expect(err.statusCode).toBe(404);
+    expect(err.code).toBe('Request_ResourceNotFound');
+  });
+
+  test('$top outside 1..999 is rejected', async () => {
+    const err = await graphErrorOf(client.api('/users').top(1000).get());
+    expect(err.statusCode).toBe(400);
+    expect(err.message).toContain('between 1 and 999');
+  });
+
+  test('group members page over @odata.nextLink with $top', async () => {
+    const seen: string[] = [];
+    let pages = 0;
+    let res = (await client
+      .api(`/groups/${DEMO_ONCALL_GROUP_ID}/members`)
+      .top(5)
+      .select(['id', 'displayName'])
+      .get()) as Collection<UserBody & { '@odata.type': string }>;
+    for (;;) {
+      pages++;
+      expect(res.value.length).toBeLessThanOrEqual(5);
+      for (const m of res.value) {
+        expect(m['@odata.type']).toBe('#microsoft.graph.user');
+        seen.push(m.id);
+      }
+      if (!res['@odata.nextLink']) break;
+      expect(res['@odata.nextLink']).toContain('$skiptoken=');
+      res = (await client.api(res['@odata.nextLink']).get()) as typeof res;
+    }
+    const expected = demoTenant(new Date()).groups.find((g) => g.id === DEMO_ONCALL_GROUP_ID)?.memberIds;
+    expect(pages).toBe(3);
+    expect(seen).toEqual(expected);
+  });
+
+  test('group owners are listed', async () => {
+    const res = (await client
+      .api(`/groups/${DEMO_ATTEST_ADMINS_GROUP_ID}/owners`)
+      .get()) as Collection<UserBody>;
+    expect(res.value.map((u) => u.displayName)).toEqual(['Amara Nwosu']);
+  });
+
+  test('groups are found by mailNickname and by displayName prefix', async () => {
+    const byNick = (await client.api('/groups').filter("mailNickname eq 'sg-oncall'").get()) as Collection<{
+      id: string;
+    }>;
+    const byName = (await client
+      .api('/groups')
+      .filter("startswith(displayName,'AWS Production')")
+      .get()) as Collection<{
+      displayName: string;
+      securityEnabled: boolean;
+    }>;
+    expect(byNick.value.map((g) => g.id)).toEqual([DEMO_ONCALL_GROUP_ID]);
+    expect(byName.value).toHaveLength(3);
+    expect(byName.value.every((g) => g.securityEnabled)).toBe(true);
+  });
+
+  test('adding a member is 204, adding again is 400 with the exact Graph message', async () => {
+    await expect(
+      client.api(`/groups/${SALESFORCE_USERS}/members/$ref`).post(ref(ALEX)),
+    ).resolves.toBeUndefined();
+    const again = await graphErrorOf(client.api(`/groups/${SALESFORCE_USERS}/members/$ref`).post(ref(ALEX)));
+    expect(again.statusCode).toBe(400);
+    expect(again.code).toBe('Request_BadRequest');
+    expect(again.message).toBe(
+      "One or more added object references already exist for the following modified properties: 'members'.",
+    );
+  });
+
+  test('removing a member is 204, removing again is 404', async () => {
+    await client.api(`/groups/${SALESFORCE_USERS}/members/$ref`).post(ref(PRIYA));
+    await expect(
+      client.api(`/groups/${SALESFORCE_USERS}/members/${PRIYA}/$ref`).delete(),
+    ).resolves.toBeUndefined();
+    const again = await graphErrorOf(
+      client.api(`/groups/${SALESFORCE_USERS}/members/${PRIYA}/$ref`).delete(),
+    );
+    expect(again.statusCode).toBe(404);
+    expect(again.code).toBe('Request_ResourceNotFound');
+    const writes = sim.writes().filter((w) => w.path === `/groups/${SALESFORCE_USERS}/members/${PRIYA}/$ref`);
+    expect(writes.map((w) => [w.method, w.status])).toEqual([
+      ['DELETE', 204],
+      ['DELETE', 404],
+    ]);
+  });
+
+  test('an unknown group is 404, for reads and for member adds', async () => {
+    const missing = '00000000-0000-0000-0000-000000000404';
+    const read = await graphErrorOf(client.api(`/groups/${missing}`).get());
+    const add = await graphErrorOf(client.api(`/groups/${missing}/members/$ref`).post(ref(ALEX)));
+    expect([read.statusCode, read.code]).toEqual([404, 'Request_ResourceNotFound']);
+    expect([add.statusCode, add.code]).toEqual([404, 'Request_ResourceNotFound']);
+  });
+
+  test('a member add with a malformed body is 400', async () => {
+    const err = await graphErrorOf(client.api(`/groups/${SALESFORCE_USERS}/members/$ref`).post({ id: ALEX }));
+    expect(err.statusCode).toBe(400);
+  });
+
+  test('$batch runs dependsOn in order and answers 424 when a dependency failed', async () => {
+    const group = demoGroupId('sg-jira-site-admins');
+    const res = (await client.api('/$batch').post({
+      requests: [
+        { id: '3', method: 'GET', url: `/groups/${group}/members?$select=id`, dependsOn: ['2'] },
+        {
+          id: '1',
+          method: 'POST',
+          url: `/groups/${group}/members/$ref`,
+          body: ref(ALEX),
+          headers: { 'Content-Type': 'application/json' },
+        },
+        { id: '2', method: 'POST', url: `/groups/${group}/members/$ref`, body: ref(ALEX), dependsOn: ['1'] },
+        { id: '4', method: 'GET', url: `/users/${ALEX}`, dependsOn: ['1'] },
+      ],
+    })) as BatchResponse;
+    const byId = new Map(res.responses.map((r) => [r.id, r]));
+    expect(byId.get('1')?.status).toBe(204);
+    expect(byId.get('2')?.status).toBe(400);
+    expect(byId.get('3')?.status).toBe(424);
+    expect(byId.get('3')?.body?.error?.code).toBe('FailedDependency');
+    expect(byId.get('4')?.status).toBe(200);
+  });
+
+  test('$batch with more than 20 requests is rejected with 400', async () => {
+    const requests = Array.from({ length: 21 }, (_, i) => ({
+      id: String(i + 1),
+      method: 'GET',
+      url: '/users?$top=1',
+    }));
+    const err = await graphErrorOf(client.api('/$batch').post({ requests }));
+    expect(err.statusCode).toBe(400);
+    expect(err.message).toContain('maximum of 20');
+  });
+
+  test('sendMail answers 202 and keeps the message and its attachment under mail/', async () => {
+    const csv = 'user,role\nalex.chen,admin\n';
+    await client.api(`/users/${ALEX}/sendMail`).post({
+      message: {
+        subject: 'Evidence for May',
+        body: { contentType: 'HTML', content: '<p>Attached.</p>' },
+        toRecipients: [{ emailAddress: { address: 'security@contoso.example' } }],
+        attachments: [
+          {
+            '@odata.type': '#microsoft.graph.fileAttachment',
+            name: 'evidence.csv',
+            contentType: 'text/csv',
+            contentBytes: Buffer.from(csv).toString('base64'),
+          },
+        ],
+      },
+      saveToSentItems: false,
+    });
+    const [folder] = fs.readdirSync(path.join(dataDir, 'mail'));
+    const stored = JSON.parse(
+      fs.readFileSync(path.join(dataDir, 'mail', folder, 'message.json'), 'utf8'),
+    ) as {
+      subject: string;
+      toRecipients: string[];
+      from: { emailAddress: { address: string } };
+    };
+    expect(stored.subject).toBe('Evidence for May');
+    expect(stored.toRecipients).toEqual(['security@contoso.example']);
+    expect(stored.from.emailAddress.address).toBe('alex.chen@contoso.example');
+    expect(fs.readFileSync(path.join(dataDir, 'mail', folder, 'evidence.csv'), 'utf8')).toBe(csv);
+  });
+
+  test('sendMail without recipients is 400 ErrorInvalidRecipients', async () => {
+    const err = await graphErrorOf(
+      client.api(`/users/${ALEX}/sendMail`).post({ message: { subject: 'x', toRecipients: [] } }),
+    );
+    expect(err.statusCode).toBe(400);
+    expect(err.code).toBe('ErrorInvalidRecipients');
+  });
+
+  test('an unknown segment is 400 "Resource not found for the segment", a wrong method is 405', async () => {
+    const unknown = await graphErrorOf(client.api('/teamz').get());
+    const method = await graphErrorOf(client.api(`/users/${ALEX}`).delete());
+    expect([unknown.statusCode, unknown.message]).toEqual([
+      400,
+      "Resource not found for the segment 'teamz'.",
+    ]);
+    expect(method.statusCode).toBe(405);
+  });
+
+  test('a request without a token, or with a token the simulator never issued, is 401', async () => {
+    const none = await fetch(`${sim.url}/users`, { headers: { 'client-request-id': 'abc-123' } });
+    const noneBody = (await none.json()) as {
+      error: { code: string; message: string; innerError: Record<string, string> };
+    };
+    expect(none.status).toBe(401);
+    expect(noneBody.error.code).toBe('InvalidAuthenticationToken');
+    expect(noneBody.error.message).toBe('Access token is empty.');
+    expect(noneBody.error.innerError['client-request-id']).toBe('abc-123');
+    expect(none.headers.get('client-request-id')).toBe('abc-123');
+    expect(none.headers.get('request-id')).toBe(noneBody.error.innerError['request-id']);
+
+    const forged = await fetch(`${sim.url}/users`, { headers: { Authorization: 'Bearer not-a-token' } });
+    expect(forged.status).toBe(401);
+    expect(((await forged.json()) as { error: { message: string } }).error.message).toMatch(
+      /^Access token validation failure/,
+    );
+  });
+});
+
+describe('Graph simulator faults', () => {
+  test('a 429 with Retry-After: 1 is retried by the client after a second and then succeeds', async () => {
+    const dice = [0.1, 0.9];
+    let rolls = 0;
+    const { sim, client } = await start(
+      { faults: { throttleRate: 0.5 }, random: () => (rolls++, dice.shift() ?? 0.9) },
+      { maxRetries: 3 },
+    );
+    try {
+      const started = Date.now();
+      const user = (await client.api(`/users/${ALEX}`).get()) as UserBody;
+      expect(user.id).toBe(ALEX);
+      expect(rolls).toBe(2);
+      expect(Date.now() - started).toBeGreaterThanOrEqual(950);
+    } finally {
+      await sim.close();
+    }
+  });
+
+  test('a 429 that is not retried carries TooManyRequests and Retry-After', async () => {
+    const { sim, client } = await start({ faults: { throttleRate: 1, retryAfterSeconds: 7 } });
+    try {
+      const err = await graphErrorOf(client.api('/users').get());
+      expect([err.statusCode, err.code]).toEqual([429, 'TooManyRequests']);
+      expect(err.headers?.get('Retry-After')).toBe('7');
+    } finally {
+      await sim.close();
+    }
+  });
+
+  test('an injected 503 is serviceNotAvailable with Retry-After', async () => {
+    const { sim, client } = await start({ faults: { unavailableRate: 1 } });
+    try {
+      const err = await graphErrorOf(client.api(`/users/${ALEX}`).get());
+      expect([err.statusCode, err.code]).toEqual([503, 'serviceNotAvailable']);
+      expect(err.headers?.get('Retry-After')).toBe('1');
+    } finally {
+      await sim.close();
+    }
+  });
+
+  test('throttling inside $batch shows per request as 429 with Retry-After in that response', async () => {
+    const dice = [0.9, 0.1];
+    const { sim, client } = await start({ faults: { throttleRate: 0.5 }, random: () => dice.shift() ?? 0.9 });
+    try {
+      const res = (await client.api('/$batch').post({
+        requests: [
+          { id: 'a', method: 'GET', url: `/users/${ALEX}` },
+          { id: 'b', method: 'GET', url: `/users/${PRIYA}` },
+        ],
+      })) as BatchResponse;
+      expect(res.responses.map((r) => r.status)).toEqual([200, 429]);
+      expect(res.responses[1].headers['Retry-After']).toBe('1');
+    } finally {
+      await sim.close();
+    }
+  });
+
+  test('latency is added before every answer', async () => {
+    const { sim, client } = await start({ faults: { latencyMs: 300 } });
+    try {
+      const started = Date.now();
+      await client.api(`/users/${ALEX}`).get();
+      expect(Date.now() - started).toBeGreaterThanOrEqual(290);
+    } finally {
+      await sim.close();
+    }
+  });
+
+  test('the write quota allows 3000 writes per 150 s, then answers 429 until the bucket refills', async () => {
+    let clock = Date.parse('2025-06-02T09:00:00Z');
+    const { sim, client } = await start({ faults: { writeQuota: true }, now: () => new Date(clock) });
+    try {
+      // Re-adding an existing member is a cheap write that still counts against the quota.
+      const member = demoUserId('marcus.johnson');
+      const step = (id: number) => ({
+        id: String(id),
+        method: 'POST',
+        url: `/groups/${SALESFORCE_USERS}/members/$ref`,
+        body: ref(member),
+      });
+      for (let b = 0; b < 150; b++) {
+        const res = (await client
+          .api('/$batch')
+          .post({ requests: Array.from({ length: 20 }, (_, i) => step(i)) })) as BatchResponse;
+        expect(res.responses.every((r) => r.status === 400)).toBe(true);
+      }
+      const throttled = await graphErrorOf(
+        client.api(`/groups/${SALESFORCE_USERS}/members/$ref`).post(ref(ALEX)),
+      );
+      expect(throttled.statusCode).toBe(429);
+      expect(throttled.headers?.get('Retry-After')).toBe('1');
+      const readsStillWork = (await client.api(`/users/${ALEX}`).get()) as UserBody;
+      expect(readsStillWork.id).toBe(ALEX);
+
+      clock += 1000;
+      await expect(
+        client.api(`/groups/${SALESFORCE_USERS}/members/$ref`).post(ref(ALEX)),
+      ).resolves.toBeUndefined();
+      expect(sim.writes().filter((w) => w.status === 429)).toHaveLength(1);
+    } finally {
+      await sim.close();
+    }
+  });
+});
+
+describe('Graph simulator lifecycle', () => {
+  test('tenant, tokens and the writes log survive a restart on the same data dir', async () => {
+    const dataDir = tempDir();
+    const first = await startGraphSimulator({ port: 0, dataDir });
+    const token = first.issueToken();
+    const client1 = createGraphClient({
+      baseUrl: first.url,
+      getToken: async () => token,
+      retry: { maxRetries: 0 },
+    });
+    await client1.api(`/groups/${SALESFORCE_USERS}/members/$ref`).post(ref(ALEX));
+    await first.close();
+
+    const second = await startGraphSimulator({ port: 0, dataDir });
+    try {
+      const client2 = createGraphClient({
+        baseUrl: second.url,
+        getToken: async () => token,
+        retry: { maxRetries: 0 },
+      });
+      const members = (await client2
+        .api(`/groups/${SALESFORCE_USERS}/members`)
+        .select('id')
+        .get()) as Collection<UserBody>;
+      expect(members.value.map((m) => m.id)).toContain(ALEX);
+      expect(second.writes().map((w) => [w.method, w.path, w.status])).toEqual([
+        ['POST', `/groups/${SALESFORCE_USERS}/members/$ref`, 204],
+      ]);
+      expect(fs.readdirSync(path.join(dataDir, 'graph-sim')).sort()).toEqual(['tenant.json', 'writes.jsonl']);
+    } finally {
+      await second.close();
+    }
+  });
+
+  test('fresh reseeds the demo tenant and forgets earlier tokens and writes', async () => {
+    const dataDir = tempDir();
+    const first = await startGraphSimulator({ port: 0, dataDir });
+    const oldToken = first.issueToken();
+    const c1 = createGraphClient({
+      baseUrl: first.url,
+      getToken: async () => oldToken,
+      retry: { maxRetries: 0 },
+    });
+    await c1.api(`/groups/${SALESFORCE_USERS}/members/$ref`).post(ref(ALEX));
+    await first.close();
+
+    const second = await startGraphSimulator({ port: 0, dataDir, fresh: true });
+    try {
+      const stale = createGraphClient({
+        baseUrl: second.url,
+        getToken: async () => oldToken,
+        retry: { maxRetries: 0 },
+      });
+      expect((await graphErrorOf(stale.api('/users').get())).statusCode).toBe(401);
+      const token = second.issueToken();
+      const c2 = createGraphClient({
+        baseUrl: second.url,
+        getToken: async () => token,
+        retry: { maxRetries: 0 },
+      });
+      const members = (await c2
+        .api(`/groups/${SALESFORCE_USERS}/members`)
+        .select('id')
+        .get()) as Collection<UserBody>;
+      expect(members.value.map((m) => m.id)).not.toContain(ALEX);
+      expect(second.writes()).toEqual([]);
+    } finally {
+      await second.close();
+    }
+  });
+
+  test('a port already in use is reported as such', async () => {
+    const first = await startGraphSimulator({ port: 0, dataDir: tempDir() });
+    try {
+      await expect(startGraphSimulator({ port: first.port, dataDir: tempDir() })).rejects.toThrow(
+        `Graph simulator: port ${first.port} is already in use`,
+      );
+    } finally {
+      await first.close();
+    }
+  });
+});
+
+describe('demo tenant and Playground config', () => {
+  const tenant = demoTenant(new Date('2025-06-02T09:00:00Z'));
+  const byId = new Map(tenant.users.map((u) => [u.id, u]));
+  const depth = (id: string): number => {
+    const m = byId.get(id)?.managerId;
+    return m ? 1 + depth(m) : 0;
+  };
+
+  test('has at least 40 people, an org chart at least 3 levels deep and lowercase GUID ids', () => {
+    expect(tenant.users.length).toBeGreaterThanOrEqual(40);
+    expect(Math.max(...tenant.users.map((u) => depth(u.id)))).toBeGreaterThanOrEqual(3);
+    const guid = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+    expect([...tenant.users, ...tenant.groups].every((x) => guid.test(x.id))).toBe(true);
+    expect(tenant.users.filter((u) => u.managerId === null).map((u) => u.jobTitle)).toEqual([
+      'Chief Executive Officer',
+      'Contractor',
+    ]);
+    expect(tenant.users.some((u) => !u.accountEnabled)).toBe(true);
+  });
+
+  test('is the same on every seed at the same instant', () => {
+    expect(demoTenant(new Date('2025-06-02T09:00:00Z'))).toEqual(tenant);
+  });
+
+  test('maps every app role to a security group with 1-2 owners', () => {
+    expect(DEMO_APPS.length).toBeGreaterThanOrEqual(8);
+    for (const role of DEMO_APPS.flatMap((a) => a.roles)) {
+      const g = tenant.groups.find((x) => x.id === role.groupId);
+      expect(g?.securityEnabled).toBe(true);
+      expect(g?.ownerIds.length).toBeGreaterThanOrEqual(1);
+      expect(g?.ownerIds.length).toBeLessThanOrEqual(2);
+    }
+  });
+
+  test("the Playground users are six tenant members: engineer, manager, manager's manager and three more", () => {
+    const [me, manager, skip] = PLAYGROUND_USERS;
+    expect(PLAYGROUND_USERS).toHaveLength(6);
+    expect(PLAYGROUND_USERS.every((u) => byId.has(u.id))).toBe(true);
+    expect(byId.get(me.id)?.managerId).toBe(manager.id);
+    expect(byId.get(manager.id)?.managerId).toBe(skip.id);
+    expect(tenant.groups.some((g) => g.ownerIds.includes(PLAYGROUND_USERS[3].id))).toBe(true);
+  });
+
+  test('the Playground YAML names the demo tenant, the current user and five others', () => {
+    const yaml = playgroundConfigYaml({ botName: 'Attest' });
+    expect(yaml).toContain(`tenantId: "${DEMO_TENANT_ID}"`);
+    expect(yaml).toContain(`currentUser:\n  id: "29:${ALEX}"`);
+    expect(yaml.match(/aadObjectId: /g)).toHaveLength(6);
+    expect(yaml).toContain('surname: "O\'Brien"');
+    expect(yaml).toContain('userPrincipleName: "priya.raman@contoso.example"');
+  });
+});
