@@ -37,11 +37,16 @@ interface Setting<T> {
   fix: string;
 }
 
-function setting<T>(schema: z.ZodType<T>, fix: string, defaults?: Partial<Record<HostKind, string>>): Setting<T> {
+function setting<T>(
+  schema: z.ZodType<T>,
+  fix: string,
+  defaults?: Partial<Record<HostKind, string>>,
+): Setting<T> {
   return { schema, fix, default: defaults };
 }
 
-const ENV_FILE_HINT = 'Set it in the environment (locally e.g. `NAME=value npm start`; in Azure, in the Function App settings)';
+const ENV_FILE_HINT =
+  'Set it in the environment (locally e.g. `NAME=value npm start`; in Azure, in the Function App settings)';
 
 /** Every environment variable Attest reads, in one place. */
 export const SETTINGS = {
@@ -51,18 +56,35 @@ export const SETTINGS = {
     { local: 'embedded' },
   ),
   ATTEST_STORAGE_CONNECTION_STRING: setting(
-    z.string().regex(/(^UseDevelopmentStorage=true$)|(AccountName=|TableEndpoint=)/, 'must be an Azure Storage connection string'),
+    z
+      .string()
+      .regex(
+        /(^UseDevelopmentStorage=true$)|(AccountName=|TableEndpoint=)/,
+        'must be an Azure Storage connection string',
+      ),
     `${ENV_FILE_HINT} to the storage account's connection string (Access keys blade), or use ATTEST_STORAGE_MODE=managed-identity`,
   ),
-  ATTEST_STORAGE_TABLE_URL: setting(httpsUrl, `${ENV_FILE_HINT} to the table endpoint, e.g. https://<account>.table.core.windows.net`),
-  ATTEST_STORAGE_BLOB_URL: setting(httpsUrl, `${ENV_FILE_HINT} to the blob endpoint, e.g. https://<account>.blob.core.windows.net`),
-  AZURE_CLIENT_ID: setting(guid, `${ENV_FILE_HINT} to the client id of the user-assigned managed identity, or remove it`),
+  ATTEST_STORAGE_TABLE_URL: setting(
+    httpsUrl,
+    `${ENV_FILE_HINT} to the table endpoint, e.g. https://<account>.table.core.windows.net`,
+  ),
+  ATTEST_STORAGE_BLOB_URL: setting(
+    httpsUrl,
+    `${ENV_FILE_HINT} to the blob endpoint, e.g. https://<account>.blob.core.windows.net`,
+  ),
+  AZURE_CLIENT_ID: setting(
+    guid,
+    `${ENV_FILE_HINT} to the client id of the user-assigned managed identity, or remove it`,
+  ),
   ATTEST_DIRECTORY_MODE: setting(
     z.enum(['simulator', 'graph']),
     `${ENV_FILE_HINT} to simulator (local Graph simulator) or graph (Microsoft Graph)`,
     { local: 'simulator' },
   ),
-  ATTEST_GRAPH_TENANT_ID: setting(guid, `${ENV_FILE_HINT} to your Entra tenant id (Entra admin centre > Overview)`),
+  ATTEST_GRAPH_TENANT_ID: setting(
+    guid,
+    `${ENV_FILE_HINT} to your Entra tenant id (Entra admin centre > Overview)`,
+  ),
   ATTEST_GRAPH_CLIENT_ID: setting(guid, `${ENV_FILE_HINT} to the app registration's Application (client) id`),
   ATTEST_GRAPH_CREDENTIAL: setting(
     z.enum(['managed-identity', 'client-secret', 'certificate']),
@@ -82,20 +104,43 @@ export const SETTINGS = {
     `${ENV_FILE_HINT} to none, jira or servicenow`,
     { local: 'none', azure: 'none' },
   ),
-  ATTEST_JIRA_BASE_URL: setting(httpsUrl, `${ENV_FILE_HINT} to your Jira site, e.g. https://acme.atlassian.net`),
+  ATTEST_JIRA_BASE_URL: setting(
+    httpsUrl,
+    `${ENV_FILE_HINT} to your Jira site, e.g. https://acme.atlassian.net`,
+  ),
   ATTEST_JIRA_EMAIL: setting(z.string().email(), `${ENV_FILE_HINT} to the Jira account's e-mail address`),
-  ATTEST_JIRA_API_TOKEN: setting(z.string().min(8, 'is too short to be an API token'), `${ENV_FILE_HINT} to a Jira API token`),
-  ATTEST_JIRA_PROJECT_KEY: setting(z.string().regex(/^[A-Z][A-Z0-9_]+$/, 'must be a Jira project key such as SEC'), `${ENV_FILE_HINT} to the project key`),
-  ATTEST_SERVICENOW_INSTANCE_URL: setting(httpsUrl, `${ENV_FILE_HINT} to your instance, e.g. https://acme.service-now.com`),
-  ATTEST_SERVICENOW_USERNAME: setting(z.string().min(1), `${ENV_FILE_HINT} to the ServiceNow integration user`),
-  ATTEST_SERVICENOW_PASSWORD: setting(z.string().min(1), `${ENV_FILE_HINT} to that user's password (Key Vault reference in Azure)`),
+  ATTEST_JIRA_API_TOKEN: setting(
+    z.string().min(8, 'is too short to be an API token'),
+    `${ENV_FILE_HINT} to a Jira API token`,
+  ),
+  ATTEST_JIRA_PROJECT_KEY: setting(
+    z.string().regex(/^[A-Z][A-Z0-9_]+$/, 'must be a Jira project key such as SEC'),
+    `${ENV_FILE_HINT} to the project key`,
+  ),
+  ATTEST_SERVICENOW_INSTANCE_URL: setting(
+    httpsUrl,
+    `${ENV_FILE_HINT} to your instance, e.g. https://acme.service-now.com`,
+  ),
+  ATTEST_SERVICENOW_USERNAME: setting(
+    z.string().min(1),
+    `${ENV_FILE_HINT} to the ServiceNow integration user`,
+  ),
+  ATTEST_SERVICENOW_PASSWORD: setting(
+    z.string().min(1),
+    `${ENV_FILE_HINT} to that user's password (Key Vault reference in Azure)`,
+  ),
   ATTEST_MAIL_MODE: setting(
     z.enum(['simulator', 'graph']),
     `${ENV_FILE_HINT} to simulator (mail kept under the data folder) or graph (Graph sendMail)`,
     { local: 'simulator', azure: 'graph' },
   ),
   ATTEST_MAIL_SENDER: setting(
-    z.string().regex(/^[^@\s]+@[^@\s]+$/, 'must be the user principal name of the mailbox that sends, e.g. attest@contoso.com'),
+    z
+      .string()
+      .regex(
+        /^[^@\s]+@[^@\s]+$/,
+        'must be the user principal name of the mailbox that sends, e.g. attest@contoso.com',
+      ),
     `${ENV_FILE_HINT} to the mailbox Attest sends evidence from`,
     { local: 'attest@contoso.example' },
   ),
@@ -105,26 +150,66 @@ export const SETTINGS = {
     { local: 'anonymous', azure: 'managed-identity' },
   ),
   ATTEST_BOT_APP_ID: setting(guid, `${ENV_FILE_HINT} to the Azure Bot's Microsoft App ID`),
-  ATTEST_BOT_APP_PASSWORD: setting(z.string().min(8, 'is too short to be a client secret'), `${ENV_FILE_HINT} to the bot's client secret`),
+  ATTEST_BOT_APP_PASSWORD: setting(
+    z.string().min(8, 'is too short to be a client secret'),
+    `${ENV_FILE_HINT} to the bot's client secret`,
+  ),
   ATTEST_BOT_TENANT_ID: setting(guid, `${ENV_FILE_HINT} to the tenant the bot's app registration lives in`),
   ATTEST_ALLOWED_TENANTS: setting(
-    z.string().refine((s) => s.split(',').every((t) => GUID.test(t.trim())), 'must be a comma-separated list of tenant GUIDs'),
+    z
+      .string()
+      .refine(
+        (s) => s.split(',').every((t) => GUID.test(t.trim())),
+        'must be a comma-separated list of tenant GUIDs',
+      ),
     `${ENV_FILE_HINT} to the tenant ids whose users may use Attest, separated by commas`,
     { local: '6e1d3f0a-5b2c-4d8e-9f70-a1b2c3d4e5f6' },
   ),
   ATTEST_TASK_HUB: setting(
-    z.string().regex(/^[A-Za-z][A-Za-z0-9]{2,44}$/, 'must be 3 to 45 letters and digits, starting with a letter'),
+    z
+      .string()
+      .regex(/^[A-Za-z][A-Za-z0-9]{2,44}$/, 'must be 3 to 45 letters and digits, starting with a letter'),
     `${ENV_FILE_HINT} to a task hub name such as AttestHub`,
     { local: 'AttestHub', azure: 'AttestHub' },
   ),
-  ATTEST_HTTP_PORT: setting(port, `${ENV_FILE_HINT} to a free TCP port (default 3978, the port the Playground calls)`, { local: '3978' }),
-  ATTEST_PLAYGROUND_PORT: setting(port, `${ENV_FILE_HINT} to a free TCP port (default 56150)`, { local: '56150' }),
-  ATTEST_GRAPH_SIM_PORT: setting(port, `${ENV_FILE_HINT} to a free TCP port for the Graph simulator (default 5780)`, { local: '5780' }),
-  ATTEST_AZURITE_TABLE_PORT: setting(port, `${ENV_FILE_HINT} to a free TCP port for Azurite's table service (default 10002)`, { local: '10002' }),
-  ATTEST_AZURITE_BLOB_PORT: setting(port, `${ENV_FILE_HINT} to a free TCP port for Azurite's blob service (default 10000)`, { local: '10000' }),
-  ATTEST_GRAPH_SIM_LATENCY_MS: setting(z.coerce.number().int().min(0).max(60000), `${ENV_FILE_HINT} to milliseconds of added latency, 0 to 60000`, { local: '0' }),
-  ATTEST_GRAPH_SIM_THROTTLE_RATE: setting(rate, `${ENV_FILE_HINT} to the share of requests answered 429, from 0 to 1`, { local: '0' }),
-  ATTEST_GRAPH_SIM_UNAVAILABLE_RATE: setting(rate, `${ENV_FILE_HINT} to the share of requests answered 503, from 0 to 1`, { local: '0' }),
+  ATTEST_HTTP_PORT: setting(
+    port,
+    `${ENV_FILE_HINT} to a free TCP port (default 3978, the port the Playground calls)`,
+    { local: '3978' },
+  ),
+  ATTEST_PLAYGROUND_PORT: setting(port, `${ENV_FILE_HINT} to a free TCP port (default 56150)`, {
+    local: '56150',
+  }),
+  ATTEST_GRAPH_SIM_PORT: setting(
+    port,
+    `${ENV_FILE_HINT} to a free TCP port for the Graph simulator (default 5780)`,
+    { local: '5780' },
+  ),
+  ATTEST_AZURITE_TABLE_PORT: setting(
+    port,
+    `${ENV_FILE_HINT} to a free TCP port for Azurite's table service (default 10002)`,
+    { local: '10002' },
+  ),
+  ATTEST_AZURITE_BLOB_PORT: setting(
+    port,
+    `${ENV_FILE_HINT} to a free TCP port for Azurite's blob service (default 10000)`,
+    { local: '10000' },
+  ),
+  ATTEST_GRAPH_SIM_LATENCY_MS: setting(
+    z.coerce.number().int().min(0).max(60000),
+    `${ENV_FILE_HINT} to milliseconds of added latency, 0 to 60000`,
+    { local: '0' },
+  ),
+  ATTEST_GRAPH_SIM_THROTTLE_RATE: setting(
+    rate,
+    `${ENV_FILE_HINT} to the share of requests answered 429, from 0 to 1`,
+    { local: '0' },
+  ),
+  ATTEST_GRAPH_SIM_UNAVAILABLE_RATE: setting(
+    rate,
+    `${ENV_FILE_HINT} to the share of requests answered 503, from 0 to 1`,
+    { local: '0' },
+  ),
   ATTEST_GRAPH_SIM_WRITE_QUOTA: setting(
     z.enum(['off', 'on']),
     `${ENV_FILE_HINT} to on (Graph's 3,000 writes per 150 s per app and tenant) or off`,
@@ -226,7 +311,8 @@ class Reader {
 
   required<N extends SettingName>(name: N, because: string): z.infer<(typeof SETTINGS)[N]['schema']> {
     const value = this.optional(name);
-    if (value === undefined) throw new ConfigError(name, `is missing (needed ${because})`, SETTINGS[name].fix);
+    if (value === undefined)
+      throw new ConfigError(name, `is missing (needed ${because})`, SETTINGS[name].fix);
     return value;
   }
 }
@@ -242,7 +328,11 @@ export function loadConfig(env: Env, host: HostKind): AttestConfig {
   let storage: StorageConfig;
   if (storageMode === 'embedded') {
     if (host !== 'local') {
-      throw new ConfigError('ATTEST_STORAGE_MODE', 'is "embedded", which only the local host can run', SETTINGS.ATTEST_STORAGE_MODE.fix);
+      throw new ConfigError(
+        'ATTEST_STORAGE_MODE',
+        'is "embedded", which only the local host can run',
+        SETTINGS.ATTEST_STORAGE_MODE.fix,
+      );
     }
     storage = {
       mode: 'embedded',
@@ -252,7 +342,10 @@ export function loadConfig(env: Env, host: HostKind): AttestConfig {
   } else if (storageMode === 'connection-string') {
     storage = {
       mode: 'connection-string',
-      connectionString: r.required('ATTEST_STORAGE_CONNECTION_STRING', 'when ATTEST_STORAGE_MODE=connection-string'),
+      connectionString: r.required(
+        'ATTEST_STORAGE_CONNECTION_STRING',
+        'when ATTEST_STORAGE_MODE=connection-string',
+      ),
     };
   } else {
     storage = {
@@ -263,11 +356,18 @@ export function loadConfig(env: Env, host: HostKind): AttestConfig {
     };
   }
 
-  const directoryMode = r.required('ATTEST_DIRECTORY_MODE', 'to know where the directory (Microsoft Graph) is');
+  const directoryMode = r.required(
+    'ATTEST_DIRECTORY_MODE',
+    'to know where the directory (Microsoft Graph) is',
+  );
   let directory: DirectoryConfig;
   if (directoryMode === 'simulator') {
     if (host !== 'local') {
-      throw new ConfigError('ATTEST_DIRECTORY_MODE', 'is "simulator", which only the local host can run', 'Set ATTEST_DIRECTORY_MODE=graph in the Function App settings');
+      throw new ConfigError(
+        'ATTEST_DIRECTORY_MODE',
+        'is "simulator", which only the local host can run',
+        'Set ATTEST_DIRECTORY_MODE=graph in the Function App settings',
+      );
     }
     directory = {
       mode: 'simulator',
@@ -286,8 +386,17 @@ export function loadConfig(env: Env, host: HostKind): AttestConfig {
       kind === 'managed-identity'
         ? { kind, clientId: r.optional('AZURE_CLIENT_ID') }
         : kind === 'client-secret'
-          ? { kind, secret: r.required('ATTEST_GRAPH_CLIENT_SECRET', 'when ATTEST_GRAPH_CREDENTIAL=client-secret') }
-          : { kind, certificatePath: r.required('ATTEST_GRAPH_CERTIFICATE_PATH', 'when ATTEST_GRAPH_CREDENTIAL=certificate') };
+          ? {
+              kind,
+              secret: r.required('ATTEST_GRAPH_CLIENT_SECRET', 'when ATTEST_GRAPH_CREDENTIAL=client-secret'),
+            }
+          : {
+              kind,
+              certificatePath: r.required(
+                'ATTEST_GRAPH_CERTIFICATE_PATH',
+                'when ATTEST_GRAPH_CREDENTIAL=certificate',
+              ),
+            };
     directory = { mode: 'graph', tenantId, clientId, credential };
   }
 
@@ -316,9 +425,16 @@ export function loadConfig(env: Env, host: HostKind): AttestConfig {
 
   const mailMode = r.required('ATTEST_MAIL_MODE', 'to know how evidence mail is sent');
   if (mailMode === 'simulator' && directory.mode !== 'simulator') {
-    throw new ConfigError('ATTEST_MAIL_MODE', 'is "simulator" but ATTEST_DIRECTORY_MODE is "graph"', 'Set ATTEST_MAIL_MODE=graph to send through Microsoft Graph');
+    throw new ConfigError(
+      'ATTEST_MAIL_MODE',
+      'is "simulator" but ATTEST_DIRECTORY_MODE is "graph"',
+      'Set ATTEST_MAIL_MODE=graph to send through Microsoft Graph',
+    );
   }
-  const mail: MailConfig = { mode: mailMode, sender: r.required('ATTEST_MAIL_SENDER', 'to know which mailbox sends evidence') };
+  const mail: MailConfig = {
+    mode: mailMode,
+    sender: r.required('ATTEST_MAIL_SENDER', 'to know which mailbox sends evidence'),
+  };
 
   const allowedTenants = r
     .required('ATTEST_ALLOWED_TENANTS', 'to know which tenants may talk to the bot')
@@ -328,7 +444,11 @@ export function loadConfig(env: Env, host: HostKind): AttestConfig {
   let bot: BotConfig;
   if (botAuth === 'anonymous') {
     if (host !== 'local') {
-      throw new ConfigError('ATTEST_BOT_AUTH', 'is "anonymous", which only the local host allows', SETTINGS.ATTEST_BOT_AUTH.fix);
+      throw new ConfigError(
+        'ATTEST_BOT_AUTH',
+        'is "anonymous", which only the local host allows',
+        SETTINGS.ATTEST_BOT_AUTH.fix,
+      );
     }
     bot = { auth: 'anonymous', allowedTenants };
   } else {
@@ -337,7 +457,13 @@ export function loadConfig(env: Env, host: HostKind): AttestConfig {
     const tenantId = r.required('ATTEST_BOT_TENANT_ID', because);
     bot =
       botAuth === 'client-secret'
-        ? { auth: botAuth, appId, tenantId, password: r.required('ATTEST_BOT_APP_PASSWORD', because), allowedTenants }
+        ? {
+            auth: botAuth,
+            appId,
+            tenantId,
+            password: r.required('ATTEST_BOT_APP_PASSWORD', because),
+            allowedTenants,
+          }
         : { auth: botAuth, appId, tenantId, allowedTenants };
   }
 

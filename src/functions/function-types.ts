@@ -8,9 +8,16 @@ import type * as df from 'durable-functions';
 import type { AttestConfig } from '../config/config';
 import type { DurableClientPort } from '../ports/durable-client.port';
 
+/** How to reach the directory: Microsoft Graph's base URL and a bearer-token source (simulator or real). */
+export interface GraphAccess {
+  baseUrl: string;
+  getToken: () => Promise<string>;
+}
+
 /** What a function can use besides its trigger: built once per host from the configuration. */
 export interface AppServices {
   config: AttestConfig;
+  graph: GraphAccess;
 }
 
 /** Passed to http and timer handlers. */

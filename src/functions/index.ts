@@ -5,6 +5,7 @@
 import { app, type InvocationContext } from '@azure/functions';
 import * as df from 'durable-functions';
 import { azureDurableClient } from '../adapters/durable/azure-durable-client';
+import { graphAccessFor } from '../adapters/graph/graph-access';
 import { createTableFactory } from '../adapters/tables/table-client-factory';
 import { TableNames } from '../adapters/tables/table-names';
 import { loadConfigFromProcess } from '../config/config';
@@ -13,7 +14,9 @@ import { validateFunctionList, type AppServices, type FunctionContext } from './
 
 // NB. Azure loads this module once per worker; a bad setting must stop it here with the one-line message.
 const config = loadConfigFromProcess('azure');
-const services: AppServices = { config };
+if (config.directory.mode !== 'graph')
+  throw new Error('The Azure host reaches the directory through Microsoft Graph only.');
+const services: AppServices = { config, graph: graphAccessFor(config.directory) };
 const tables = createTableFactory(config.storage);
 const eventIds = tables.ensureTable(TableNames.durableEventIds(config.taskHub));
 const list = buildFunctionList(config);

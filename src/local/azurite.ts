@@ -34,7 +34,9 @@ export interface EmbeddedAzurite {
   stop(): Promise<void>;
 }
 
-const azuriteDist = path.dirname(require.resolve('azurite/dist/src/table/main.js', { paths: [process.cwd(), __dirname] }));
+const azuriteDist = path.dirname(
+  require.resolve('azurite/dist/src/table/main.js', { paths: [process.cwd(), __dirname] }),
+);
 
 /** True when `pid` runs and is an Azurite service (a recycled pid must never be signalled). */
 function alive(pid: number): boolean {
@@ -82,7 +84,11 @@ export async function stopLeftoverAzurite(dataDir: string): Promise<void> {
  * Starts (or adopts) Azurite's table and blob services for `dataDir` on the given ports. A port taken by
  * something else is a {@link PortInUseError}.
  */
-export async function startAzurite(opts: { dataDir: string; tablePort: number; blobPort: number }): Promise<EmbeddedAzurite> {
+export async function startAzurite(opts: {
+  dataDir: string;
+  tablePort: number;
+  blobPort: number;
+}): Promise<EmbeddedAzurite> {
   const location = path.join(opts.dataDir, 'azurite');
   fs.mkdirSync(location, { recursive: true });
   const previous = readRecord(opts.dataDir);
@@ -99,8 +105,10 @@ export async function startAzurite(opts: { dataDir: string; tablePort: number; b
   }
   if (previous) await stopLeftoverAzurite(opts.dataDir);
 
-  if (!(await isPortFree(opts.tablePort))) throw new PortInUseError('Azurite table service', opts.tablePort, 'ATTEST_AZURITE_TABLE_PORT');
-  if (!(await isPortFree(opts.blobPort))) throw new PortInUseError('Azurite blob service', opts.blobPort, 'ATTEST_AZURITE_BLOB_PORT');
+  if (!(await isPortFree(opts.tablePort)))
+    throw new PortInUseError('Azurite table service', opts.tablePort, 'ATTEST_AZURITE_TABLE_PORT');
+  if (!(await isPortFree(opts.blobPort)))
+    throw new PortInUseError('Azurite blob service', opts.blobPort, 'ATTEST_AZURITE_BLOB_PORT');
 
   const log = fs.openSync(path.join(location, 'azurite.log'), 'a');
   const common = ['--location', location, '--silent', '--skipApiVersionCheck', '--disableTelemetry'];
@@ -115,8 +123,14 @@ export async function startAzurite(opts: { dataDir: string; tablePort: number; b
     return child.pid as number;
   };
   const record: AzuriteRecord = {
-    table: { pid: start('table/main.js', ['--tableHost', '127.0.0.1', '--tablePort', String(opts.tablePort)]), port: opts.tablePort },
-    blob: { pid: start('blob/main.js', ['--blobHost', '127.0.0.1', '--blobPort', String(opts.blobPort)]), port: opts.blobPort },
+    table: {
+      pid: start('table/main.js', ['--tableHost', '127.0.0.1', '--tablePort', String(opts.tablePort)]),
+      port: opts.tablePort,
+    },
+    blob: {
+      pid: start('blob/main.js', ['--blobHost', '127.0.0.1', '--blobPort', String(opts.blobPort)]),
+      port: opts.blobPort,
+    },
   };
   fs.closeSync(log);
   fs.writeFileSync(recordPath(opts.dataDir), JSON.stringify(record));

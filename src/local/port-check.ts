@@ -8,7 +8,9 @@ export class PortInUseError extends Error {
     readonly port: number,
     readonly setting: string,
   ) {
-    super(`${part}: port ${port} on 127.0.0.1 is already in use. Stop whatever listens there, or set ${setting} to a free port.`);
+    super(
+      `${part}: port ${port} on 127.0.0.1 is already in use. Stop whatever listens there, or set ${setting} to a free port.`,
+    );
     this.name = 'PortInUseError';
   }
 }
@@ -56,4 +58,14 @@ export async function waitForPort(port: number, timeoutMs: number, what: string)
     await new Promise((r) => setTimeout(r, 50));
   }
   throw new Error(`${what} did not start listening on 127.0.0.1:${port} within ${timeoutMs} ms.`);
+}
+
+/** Polls until nothing listens on `port` (a killed process may hold it briefly); false after `timeoutMs`. */
+export async function waitForPortFree(port: number, timeoutMs: number): Promise<boolean> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    if (await isPortFree(port)) return true;
+    if (Date.now() >= deadline) return false;
+    await new Promise((r) => setTimeout(r, 100));
+  }
 }

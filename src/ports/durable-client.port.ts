@@ -27,7 +27,7 @@ export interface RaiseEventResult {
 /** A durable-client failure a caller can act on; `code` is stable. */
 export class DurableClientError extends Error {
   constructor(
-    readonly code: 
+    readonly code:
       | 'INSTANCE.NOT_FOUND'
       | 'INSTANCE.NOT_RUNNING'
       | 'INSTANCE.EXISTS'
@@ -49,7 +49,12 @@ export interface DurableClientPort {
    * Delivers an external event. Events are de-duplicated by `eventId`: the same id raised twice is delivered
    * once. An unknown or finished instance is refused with a {@link DurableClientError}.
    */
-  raiseEvent(instanceId: string, eventName: string, data: unknown, options: { eventId: string }): Promise<RaiseEventResult>;
+  raiseEvent(
+    instanceId: string,
+    eventName: string,
+    data: unknown,
+    options: { eventId: string },
+  ): Promise<RaiseEventResult>;
   /** The instance's status, or undefined when there is no such instance. */
   getStatus(instanceId: string): Promise<InstanceStatus | undefined>;
   /** Stops a running instance; its pending work is abandoned. */

@@ -13,7 +13,10 @@ import {
 } from '../../ports/durable-client.port';
 
 /** Wraps the binding's client for one invocation. */
-export function azureDurableClient(client: df.DurableClient, eventIds: Promise<TableClient>): DurableClientPort {
+export function azureDurableClient(
+  client: df.DurableClient,
+  eventIds: Promise<TableClient>,
+): DurableClientPort {
   const toStatus = (s: df.DurableOrchestrationStatus): InstanceStatus => ({
     instanceId: s.instanceId,
     name: s.name,
@@ -34,7 +37,10 @@ export function azureDurableClient(client: df.DurableClient, eventIds: Promise<T
       if (options.instanceId) {
         const existing = await status(options.instanceId);
         if (existing && ['Pending', 'Running'].includes(existing.runtimeStatus)) {
-          throw new DurableClientError('INSTANCE.EXISTS', `Orchestration instance '${options.instanceId}' is already ${existing.runtimeStatus}.`);
+          throw new DurableClientError(
+            'INSTANCE.EXISTS',
+            `Orchestration instance '${options.instanceId}' is already ${existing.runtimeStatus}.`,
+          );
         }
       }
       return client.startNew(name, { instanceId: options.instanceId, input: options.input });
@@ -42,7 +48,10 @@ export function azureDurableClient(client: df.DurableClient, eventIds: Promise<T
     async raiseEvent(instanceId, eventName, data, { eventId }): Promise<RaiseEventResult> {
       const existing = await status(instanceId);
       if (!existing) {
-        throw new DurableClientError('INSTANCE.NOT_FOUND', `No orchestration instance '${instanceId}': event '${eventName}' was not delivered.`);
+        throw new DurableClientError(
+          'INSTANCE.NOT_FOUND',
+          `No orchestration instance '${instanceId}': event '${eventName}' was not delivered.`,
+        );
       }
       if (!['Pending', 'Running'].includes(existing.runtimeStatus)) {
         throw new DurableClientError(
@@ -52,7 +61,10 @@ export function azureDurableClient(client: df.DurableClient, eventIds: Promise<T
       }
       const table = await eventIds;
       try {
-        await table.createEntity({ partitionKey: instanceId, rowKey: Buffer.from(eventId).toString('base64url').slice(0, 512) });
+        await table.createEntity({
+          partitionKey: instanceId,
+          rowKey: Buffer.from(eventId).toString('base64url').slice(0, 512),
+        });
       } catch (err) {
         if (err instanceof RestError && err.statusCode === 409) return { delivered: false, duplicate: true };
         throw err;

@@ -19,7 +19,11 @@ export function botAuthentication(bot: BotConfig): ConfigurationBotFrameworkAuth
     bot.auth === 'anonymous'
       ? {}
       : bot.auth === 'managed-identity'
-        ? { MicrosoftAppId: bot.appId, MicrosoftAppType: 'UserAssignedMSI', MicrosoftAppTenantId: bot.tenantId }
+        ? {
+            MicrosoftAppId: bot.appId,
+            MicrosoftAppType: 'UserAssignedMSI',
+            MicrosoftAppTenantId: bot.tenantId,
+          }
         : {
             MicrosoftAppId: bot.appId,
             MicrosoftAppType: 'SingleTenant',
@@ -45,23 +49,28 @@ export class AttestBot extends ActivityHandler {
     super();
     this.onMembersAdded(async (context, next) => {
       for (const member of context.activity.membersAdded ?? []) {
-        if (member.id !== context.activity.recipient.id) await context.sendActivity(welcome(context));
+        if (member.id !== context.activity.recipient.id) {
+          await context.sendActivity(
+            `Welcome to Attest, ${member.name ?? 'there'}. I help you ask for, approve and prove access. Type help to see what I can do.`,
+          );
+        }
       }
       await next();
     });
     this.onMessage(async (context, next) => {
-      await context.sendActivity(welcome(context));
+      await context.sendActivity(help(context));
       await next();
     });
   }
 }
 
-function welcome(context: TurnContext): string {
+/** The help text; it also proves the round trip by saying who the bot thinks is talking. */
+function help(context: TurnContext): string {
   const from = context.activity.from;
   return [
-    `Hello ${from?.name ?? 'there'}. I am Attest, the access-governance bot.`,
-    `I see you as ${from?.aadObjectId ?? 'an unknown user'} in tenant ${tenantOf(context) ?? 'unknown'}.`,
-    'Asking for and approving access in chat is not available in this version yet; type help at any time.',
+    'I am Attest, the access-governance bot.',
+    `I see you as ${from?.name ?? 'an unknown user'} (${from?.aadObjectId ?? 'no Entra object id'}) in tenant ${tenantOf(context) ?? 'unknown'}.`,
+    'Asking for and approving access in chat is not available in this version yet.',
   ].join('\n\n');
 }
 
@@ -87,7 +96,10 @@ export function createBotEndpoint(bot: BotConfig): (request: HttpRequest) => Pro
     try {
       body = (await request.json()) as Record<string, unknown>;
     } catch {
-      return { status: 400, jsonBody: { error: 'The request body must be a Bot Framework activity in JSON.' } };
+      return {
+        status: 400,
+        jsonBody: { error: 'The request body must be a Bot Framework activity in JSON.' },
+      };
     }
     const res: CapturedResponse = { status: 200, headers: {}, ended: false };
     const nodeRes = {

@@ -19,8 +19,9 @@ const Actions = {
   CreateTimerAction: require('durable-functions/lib/src/actions/CreateTimerAction').CreateTimerAction,
   CallSubOrchestratorAction: require('durable-functions/lib/src/actions/CallSubOrchestratorAction')
     .CallSubOrchestratorAction,
-  CallSubOrchestratorWithRetryAction: require('durable-functions/lib/src/actions/CallSubOrchestratorWithRetryAction')
-    .CallSubOrchestratorWithRetryAction,
+  CallSubOrchestratorWithRetryAction:
+    require('durable-functions/lib/src/actions/CallSubOrchestratorWithRetryAction')
+      .CallSubOrchestratorWithRetryAction,
   ContinueAsNewAction: require('durable-functions/lib/src/actions/ContinueAsNewAction').ContinueAsNewAction,
 };
 /* eslint-enable @typescript-eslint/no-require-imports */
@@ -79,7 +80,12 @@ export interface ActionShape {
 export interface OpenTask {
   id: number | string | false;
   actionObj?: ActionShape;
-  parent?: OpenTask & { innerTask?: OpenTask; isWaitingOnTimer?: boolean; attemptNumber?: number; retryOptions?: RetryOptionsShape };
+  parent?: OpenTask & {
+    innerTask?: OpenTask;
+    isWaitingOnTimer?: boolean;
+    attemptNumber?: number;
+    retryOptions?: RetryOptionsShape;
+  };
 }
 
 /** What one replay of the orchestrator produced. */
@@ -120,7 +126,13 @@ export async function replay(
     false,
     args.parentInstanceId ?? '',
   );
-  let state: { isDone: boolean; output: unknown; customStatus: unknown; error?: string; actions: ActionShape[][] };
+  let state: {
+    isDone: boolean;
+    output: unknown;
+    customStatus: unknown;
+    error?: string;
+    actions: ActionShape[][];
+  };
   let failed = false;
   try {
     state = await orchestrator.handle(binding, context);
@@ -189,8 +201,17 @@ export function workFor(task: OpenTask): Work | undefined {
   if (a instanceof Actions.CreateTimerAction) {
     return a.isCanceled ? { kind: 'canceled-timer', id } : { kind: 'timer', id, fireAt: a.fireAt as Date };
   }
-  if (a instanceof Actions.CallSubOrchestratorAction || a instanceof Actions.CallSubOrchestratorWithRetryAction) {
-    return { kind: 'sub-orchestration', id, name: a.functionName as string, instanceId: a.instanceId, input: a.input };
+  if (
+    a instanceof Actions.CallSubOrchestratorAction ||
+    a instanceof Actions.CallSubOrchestratorWithRetryAction
+  ) {
+    return {
+      kind: 'sub-orchestration',
+      id,
+      name: a.functionName as string,
+      instanceId: a.instanceId,
+      input: a.input,
+    };
   }
   throw new Error(
     `The local host cannot run action type ${a.actionType} (entities and durable HTTP are not supported locally).`,

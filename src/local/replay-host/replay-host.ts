@@ -44,7 +44,14 @@ export interface ReplayHostOptions {
 
 const MAX_MESSAGES_PER_EPISODE = 90;
 const MAX_TIMEOUT_MS = 2 ** 31 - 1;
-const INSTANCE_ID = /^[^/\\#?\u0000-\u001f\u007f-\u009f]{1,200}$/;
+/** Instance ids become PartitionKeys: no / \\ # ? and no control characters, at most 200 characters. */
+function validInstanceId(id: string): boolean {
+  if (id.length < 1 || id.length > 200 || /[/\\#?]/.test(id)) return false;
+  return [...id].every((ch) => {
+    const code = ch.charCodeAt(0);
+    return code > 0x1f && (code < 0x7f || code > 0x9f);
+  });
+}
 
 /** The local host's orchestration runtime and its client. */
 export class ReplayHost implements DurableClientPort {
@@ -95,10 +102,13 @@ export class ReplayHost implements DurableClientPort {
 
   async startNew(name: string, options: { instanceId?: string; input?: unknown } = {}): Promise<string> {
     if (!this.registry.orchestrations.has(name)) {
-      throw new DurableClientError('ORCHESTRATION.UNKNOWN', `No orchestration named '${name}' is registered.`);
+      throw new DurableClientError(
+        'ORCHESTRATION.UNKNOWN',
+        `No orchestration named '${name}' is registered.`,
+      );
     }
     const instanceId = options.instanceId ?? randomUUID();
-    if (!INSTANCE_ID.test(instanceId)) {
+    if (!validInstanceId(instanceId)) {
       throw new DurableClientError(
         'INSTANCE.INVALID_ID',
         `Instance id '${instanceId}' is not allowed: use 1 to 200 characters without / \\ # ? or control characters.`,
@@ -109,12 +119,24 @@ export class ReplayHost implements DurableClientPort {
     return instanceId;
   }
 
-  async raiseEvent(instanceId: string, eventName: string, data: unknown, options: { eventId: string }): Promise<RaiseEventResult> {
+  async raiseEvent(
+    instanceId: string,
+    eventName: string,
+    data: unknown,
+    options: { eventId: string },
+  ): Promise<RaiseEventResult> {
     if (!eventName) throw new DurableClientError('EVENT.INVALID', 'An event needs a name.');
-    if (!options?.eventId) throw new DurableClientError('EVENT.INVALID', `Event '${eventName}' needs an eventId to be de-duplicated.`);
+    if (!options?.eventId)
+      throw new DurableClientError(
+        'EVENT.INVALID',
+        `Event '${eventName}' needs an eventId to be de-duplicated.`,
+      );
     const instance = await this.store.getInstance(instanceId);
     if (!instance) {
-      throw new DurableClientError('INSTANCE.NOT_FOUND', `No orchestration instance '${instanceId}': event '${eventName}' was not delivered.`);
+      throw new DurableClientError(
+        'INSTANCE.NOT_FOUND',
+        `No orchestration instance '${instanceId}': event '${eventName}' was not delivered.`,
+      );
     }
     if (isTerminal(instance.status)) {
       throw new DurableClientError(
@@ -122,8 +144,16 @@ export class ReplayHost implements DurableClientPort {
         `Orchestration instance '${instanceId}' is ${instance.status}: event '${eventName}' was not delivered.`,
       );
     }
-    const event = this.event(EventType.EventRaised, -1, { Name: eventName, Input: JSON.stringify(data ?? null) });
-    const delivered = await this.store.addExternalEvent(instanceId, options.eventId, event, this.enqueueStamp());
+    const event = this.event(EventType.EventRaised, -1, {
+      Name: eventName,
+      Input: JSON.stringify(data ?? null),
+    });
+    const delivered = await this.store.addExternalEvent(
+      instanceId,
+      options.eventId,
+      event,
+      this.enqueueStamp(),
+    );
     if (delivered) this.trigger(instanceId);
     else this.log(`event ${eventName} (${options.eventId}) for ${instanceId} was already delivered; ignored`);
     return { delivered, duplicate: !delivered };
@@ -137,15 +167,33 @@ export class ReplayHost implements DurableClientPort {
   async terminate(instanceId: string, reason: string): Promise<void> {
     await this.exclusive(instanceId, async () => {
       const row = await this.store.getInstance(instanceId);
-      if (!row) throw new DurableClientError('INSTANCE.NOT_FOUND', `No orchestration instance '${instanceId}' to terminate.`);
+      if (!row)
+        throw new DurableClientError(
+          'INSTANCE.NOT_FOUND',
+          `No orchestration instance '${instanceId}' to terminate.`,
+        );
       if (isTerminal(row.status)) {
-        throw new DurableClientError('INSTANCE.NOT_RUNNING', `Orchestration instance '${instanceId}' is already ${row.status}.`);
+        throw new DurableClientError(
+          'INSTANCE.NOT_RUNNING',
+          `Orchestration instance '${instanceId}' is already ${row.status}.`,
+        );
       }
       const history = await this.store.getHistory(row);
       const ended = this.event(EventType.ExecutionTerminated, -1, { Input: JSON.stringify(reason) });
-      const next: InstanceRow = { ...row, status: 'Terminated', output: reason, historyLength: history.length + 1, updatedAt: this.now() };
+      const next: InstanceRow = {
+        ...row,
+        status: 'Terminated',
+        output: reason,
+        historyLength: history.length + 1,
+        updatedAt: this.now(),
+      };
       const messages = await this.store.getMessages(instanceId);
-      await this.store.commitEpisode(next, [ended], history.length, messages.slice(0, 99).map((m) => m.rowKey));
+      await this.store.commitEpisode(
+        next,
+        [ended],
+        history.length,
+        messages.slice(0, 99).map((m) => m.rowKey),
+      );
       this.clearTimers(instanceId);
       await this.notifyParent(next, false, `terminated: ${reason}`);
     });
@@ -211,11 +259,16 @@ export class ReplayHost implements DurableClientPort {
     const row = await this.store.getInstance(instanceId);
     const messages = await this.store.getMessages(instanceId);
     if (!row) {
-      if (messages.length) this.log(`dropping ${messages.length} message(s) for unknown instance ${instanceId}`);
+      if (messages.length)
+        this.log(`dropping ${messages.length} message(s) for unknown instance ${instanceId}`);
       return;
     }
     if (isTerminal(row.status)) {
-      if (messages.length) await this.store.deleteMessages(instanceId, messages.map((m) => m.rowKey));
+      if (messages.length)
+        await this.store.deleteMessages(
+          instanceId,
+          messages.map((m) => m.rowKey),
+        );
       return;
     }
     if (messages.length === 0) return;
@@ -244,8 +297,16 @@ export class ReplayHost implements DurableClientPort {
     let next: InstanceRow;
     let work: Work[] = [];
     if (!fn) {
-      fresh.push(this.event(EventType.ExecutionFailed, -1, { Reason: `Orchestration '${row.name}' is not registered.` }));
-      next = { ...row, status: 'Failed', error: `Orchestration '${row.name}' is not registered with this host.` };
+      fresh.push(
+        this.event(EventType.ExecutionFailed, -1, {
+          Reason: `Orchestration '${row.name}' is not registered.`,
+        }),
+      );
+      next = {
+        ...row,
+        status: 'Failed',
+        error: `Orchestration '${row.name}' is not registered with this host.`,
+      };
     } else {
       const context = new InvocationContext({
         functionName: row.name,
@@ -266,7 +327,9 @@ export class ReplayHost implements DurableClientPort {
       } else if (result.continueAsNew) {
         next = { ...next, status: 'ContinuedAsNew', input: result.continueAsNew.input };
       } else if (result.isDone) {
-        fresh.push(this.event(EventType.ExecutionCompleted, -1, { Result: JSON.stringify(result.output ?? null) }));
+        fresh.push(
+          this.event(EventType.ExecutionCompleted, -1, { Result: JSON.stringify(result.output ?? null) }),
+        );
         next = { ...next, status: 'Completed', output: result.output };
       } else {
         work = result.openTasks
@@ -278,7 +341,12 @@ export class ReplayHost implements DurableClientPort {
     }
     fresh.push(this.event(EventType.OrchestratorCompleted, -1, {}));
     next = { ...next, historyLength: history.length + fresh.length, updatedAt: this.now() };
-    await this.store.commitEpisode(next, fresh, history.length, batch.map((m) => m.rowKey));
+    await this.store.commitEpisode(
+      next,
+      fresh,
+      history.length,
+      batch.map((m) => m.rowKey),
+    );
 
     if (next.status === 'ContinuedAsNew') {
       this.clearTimers(instanceId);
@@ -297,10 +365,18 @@ export class ReplayHost implements DurableClientPort {
   }
 
   /** Writes a new execution (fresh or continued-as-new) and its ExecutionStarted message. */
-  private async createExecution(name: string, instanceId: string, input: unknown, continuing?: InstanceRow): Promise<void> {
+  private async createExecution(
+    name: string,
+    instanceId: string,
+    input: unknown,
+    continuing?: InstanceRow,
+  ): Promise<void> {
     const existing = continuing ?? (await this.store.getInstance(instanceId));
     if (existing && !continuing && !isTerminal(existing.status)) {
-      throw new DurableClientError('INSTANCE.EXISTS', `Orchestration instance '${instanceId}' is already ${existing.status}.`);
+      throw new DurableClientError(
+        'INSTANCE.EXISTS',
+        `Orchestration instance '${instanceId}' is already ${existing.status}.`,
+      );
     }
     const now = this.now();
     const executionId = randomUUID().replace(/-/g, '');
@@ -352,7 +428,13 @@ export class ReplayHost implements DurableClientPort {
     }
   }
 
-  private enqueueActivity(instanceId: string, executionId: string, taskId: number, name: string, input: unknown): void {
+  private enqueueActivity(
+    instanceId: string,
+    executionId: string,
+    taskId: number,
+    name: string,
+    input: unknown,
+  ): void {
     const key = `${instanceId}|${executionId}|${taskId}`;
     if (this.inFlightActivities.has(key)) return;
     this.inFlightActivities.add(key);
@@ -367,7 +449,10 @@ export class ReplayHost implements DurableClientPort {
           logHandler: (level, ...args) => this.log(`[${name}] ${level}: ${args.join(' ')}`),
         });
         const result = await runner(input, context);
-        event = this.event(EventType.TaskCompleted, -1, { TaskScheduledId: taskId, Result: JSON.stringify(result ?? null) });
+        event = this.event(EventType.TaskCompleted, -1, {
+          TaskScheduledId: taskId,
+          Result: JSON.stringify(result ?? null),
+        });
       } catch (err) {
         const error = err instanceof Error ? err : new Error(String(err));
         event = this.event(EventType.TaskFailed, -1, {
@@ -408,23 +493,28 @@ export class ReplayHost implements DurableClientPort {
     if (!perInstance) this.timers.set(instanceId, (perInstance = new Map()));
     if (perInstance.has(timerId)) return;
     const wait = Math.max(0, fireAt.getTime() - this.now().getTime());
-    const handle = setTimeout(() => {
-      perInstance.delete(timerId);
-      if (fireAt.getTime() > this.now().getTime()) {
-        this.armTimer(instanceId, executionId, timerId, fireAt); // longer than setTimeout can wait: wait again
-        return;
-      }
-      const fired = this.event(EventType.TimerFired, -1, { TimerId: timerId, FireAt: fireAt });
-      this.track(
-        this.store
-          .addMessage(instanceId, `timer-${executionId}-${timerId}`, fired, this.enqueueStamp())
-          .then(() => this.trigger(instanceId))
-          .catch((err) => {
-            this.log(`timer ${timerId} of ${instanceId} could not be recorded, retrying: ${(err as Error).message}`);
-            setTimeout(() => this.armTimer(instanceId, executionId, timerId, fireAt), 1000).unref();
-          }),
-      );
-    }, Math.min(wait, MAX_TIMEOUT_MS));
+    const handle = setTimeout(
+      () => {
+        perInstance.delete(timerId);
+        if (fireAt.getTime() > this.now().getTime()) {
+          this.armTimer(instanceId, executionId, timerId, fireAt); // longer than setTimeout can wait: wait again
+          return;
+        }
+        const fired = this.event(EventType.TimerFired, -1, { TimerId: timerId, FireAt: fireAt });
+        this.track(
+          this.store
+            .addMessage(instanceId, `timer-${executionId}-${timerId}`, fired, this.enqueueStamp())
+            .then(() => this.trigger(instanceId))
+            .catch((err) => {
+              this.log(
+                `timer ${timerId} of ${instanceId} could not be recorded, retrying: ${(err as Error).message}`,
+              );
+              setTimeout(() => this.armTimer(instanceId, executionId, timerId, fireAt), 1000).unref();
+            }),
+        );
+      },
+      Math.min(wait, MAX_TIMEOUT_MS),
+    );
     perInstance.set(timerId, handle);
   }
 
@@ -446,7 +536,8 @@ export class ReplayHost implements DurableClientPort {
       existing.parentExecutionId === parent.executionId &&
       existing.parentTaskId === e.EventId;
     if (existing && ours) {
-      if (isTerminal(existing.status)) await this.notifyParent(existing, existing.status === 'Completed', existing.error);
+      if (isTerminal(existing.status))
+        await this.notifyParent(existing, existing.status === 'Completed', existing.error);
       else this.trigger(childId);
       return;
     }
@@ -472,7 +563,10 @@ export class ReplayHost implements DurableClientPort {
       Name: name,
       Input: JSON.stringify(input ?? null),
       OrchestrationInstance: { InstanceId: childId, ExecutionId: executionId },
-      ParentInstance: { OrchestrationInstance: { InstanceId: parent.instanceId, ExecutionId: parent.executionId }, TaskScheduleId: e.EventId },
+      ParentInstance: {
+        OrchestrationInstance: { InstanceId: parent.instanceId, ExecutionId: parent.executionId },
+        TaskScheduleId: e.EventId,
+      },
     });
     const refusal = !this.registry.orchestrations.has(name)
       ? `No orchestration named '${name}' is registered.`
@@ -485,7 +579,12 @@ export class ReplayHost implements DurableClientPort {
         Reason: refusal,
         Details: '',
       });
-      await this.store.addMessage(parent.instanceId, `task-${parent.executionId}-${e.EventId}`, failed, this.enqueueStamp());
+      await this.store.addMessage(
+        parent.instanceId,
+        `task-${parent.executionId}-${e.EventId}`,
+        failed,
+        this.enqueueStamp(),
+      );
       this.trigger(parent.instanceId);
       return;
     }
@@ -518,11 +617,16 @@ export class ReplayHost implements DurableClientPort {
   private schedulingEvent(w: Work, instanceId: string): HistoryEvent {
     switch (w.kind) {
       case 'activity':
-        return this.event(EventType.TaskScheduled, w.id, { Name: w.name, Input: JSON.stringify(w.input ?? null) });
+        return this.event(EventType.TaskScheduled, w.id, {
+          Name: w.name,
+          Input: JSON.stringify(w.input ?? null),
+        });
       case 'timer':
         return this.event(EventType.TimerCreated, w.id, { FireAt: w.fireAt });
       case 'retry-timer':
-        return this.event(EventType.TimerCreated, w.id, { FireAt: new Date(this.now().getTime() + w.delayMs) });
+        return this.event(EventType.TimerCreated, w.id, {
+          FireAt: new Date(this.now().getTime() + w.delayMs),
+        });
       case 'canceled-timer':
         // Recorded so ids stay aligned with the library's; never armed.
         return this.event(EventType.TimerCreated, w.id, { FireAt: this.now(), Canceled: true });

@@ -148,9 +148,19 @@ export class TaskHubStore {
    * Adds a message unless one with the same key exists. Returns false when it already existed — how a
    * completion reported twice, or a timer fired twice, stays one event.
    */
-  async addMessage(instanceId: string, key: string, event: HistoryEvent, enqueuedAt: number): Promise<boolean> {
+  async addMessage(
+    instanceId: string,
+    key: string,
+    event: HistoryEvent,
+    enqueuedAt: number,
+  ): Promise<boolean> {
     try {
-      await this.table.createEntity({ partitionKey: instanceId, rowKey: `m-${key}`, event: serialiseEvent(event), enqueuedAt });
+      await this.table.createEntity({
+        partitionKey: instanceId,
+        rowKey: `m-${key}`,
+        event: serialiseEvent(event),
+        enqueuedAt,
+      });
       return true;
     } catch (err) {
       if (err instanceof RestError && err.statusCode === 409) return false;
@@ -162,12 +172,23 @@ export class TaskHubStore {
    * Records an external event: its de-duplication marker and its message in one transaction. Returns false
    * when the marker already existed (the event id was delivered before).
    */
-  async addExternalEvent(instanceId: string, eventId: string, event: HistoryEvent, enqueuedAt: number): Promise<boolean> {
+  async addExternalEvent(
+    instanceId: string,
+    eventId: string,
+    event: HistoryEvent,
+    enqueuedAt: number,
+  ): Promise<boolean> {
     const key = eventKey(eventId);
     try {
       await this.table.submitTransaction([
-        ['create', { partitionKey: instanceId, rowKey: `e-${key}`, eventId, deliveredAt: new Date(enqueuedAt) }],
-        ['create', { partitionKey: instanceId, rowKey: `m-event-${key}`, event: serialiseEvent(event), enqueuedAt }],
+        [
+          'create',
+          { partitionKey: instanceId, rowKey: `e-${key}`, eventId, deliveredAt: new Date(enqueuedAt) },
+        ],
+        [
+          'create',
+          { partitionKey: instanceId, rowKey: `m-event-${key}`, event: serialiseEvent(event), enqueuedAt },
+        ],
       ]);
       return true;
     } catch (err) {
@@ -180,12 +201,25 @@ export class TaskHubStore {
    * Creates (or, for a finished instance, restarts) an instance together with its ExecutionStarted message.
    * `expectEtag` guards a restart against a concurrent one; `undefined` means the instance must not exist.
    */
-  async createInstance(row: InstanceRow, started: HistoryEvent, enqueuedAt: number, expectEtag?: string): Promise<void> {
+  async createInstance(
+    row: InstanceRow,
+    started: HistoryEvent,
+    enqueuedAt: number,
+    expectEtag?: string,
+  ): Promise<void> {
     const actions: TransactionAction[] = [
       expectEtag
         ? ['update', this.toEntity(row), 'Replace', { etag: expectEtag }]
         : ['create', this.toEntity(row)],
-      ['upsert', { partitionKey: row.instanceId, rowKey: `m-start-${row.executionId}`, event: serialiseEvent(started), enqueuedAt }],
+      [
+        'upsert',
+        {
+          partitionKey: row.instanceId,
+          rowKey: `m-start-${row.executionId}`,
+          event: serialiseEvent(started),
+          enqueuedAt,
+        },
+      ],
     ];
     await this.table.submitTransaction(actions);
   }
@@ -195,16 +229,23 @@ export class TaskHubStore {
    * (guarded by its etag) and deletes the consumed messages. A crash between the two steps leaves history
    * rows past historyLength, which are ignored and overwritten by the episode's retry.
    */
-  async commitEpisode(row: InstanceRow, newEvents: HistoryEvent[], firstSeq: number, consumed: string[]): Promise<void> {
+  async commitEpisode(
+    row: InstanceRow,
+    newEvents: HistoryEvent[],
+    firstSeq: number,
+    consumed: string[],
+  ): Promise<void> {
     if (consumed.length > 99) throw new Error('An episode may consume at most 99 messages.');
     for (let i = 0; i < newEvents.length; i += 100) {
-      const chunk = newEvents.slice(i, i + 100).map(
-        (e, j): TransactionAction => [
-          'upsert',
-          { partitionKey: row.instanceId, rowKey: historyKey(row.executionId, firstSeq + i + j), event: serialiseEvent(e) },
-          'Replace',
-        ],
-      );
+      const chunk = newEvents.slice(i, i + 100).map((e, j): TransactionAction => [
+        'upsert',
+        {
+          partitionKey: row.instanceId,
+          rowKey: historyKey(row.executionId, firstSeq + i + j),
+          event: serialiseEvent(e),
+        },
+        'Replace',
+      ]);
       await this.table.submitTransaction(chunk);
     }
     const actions: TransactionAction[] = [
@@ -218,7 +259,9 @@ export class TaskHubStore {
   async deleteMessages(instanceId: string, rowKeys: string[]): Promise<void> {
     for (let i = 0; i < rowKeys.length; i += 100) {
       await this.table.submitTransaction(
-        rowKeys.slice(i, i + 100).map((rowKey): TransactionAction => ['delete', { partitionKey: instanceId, rowKey }]),
+        rowKeys
+          .slice(i, i + 100)
+          .map((rowKey): TransactionAction => ['delete', { partitionKey: instanceId, rowKey }]),
       );
     }
   }
@@ -276,7 +319,9 @@ export function odata(value: string): string {
 
 /** Row keys may not contain / \ # ? or control characters: encode event ids that do. */
 function eventKey(eventId: string): string {
-  return /^[A-Za-z0-9._:@-]{1,200}$/.test(eventId) ? eventId : Buffer.from(eventId).toString('base64url').slice(0, 200);
+  return /^[A-Za-z0-9._:@-]{1,200}$/.test(eventId)
+    ? eventId
+    : Buffer.from(eventId).toString('base64url').slice(0, 200);
 }
 
 /** True for statuses after which an instance does nothing more. */
@@ -285,7 +330,10 @@ export function isTerminal(status: RuntimeStatus): boolean {
 }
 
 /** Ids of tasks the history has scheduled, and of those it has completed (by task/timer id). */
-export function scheduledAndDone(history: HistoryEvent[]): { scheduled: Map<number, HistoryEvent>; done: Set<number> } {
+export function scheduledAndDone(history: HistoryEvent[]): {
+  scheduled: Map<number, HistoryEvent>;
+  done: Set<number>;
+} {
   const scheduled = new Map<number, HistoryEvent>();
   const done = new Set<number>();
   for (const e of history) {
