@@ -10,6 +10,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type * as df from 'durable-functions';
 import type { FunctionDefinition } from '../../src/functions/function-types';
+import { DurableClientError } from '../../src/ports/durable-client.port';
 
 /** Names used by the sample. */
 export const SelfCheck = {
@@ -33,14 +34,18 @@ function effectsDir(): string {
 }
 
 /** The orchestration: deterministic, time from the context. */
-export function* selfCheckOrchestration(context: df.OrchestrationContext): Generator<df.Task, unknown, unknown> {
+export function* selfCheckOrchestration(
+  context: df.OrchestrationContext,
+): Generator<df.Task, unknown, unknown> {
   const input = context.df.getInput() as SelfCheckInput;
   const id = context.df.instanceId;
   yield context.df.callActivity(SelfCheck.activity, { id, step: 'started' });
   yield context.df.createTimer(new Date(context.df.currentUtcDateTime.getTime() + input.timerMs));
   yield context.df.callActivity(SelfCheck.activity, { id, step: 'timer-fired' });
   const approval = context.df.waitForExternalEvent(SelfCheck.event);
-  const deadline = context.df.createTimer(new Date(context.df.currentUtcDateTime.getTime() + input.eventTimeoutMs));
+  const deadline = context.df.createTimer(
+    new Date(context.df.currentUtcDateTime.getTime() + input.eventTimeoutMs),
+  );
   const winner = yield context.df.Task.any([approval, deadline]);
   let decision: unknown = 'timed-out';
   if (winner === approval) {
@@ -58,7 +63,9 @@ export async function selfCheckRecord(input: unknown): Promise<string> {
   fs.mkdirSync(dir, { recursive: true });
   fs.appendFileSync(path.join(dir, 'executions.log'), `${id} ${step}\n`);
   try {
-    fs.writeFileSync(path.join(dir, `${encodeURIComponent(id)}.${step}`), JSON.stringify(input), { flag: 'wx' });
+    fs.writeFileSync(path.join(dir, `${encodeURIComponent(id)}.${step}`), JSON.stringify(input), {
+      flag: 'wx',
+    });
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err; // idempotent: the effect exists already
   }
@@ -93,8 +100,16 @@ export function selfCheckFunctions(): FunctionDefinition[] {
       authLevel: 'function',
       handler: async (request, { durable }) => {
         const body = (await request.json()) as { eventId: string; decision: string };
-        const result = await durable.raiseEvent(request.params.id, SelfCheck.event, body.decision, { eventId: body.eventId });
-        return { status: 200, jsonBody: result };
+        try {
+          const result = await durable.raiseEvent(request.params.id, SelfCheck.event, body.decision, {
+            eventId: body.eventId,
+          });
+          return { status: 200, jsonBody: result };
+        } catch (err) {
+          if (err instanceof DurableClientError)
+            return { status: 404, jsonBody: { code: err.code, error: err.message } };
+          throw err;
+        }
       },
     },
     {
@@ -105,7 +120,9 @@ export function selfCheckFunctions(): FunctionDefinition[] {
       authLevel: 'function',
       handler: async (request, { durable }) => {
         const status = await durable.getStatus(request.params.id);
-        return status ? { status: 200, jsonBody: status } : { status: 404, jsonBody: { error: 'no such instance' } };
+        return status
+          ? { status: 200, jsonBody: status }
+          : { status: 404, jsonBody: { error: 'no such instance' } };
       },
     },
   ];

@@ -18,7 +18,11 @@ export interface TestStorage {
 export async function startTestStorage(prefix = 'attest-test-'): Promise<TestStorage> {
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), prefix));
   const azurite = await startAzurite({ dataDir, tablePort: await freePort(), blobPort: await freePort() });
-  const tables = createTableFactory({ mode: 'embedded', tablePort: azurite.tablePort, blobPort: azurite.blobPort });
+  const tables = createTableFactory({
+    mode: 'embedded',
+    tablePort: azurite.tablePort,
+    blobPort: azurite.blobPort,
+  });
   return {
     dataDir,
     azurite,
@@ -31,7 +35,11 @@ export async function startTestStorage(prefix = 'attest-test-'): Promise<TestSto
 }
 
 /** Polls `check` until it returns a value other than undefined, or fails after `timeoutMs`. */
-export async function eventually<T>(check: () => Promise<T | undefined>, timeoutMs = 20000, what = 'condition'): Promise<T> {
+export async function eventually<T>(
+  check: () => Promise<T | undefined>,
+  timeoutMs = 20000,
+  what = 'condition',
+): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   let last: unknown;
   while (Date.now() < deadline) {
@@ -43,5 +51,7 @@ export async function eventually<T>(check: () => Promise<T | undefined>, timeout
     }
     await new Promise((r) => setTimeout(r, 50));
   }
-  throw new Error(`Timed out after ${timeoutMs} ms waiting for ${what}${last ? `: ${(last as Error).message}` : ''}`);
+  throw new Error(
+    `Timed out after ${timeoutMs} ms waiting for ${what}${last ? `: ${(last as Error).message}` : ''}`,
+  );
 }

@@ -28,13 +28,18 @@ function executions(): string[] {
 
 async function newHost(
   table: string,
-  orchestrations: Record<string, df.OrchestrationHandler> = { [SelfCheck.orchestration]: selfCheckOrchestration },
+  orchestrations: Record<string, df.OrchestrationHandler> = {
+    [SelfCheck.orchestration]: selfCheckOrchestration,
+  },
   activities: Record<string, ActivityRunner> = { [SelfCheck.activity]: (input) => selfCheckRecord(input) },
 ): Promise<ReplayHost> {
   const store = new TaskHubStore(storage.tables.client(table));
   const host = new ReplayHost(
     store,
-    { orchestrations: new Map(Object.entries(orchestrations)), activities: new Map(Object.entries(activities)) },
+    {
+      orchestrations: new Map(Object.entries(orchestrations)),
+      activities: new Map(Object.entries(activities)),
+    },
     { log: process.env.DEBUG_REPLAY ? (line) => console.log(line) : undefined },
   );
   hosts.push(host);
@@ -43,10 +48,14 @@ async function newHost(
 }
 
 async function completed(host: ReplayHost, id: string) {
-  return eventually(async () => {
-    const s = await host.getStatus(id);
-    return s && ['Completed', 'Failed', 'Terminated'].includes(s.runtimeStatus) ? s : undefined;
-  }, 20000, `${id} to finish`);
+  return eventually(
+    async () => {
+      const s = await host.getStatus(id);
+      return s && ['Completed', 'Failed', 'Terminated'].includes(s.runtimeStatus) ? s : undefined;
+    },
+    20000,
+    `${id} to finish`,
+  );
 }
 
 test('an orchestration with an activity, a timer and an event raced against a timer completes with the event', async () => {
@@ -58,7 +67,11 @@ test('an orchestration with an activity, a timer and an event raced against a ti
   const status = await completed(host, id);
   expect(status.runtimeStatus).toBe('Completed');
   expect(status.output).toEqual({ decision: 'approved' });
-  expect(executions().filter((l) => l.startsWith(id))).toEqual([`${id} started`, `${id} timer-fired`, `${id} decided`]);
+  expect(executions().filter((l) => l.startsWith(id))).toEqual([
+    `${id} started`,
+    `${id} timer-fired`,
+    `${id} decided`,
+  ]);
 });
 
 test('the timer wins the race when no event arrives', async () => {
@@ -81,7 +94,10 @@ test('an event raised twice with the same id is delivered once', async () => {
 test('an event for an unknown instance is refused with a clear error', async () => {
   const host = await newHost('ReplayD');
   await expect(host.raiseEvent('no-such-instance', SelfCheck.event, 'x', { eventId: 'e' })).rejects.toThrow(
-    new DurableClientError('INSTANCE.NOT_FOUND', "No orchestration instance 'no-such-instance': event 'Approval' was not delivered."),
+    new DurableClientError(
+      'INSTANCE.NOT_FOUND',
+      "No orchestration instance 'no-such-instance': event 'Approval' was not delivered.",
+    ),
   );
 });
 
@@ -97,7 +113,9 @@ test('activities retried by policy, sub-orchestrations and continue-as-new run a
     // eslint-disable-next-line @typescript-eslint/no-require-imports
     const { RetryOptions } = require('durable-functions') as typeof df;
     const flaky = yield context.df.callActivityWithRetry('flaky', new RetryOptions(50, 3), round);
-    const fanned = yield context.df.Task.all([1, 2, 3].map((n) => context.df.callSubOrchestrator('child', n)));
+    const fanned = yield context.df.Task.all(
+      [1, 2, 3].map((n) => context.df.callSubOrchestrator('child', n)),
+    );
     if (round === 0) {
       context.df.continueAsNew(1);
       return undefined;
@@ -124,20 +142,27 @@ test('activities retried by policy, sub-orchestrations and continue-as-new run a
 });
 
 test('an orchestrator that throws ends Failed with its message, and terminate stops a waiting instance', async () => {
-  function* broken(): Generator<df.Task, unknown, unknown> {
-    throw new Error('policy file unreadable');
+  function* broken(context: df.OrchestrationContext): Generator<df.Task, unknown, unknown> {
+    if (context.df.getInput() === undefined) throw new Error('policy file unreadable');
+    return yield context.df.callActivity('never-called');
   }
   const host = await newHost('ReplayF', { broken, [SelfCheck.orchestration]: selfCheckOrchestration });
   const failed = await completed(host, await host.startNew('broken'));
   expect(failed.runtimeStatus).toBe('Failed');
   expect(String(failed.output)).toContain('policy file unreadable');
 
-  const waiting = await host.startNew(SelfCheck.orchestration, { input: { timerMs: 60000, eventTimeoutMs: 60000 } });
-  await eventually(async () => ((await host.getStatus(waiting))?.runtimeStatus === 'Running' ? true : undefined));
+  const waiting = await host.startNew(SelfCheck.orchestration, {
+    input: { timerMs: 60000, eventTimeoutMs: 60000 },
+  });
+  await eventually(async () =>
+    (await host.getStatus(waiting))?.runtimeStatus === 'Running' ? true : undefined,
+  );
   await host.terminate(waiting, 'no longer needed');
   expect((await host.getStatus(waiting))?.runtimeStatus).toBe('Terminated');
   await expect(host.raiseEvent(waiting, SelfCheck.event, 'x', { eventId: 'late' })).rejects.toMatchObject({
     code: 'INSTANCE.NOT_RUNNING',
   });
-  await expect(host.startNew('unknown-orchestration')).rejects.toMatchObject({ code: 'ORCHESTRATION.UNKNOWN' });
+  await expect(host.startNew('unknown-orchestration')).rejects.toMatchObject({
+    code: 'ORCHESTRATION.UNKNOWN',
+  });
 });

@@ -54,7 +54,12 @@ describe('the local host', () => {
 describe('the Azure host', () => {
   test('accepts a complete managed-identity configuration', () => {
     const config = loadConfig(AZURE_BASE, 'azure');
-    expect(config.storage).toEqual({ mode: 'managed-identity', tableUrl: AZURE_BASE.ATTEST_STORAGE_TABLE_URL, blobUrl: undefined, clientId: undefined });
+    expect(config.storage).toEqual({
+      mode: 'managed-identity',
+      tableUrl: AZURE_BASE.ATTEST_STORAGE_TABLE_URL,
+      blobUrl: undefined,
+      clientId: undefined,
+    });
     expect(config.bot).toMatchObject({ auth: 'managed-identity', appId: AZURE_BASE.ATTEST_BOT_APP_ID });
   });
 
@@ -63,14 +68,22 @@ describe('the Azure host', () => {
     delete env[name];
     const err = errorOf(env, 'azure');
     expect(err.setting).toBe(name);
-    expect(err.message).toMatch(new RegExp(`^config: ${name} is missing \\(needed .+\\)\\. Set it in the environment`));
+    expect(err.message).toMatch(
+      new RegExp(`^config: ${name} is missing \\(needed .+\\)\\. Set it in the environment`),
+    );
     expect(err.message).not.toContain('\n');
   });
 
   test('refuses the embedded parts that only exist on the local host', () => {
-    expect(errorOf({ ...AZURE_BASE, ATTEST_STORAGE_MODE: 'embedded' }, 'azure').message).toContain('only the local host can run');
-    expect(errorOf({ ...AZURE_BASE, ATTEST_BOT_AUTH: 'anonymous' }, 'azure').message).toContain('only the local host allows');
-    expect(errorOf({ ...AZURE_BASE, ATTEST_DIRECTORY_MODE: 'simulator' }, 'azure').setting).toBe('ATTEST_DIRECTORY_MODE');
+    expect(errorOf({ ...AZURE_BASE, ATTEST_STORAGE_MODE: 'embedded' }, 'azure').message).toContain(
+      'only the local host can run',
+    );
+    expect(errorOf({ ...AZURE_BASE, ATTEST_BOT_AUTH: 'anonymous' }, 'azure').message).toContain(
+      'only the local host allows',
+    );
+    expect(errorOf({ ...AZURE_BASE, ATTEST_DIRECTORY_MODE: 'simulator' }, 'azure').setting).toBe(
+      'ATTEST_DIRECTORY_MODE',
+    );
   });
 });
 
@@ -103,13 +116,23 @@ describe('a malformed setting', () => {
   });
 
   test('a secret is never echoed back', () => {
-    const err = errorOf({ ...AZURE_BASE, ATTEST_STORAGE_MODE: 'connection-string', ATTEST_STORAGE_CONNECTION_STRING: 'hunter2hunter2' }, 'azure');
+    const err = errorOf(
+      {
+        ...AZURE_BASE,
+        ATTEST_STORAGE_MODE: 'connection-string',
+        ATTEST_STORAGE_CONNECTION_STRING: 'hunter2hunter2',
+      },
+      'azure',
+    );
     expect(err.message).toContain('(hidden)');
     expect(err.message).not.toContain('hunter2');
   });
 
   test('ticket settings are required together with their mode', () => {
-    const jira = errorOf({ ...AZURE_BASE, ATTEST_TICKETS_MODE: 'jira', ATTEST_JIRA_BASE_URL: 'https://acme.atlassian.net' }, 'azure');
+    const jira = errorOf(
+      { ...AZURE_BASE, ATTEST_TICKETS_MODE: 'jira', ATTEST_JIRA_BASE_URL: 'https://acme.atlassian.net' },
+      'azure',
+    );
     expect(jira.setting).toBe('ATTEST_JIRA_EMAIL');
     const snow = errorOf({ ...AZURE_BASE, ATTEST_TICKETS_MODE: 'servicenow' }, 'azure');
     expect(snow.setting).toBe('ATTEST_SERVICENOW_INSTANCE_URL');
