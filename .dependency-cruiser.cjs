@@ -17,14 +17,16 @@ module.exports = {
     },
     {
       name: 'workflows-do-not-reach-adapters',
-      comment: 'workflows import domain and ports (and durable-functions); adapters are wired in src/functions and src/local.',
+      comment:
+        'workflows import domain and ports (and durable-functions); adapters are wired in src/functions and src/local.',
       severity: 'error',
       from: { path: '^src/workflows/' },
       to: { path: '^src/(adapters|local|functions|cli)/' },
     },
     {
       name: 'production-code-does-not-import-the-local-host',
-      comment: 'Only src/local and src/cli may mount the local host; the Azure entry point must not pull it in.',
+      comment:
+        'Only src/local and src/cli may mount the local host; the Azure entry point must not pull it in.',
       severity: 'error',
       from: { path: '^src/(domain|ports|workflows|adapters|functions|config)/' },
       to: { path: '^src/local/' },
