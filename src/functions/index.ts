@@ -18,7 +18,8 @@ if (config.directory.mode !== 'graph')
   throw new Error('The Azure host reaches the directory through Microsoft Graph only.');
 const services: AppServices = { config, graph: graphAccessFor(config.directory) };
 const tables = createTableFactory(config.storage);
-const eventIds = tables.ensureTable(TableNames.durableEventIds(config.taskHub));
+// Created on first use (the factory remembers it), so loading the worker does no I/O.
+const eventIds = () => tables.ensureTable(TableNames.durableEventIds(config.taskHub));
 const list = buildFunctionList(config);
 validateFunctionList(list);
 

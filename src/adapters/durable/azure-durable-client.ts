@@ -15,7 +15,7 @@ import {
 /** Wraps the binding's client for one invocation. */
 export function azureDurableClient(
   client: df.DurableClient,
-  eventIds: Promise<TableClient>,
+  eventIds: () => Promise<TableClient>,
 ): DurableClientPort {
   const toStatus = (s: df.DurableOrchestrationStatus): InstanceStatus => ({
     instanceId: s.instanceId,
@@ -59,7 +59,7 @@ export function azureDurableClient(
           `Orchestration instance '${instanceId}' is ${existing.runtimeStatus}: event '${eventName}' was not delivered.`,
         );
       }
-      const table = await eventIds;
+      const table = await eventIds();
       try {
         await table.createEntity({
           partitionKey: instanceId,

@@ -1,0 +1,51 @@
+import net from 'node:net';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { ENTRY, choosePorts, runToExit } from '../../support/host-process';
+
+let dataDir: string;
+beforeAll(() => (dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'attest-start-errors-'))));
+afterAll(() => fs.rmSync(dataDir, { recursive: true, force: true }));
+
+const lines = (text: string) => text.split('\n').filter((l) => l.trim() !== '');
+
+test('a malformed setting stops npm start with one line naming it, and a non-zero exit', async () => {
+  const result = await runToExit(ENTRY.main, ['--data', dataDir, '--no-playground'], { ATTEST_STORAGE_MODE: 'azurite' });
+  expect(result.code).toBe(2);
+  expect(lines(result.stderr)).toEqual([expect.stringMatching(/^config: ATTEST_STORAGE_MODE is "azurite", which must be one of/)]);
+  expect(fs.existsSync(path.join(dataDir, 'azurite'))).toBe(false); // nothing was started or written
+});
+
+test('a missing required setting stops npm start with one line naming it', async () => {
+  const result = await runToExit(ENTRY.main, ['--data', dataDir, '--no-playground'], {
+    ATTEST_DIRECTORY_MODE: 'graph',
+  });
+  expect(result.code).toBe(2);
+  expect(lines(result.stderr)).toEqual([
+    expect.stringMatching(/^config: ATTEST_GRAPH_TENANT_ID is missing \(needed when ATTEST_DIRECTORY_MODE=graph\)\./),
+  ]);
+});
+
+test('a port already in use is one clear line, not a stack trace', async () => {
+  const ports = await choosePorts();
+  const blocker = net.createServer();
+  await new Promise<void>((r) => blocker.listen(Number(ports.ATTEST_HTTP_PORT), '127.0.0.1', r));
+  try {
+    const result = await runToExit(ENTRY.main, ['--data', dataDir, '--no-playground'], { ...ports });
+    expect(result.code).toBe(2);
+    expect(lines(result.stderr)).toEqual([
+      `Attest HTTP server: port ${ports.ATTEST_HTTP_PORT} on 127.0.0.1 is already in use. Stop whatever listens there, or set ATTEST_HTTP_PORT to a free port.`,
+    ]);
+  } finally {
+    blocker.close();
+  }
+});
+
+test('an unknown option prints the usage', async () => {
+  const result = await runToExit(ENTRY.main, ['--data'], {});
+  expect(result.code).toBe(2);
+  expect(result.stderr.trim()).toBe('--data needs a folder, e.g. --data .attest');
+  const unknown = await runToExit(ENTRY.main, ['--verbose'], {});
+  expect(unknown.stderr.trim()).toBe('unknown option --verbose. usage: npm start -- [--data DIR] [--fresh] [--no-playground]');
+});
