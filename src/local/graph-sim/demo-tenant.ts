@@ -4,7 +4,7 @@
  * sign-in dates are offsets from the `now` passed in, so two seeds at the same instant are identical.
  */
 import { createHash } from 'node:crypto';
-import { renderPlaygroundConfig } from './playground-config';
+import { renderPlaygroundConfig, type PlaygroundPerson } from './playground-config';
 
 /** The demo tenant's id (Entra tenant id and the Playground's tenantId). */
 export const DEMO_TENANT_ID = '6e1d3f0a-5b2c-4d8e-9f70-a1b2c3d4e5f6';
@@ -485,14 +485,7 @@ export function demoTenant(now: Date): SimTenant {
 }
 
 /** A person the Agents Playground can act as. */
-export interface PlaygroundUser {
-  /** Graph object id (the Playground's aadObjectId). */
-  id: string;
-  displayName: string;
-  givenName: string;
-  surname: string;
-  userPrincipalName: string;
-  mail: string;
+export interface PlaygroundUser extends PlaygroundPerson {
   /** Why this person is in the Playground. */
   role: 'requester' | 'manager' | "manager's manager" | 'group owner' | 'colleague' | 'admin';
 }

@@ -273,7 +273,7 @@ export class ReplayHost implements DurableClientPort {
     }
     if (messages.length === 0) return;
     const history = await this.store.getHistory(row);
-    const { done } = scheduledAndDone(history);
+    const { scheduled, done } = scheduledAndDone(history);
 
     // Keep each completion once: a task completed in history, or twice in this batch, is dropped.
     const batch = messages.slice(0, MAX_MESSAGES_PER_EPISODE);
@@ -319,7 +319,6 @@ export class ReplayHost implements DurableClientPort {
         input: row.input,
         parentInstanceId: row.parentInstanceId,
       });
-      const { scheduled } = scheduledAndDone(history);
       next = { ...row, status: 'Running', customStatus: result.customStatus };
       if (result.failed) {
         fresh.push(this.event(EventType.ExecutionFailed, -1, { Reason: result.error ?? 'failed' }));

@@ -11,9 +11,13 @@ afterAll(() => fs.rmSync(dataDir, { recursive: true, force: true }));
 const lines = (text: string) => text.split('\n').filter((l) => l.trim() !== '');
 
 test('a malformed setting stops npm start with one line naming it, and a non-zero exit', async () => {
-  const result = await runToExit(ENTRY.main, ['--data', dataDir, '--no-playground'], { ATTEST_STORAGE_MODE: 'azurite' });
+  const result = await runToExit(ENTRY.main, ['--data', dataDir, '--no-playground'], {
+    ATTEST_STORAGE_MODE: 'azurite',
+  });
   expect(result.code).toBe(2);
-  expect(lines(result.stderr)).toEqual([expect.stringMatching(/^config: ATTEST_STORAGE_MODE is "azurite", which must be one of/)]);
+  expect(lines(result.stderr)).toEqual([
+    expect.stringMatching(/^config: ATTEST_STORAGE_MODE is "azurite", which must be one of/),
+  ]);
   expect(fs.existsSync(path.join(dataDir, 'azurite'))).toBe(false); // nothing was started or written
 });
 
@@ -23,7 +27,9 @@ test('a missing required setting stops npm start with one line naming it', async
   });
   expect(result.code).toBe(2);
   expect(lines(result.stderr)).toEqual([
-    expect.stringMatching(/^config: ATTEST_GRAPH_TENANT_ID is missing \(needed when ATTEST_DIRECTORY_MODE=graph\)\./),
+    expect.stringMatching(
+      /^config: ATTEST_GRAPH_TENANT_ID is missing \(needed when ATTEST_DIRECTORY_MODE=graph\)\./,
+    ),
   ]);
 });
 
@@ -47,5 +53,7 @@ test('an unknown option prints the usage', async () => {
   expect(result.code).toBe(2);
   expect(result.stderr.trim()).toBe('--data needs a folder, e.g. --data .attest');
   const unknown = await runToExit(ENTRY.main, ['--verbose'], {});
-  expect(unknown.stderr.trim()).toBe('unknown option --verbose. usage: npm start -- [--data DIR] [--fresh] [--no-playground]');
+  expect(unknown.stderr.trim()).toBe(
+    'unknown option --verbose. usage: npm start -- [--data DIR] [--fresh] [--no-playground]',
+  );
 });

@@ -1,16 +1,7 @@
 import { ConfigError, SETTINGS, describeModes, loadConfig } from '../../../src/config/config';
+import { AZURE_ENV } from '../../support/azure-env';
 
-const AZURE_BASE = {
-  ATTEST_STORAGE_MODE: 'managed-identity',
-  ATTEST_STORAGE_TABLE_URL: 'https://attest.table.core.windows.net',
-  ATTEST_DIRECTORY_MODE: 'graph',
-  ATTEST_GRAPH_TENANT_ID: '72f988bf-86f1-41af-91ab-2d7cd011db47',
-  ATTEST_GRAPH_CLIENT_ID: '0d3b0c6e-9a55-4c57-8f3e-2a9cf1b2c3d4',
-  ATTEST_MAIL_SENDER: 'attest@contoso.com',
-  ATTEST_BOT_APP_ID: '1a2b3c4d-0000-4000-8000-000000000001',
-  ATTEST_BOT_TENANT_ID: '72f988bf-86f1-41af-91ab-2d7cd011db47',
-  ATTEST_ALLOWED_TENANTS: '72f988bf-86f1-41af-91ab-2d7cd011db47',
-};
+const AZURE_BASE = AZURE_ENV;
 
 function errorOf(env: Record<string, string>, host: 'local' | 'azure'): ConfigError {
   try {

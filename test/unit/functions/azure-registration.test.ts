@@ -2,31 +2,25 @@
 import type * as AzureFunctions from '@azure/functions';
 import type * as DurableFunctions from 'durable-functions';
 import type { FunctionDefinition } from '../../../src/functions/function-types';
-
-const AZURE_ENV = {
-  ATTEST_STORAGE_MODE: 'connection-string',
-  ATTEST_STORAGE_CONNECTION_STRING:
-    'DefaultEndpointsProtocol=https;AccountName=attest;AccountKey=a2V5;EndpointSuffix=core.windows.net',
-  ATTEST_DIRECTORY_MODE: 'graph',
-  ATTEST_GRAPH_TENANT_ID: '72f988bf-86f1-41af-91ab-2d7cd011db47',
-  ATTEST_GRAPH_CLIENT_ID: '0d3b0c6e-9a55-4c57-8f3e-2a9cf1b2c3d4',
-  ATTEST_MAIL_SENDER: 'attest@contoso.com',
-  ATTEST_BOT_APP_ID: '1a2b3c4d-0000-4000-8000-000000000001',
-  ATTEST_BOT_TENANT_ID: '72f988bf-86f1-41af-91ab-2d7cd011db47',
-  ATTEST_ALLOWED_TENANTS: '72f988bf-86f1-41af-91ab-2d7cd011db47',
-};
+import { AZURE_ENV } from '../../support/azure-env';
 
 /** Loads src/functions/index.ts with `env`, recording what it registers instead of talking to a host. */
 function loadEntryPoint(env: Record<string, string>) {
   const saved = { ...process.env };
   Object.assign(process.env, env);
-  const calls: Record<string, [string, Record<string, unknown>][]> = { http: [], timer: [], orchestration: [], activity: [] };
+  const calls: Record<string, [string, Record<string, unknown>][]> = {
+    http: [],
+    timer: [],
+    orchestration: [],
+    activity: [],
+  };
   let list: FunctionDefinition[] = [];
   try {
     jest.isolateModules(() => {
       const { app } = require('@azure/functions') as typeof AzureFunctions;
       const df = require('durable-functions') as typeof DurableFunctions;
-      const record = (kind: string) => (name: string, options: unknown) => void calls[kind].push([name, options as Record<string, unknown>]);
+      const record = (kind: string) => (name: string, options: unknown) =>
+        void calls[kind].push([name, options as Record<string, unknown>]);
       jest.spyOn(app, 'http').mockImplementation(record('http'));
       jest.spyOn(app, 'timer').mockImplementation(record('timer'));
       jest.spyOn(df.app, 'orchestration').mockImplementation(record('orchestration') as never);
