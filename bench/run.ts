@@ -1,186 +1,26 @@
 /**
- * `npm run bench`: the performance figures the issues name, printed as a table. Runs against the real
- * parts (Azurite in its own process, the local host as `npm start` runs it), on this machine.
+ * `npm run bench`: the performance figures the issues name, printed as one table. Each `bench/*.bench.ts`
+ * is a section exporting `run()`; sections run one after another against the real parts (Azurite in its own
+ * process, the local host as `npm start` runs it), on this machine. `npm run bench -- <name>` runs only the
+ * sections whose file name contains <name>.
  */
-import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import type * as df from 'durable-functions';
-import { createTableFactory } from '../src/adapters/tables/table-client-factory';
-import { startAzurite, stopLeftoverAzurite } from '../src/local/azurite';
-import { freePort } from '../src/local/port-check';
-import { ReplayHost } from '../src/local/replay-host/replay-host';
-import { TaskHubStore } from '../src/local/replay-host/task-hub-store';
-
-interface Row {
-  figure: string;
-  value: string;
-  note: string;
-}
-
-const ROOT = path.resolve(__dirname, '..', '..');
-
-function percentile(sorted: number[], p: number): number {
-  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)];
-}
-
-/** Spawns `npm start`'s entry on fresh data and times start → /healthz 200 and start → banner. */
-async function localHostStart(): Promise<Row[]> {
-  const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'attest-bench-start-'));
-  const env = {
-    ...process.env,
-    ATTEST_HTTP_PORT: String(await freePort()),
-    ATTEST_GRAPH_SIM_PORT: String(await freePort()),
-    ATTEST_AZURITE_TABLE_PORT: String(await freePort()),
-    ATTEST_AZURITE_BLOB_PORT: String(await freePort()),
-    ATTEST_PLAYGROUND_PORT: String(await freePort()),
-  };
-  const t0 = performance.now();
-  const child = spawn(
-    process.execPath,
-    [path.join(ROOT, 'dist', 'src', 'local', 'main.js'), '--data', dataDir, '--fresh'],
-    {
-      cwd: ROOT,
-      env,
-      stdio: ['ignore', 'pipe', 'pipe'],
-    },
-  );
-  let out = '';
-  let bannerAt = 0;
-  child.stdout.on('data', (d) => {
-    out += d;
-    if (!bannerAt && out.includes('Press Ctrl+C to stop.')) bannerAt = performance.now();
-  });
-  child.stderr.on('data', (d) => (out += d));
-  let healthyAt = 0;
-  while (performance.now() - t0 < 60000 && (!healthyAt || !bannerAt)) {
-    if (!healthyAt) {
-      try {
-        const res = await fetch(`http://127.0.0.1:${env.ATTEST_HTTP_PORT}/healthz`);
-        if (res.ok) healthyAt = performance.now();
-      } catch {
-        // not listening yet
-      }
-    }
-    await new Promise((r) => setTimeout(r, 20));
-  }
-  child.kill('SIGTERM');
-  await new Promise((r) => child.once('exit', r));
-  await stopLeftoverAzurite(dataDir);
-  fs.rmSync(dataDir, { recursive: true, force: true });
-  if (!healthyAt) throw new Error(`the local host did not become healthy:\n${out}`);
-  return [
-    {
-      figure: 'local host: start to healthy',
-      value: `${((healthyAt - t0) / 1000).toFixed(2)} s`,
-      note: 'fresh data folder, /healthz 200',
-    },
-    {
-      figure: 'local host: start to ready (Playground up)',
-      value: bannerAt ? `${((bannerAt - t0) / 1000).toFixed(2)} s` : 'n/a',
-      note: 'banner printed',
-    },
-  ];
-}
-
-/** Orchestrations of three activities each, all started at once, on the replay host over Azurite. */
-async function replayThroughput(
-  tables: ReturnType<typeof createTableFactory>,
-  count: number,
-): Promise<Row[]> {
-  function* threeSteps(context: df.OrchestrationContext): Generator<df.Task, unknown, unknown> {
-    const n = context.df.getInput() as number;
-    const a = yield context.df.callActivity('add-one', n);
-    const b = yield context.df.callActivity('add-one', a);
-    const c = yield context.df.callActivity('add-one', b);
-    return c;
-  }
-  const host = new ReplayHost(new TaskHubStore(tables.client('BenchThroughput')), {
-    orchestrations: new Map([['three-steps', threeSteps]]),
-    activities: new Map([['add-one', async (n: unknown) => (n as number) + 1]]),
-  });
-  await host.start();
-  const t0 = performance.now();
-  await Promise.all(Array.from({ length: count }, (_, i) => host.startNew('three-steps', { input: i })));
-  await host.idle();
-  const seconds = (performance.now() - t0) / 1000;
-  const done = (await host.list({ runtimeStatus: ['Completed'] })).length;
-  await host.stop();
-  if (done !== count) throw new Error(`only ${done} of ${count} orchestrations completed`);
-  return [
-    {
-      figure: 'replay host: orchestrations completed per second (3 activities each)',
-      value: (count / seconds).toFixed(1),
-      note: `${count} started at once; ${seconds.toFixed(1)} s`,
-    },
-  ];
-}
-
-/** One orchestration at a time: raise the event, time until the activity after it starts. */
-async function raiseToActivity(
-  tables: ReturnType<typeof createTableFactory>,
-  samples: number,
-): Promise<Row[]> {
-  const startedAt = new Map<string, number>();
-  function* waitThenAct(context: df.OrchestrationContext): Generator<df.Task, unknown, unknown> {
-    yield context.df.waitForExternalEvent('Go');
-    return yield context.df.callActivity('mark', context.df.instanceId);
-  }
-  const host = new ReplayHost(new TaskHubStore(tables.client('BenchLatency')), {
-    orchestrations: new Map([['wait-then-act', waitThenAct]]),
-    activities: new Map([
-      [
-        'mark',
-        async (id: unknown) => {
-          startedAt.set(id as string, performance.now());
-          return id;
-        },
-      ],
-    ]),
-  });
-  await host.start();
-  const latencies: number[] = [];
-  for (let i = 0; i < samples; i++) {
-    const id = await host.startNew('wait-then-act');
-    await host.idle(); // the orchestration now waits on its event
-    const t0 = performance.now();
-    await host.raiseEvent(id, 'Go', null, { eventId: `go-${i}` });
-    await host.idle();
-    latencies.push((startedAt.get(id) as number) - t0);
-  }
-  await host.stop();
-  latencies.sort((a, b) => a - b);
-  return [
-    {
-      figure: 'replay host: raise-event → next activity start, p50',
-      value: `${percentile(latencies, 50).toFixed(1)} ms`,
-      note: `${samples} samples`,
-    },
-    {
-      figure: 'replay host: raise-event → next activity start, p99',
-      value: `${percentile(latencies, 99).toFixed(1)} ms`,
-      note: `${samples} samples`,
-    },
-  ];
-}
+import type { BenchRow, BenchSection } from './bench-kit';
 
 async function main(): Promise<void> {
-  const rows: Row[] = [];
-  rows.push(...(await localHostStart()));
-  const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'attest-bench-'));
-  const azurite = await startAzurite({ dataDir, tablePort: await freePort(), blobPort: await freePort() });
-  try {
-    const tables = createTableFactory({
-      mode: 'embedded',
-      tablePort: azurite.tablePort,
-      blobPort: azurite.blobPort,
-    });
-    rows.push(...(await replayThroughput(tables, Number(process.env.BENCH_ORCHESTRATIONS ?? 200))));
-    rows.push(...(await raiseToActivity(tables, Number(process.env.BENCH_SAMPLES ?? 200))));
-  } finally {
-    await azurite.stop();
-    fs.rmSync(dataDir, { recursive: true, force: true });
+  const only = process.argv[2];
+  const files = fs
+    .readdirSync(__dirname)
+    .filter((f) => f.endsWith('.bench.js') && (!only || f.includes(only)))
+    .sort();
+  if (files.length === 0) throw new Error(`no bench section matches '${only}'`);
+  const rows: BenchRow[] = [];
+  for (const file of files) {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const section = require(path.join(__dirname, file)) as { run: BenchSection };
+    rows.push(...(await section.run()));
   }
   const cpu = os.cpus()[0]?.model ?? 'unknown CPU';
   console.log(

@@ -4,6 +4,13 @@ export const TableNames = {
   durableEventIds: (taskHub: string) => `${taskHub}EventIds`,
   /** The local replay host's task hub: instances, history, pending messages and event markers. */
   localTaskHub: (taskHub: string) => `${taskHub}Local`,
+  /**
+   * The audit log: PartitionKey = stream, RowKey = zero-padded sequence; outbox rows for ticket sync live in
+   * the same partition so they are written in the same transaction as their event.
+   */
+  auditLog: 'AuditLog',
+  /** Merkle digests over every stream head, chained to each other. */
+  auditDigests: 'AuditDigests',
   /** The local host's own probe row, written at start-up to prove storage answers. */
   hostProbe: 'AttestHostProbe',
 } as const;
