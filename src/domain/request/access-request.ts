@@ -1,0 +1,169 @@
+/**
+ * An access request and the rules of its lifecycle, as pure functions: no I/O, no clock (times are passed
+ * in). The orchestration drives these transitions and records each as one audit event; the application layer
+ * calls {@link authorizeDecision} before it lets a decision through, and audits a refusal.
+ *
+ * Submitted → PolicyChecked → Pending approval (stage 1..n) → Approved → Granted → Active → (Extended) →
+ * Revoked — or Denied, Cancelled, ExpiredUndecided, Failed.
+ */
+import { DomainError } from '../domain-error';
+
+/** Where a request is in its lifecycle. */
+export type RequestStatus =
+  | 'Submitted'
+  | 'PendingApproval'
+  | 'Approved'
+  | 'Active'
+  | 'Revoked'
+  | 'Denied'
+  | 'Cancelled'
+  | 'ExpiredUndecided'
+  | 'Failed';
+
+/** How many approvers of a stage must approve: any one, all of them, or a number. */
+export type Quorum = 'any' | 'all' | number;
+
+/** A person, as the request records them (ids are Entra object ids). */
+export interface Person {
+  id: string;
+  upn?: string;
+  displayName?: string;
+}
+
+/** One approver's decision. */
+export interface Decision {
+  approverId: string;
+  decision: 'approve' | 'deny';
+  at: string;
+  channel: 'teams' | 'cli' | 'tab' | 'api';
+  comment?: string;
+}
+
+/** A stage once its approvers are resolved (from the directory, at the time the stage opens). */
+export interface ApprovalStage {
+  /** 1-based, as people read it ("stage 2 of 3"). */
+  number: number;
+  quorum: Quorum;
+  approvers: Person[];
+  /** When the stage gives up waiting (then it escalates once to `fallback`, then the request expires). */
+  dueAt?: string;
+  escalated: boolean;
+  decisions: Decision[];
+  outcome: 'pending' | 'approved' | 'denied';
+}
+
+/** An access request as stored and as the lifecycle sees it. */
+export interface AccessRequest {
+  id: string;
+  requester: Person;
+  appId: string;
+  roleId: string;
+  groupId: string;
+  policy: { id: string; version: string; hash: string };
+  durationMs: number;
+  justification: string;
+  ticketReference?: string;
+  submittedAt: string;
+  status: RequestStatus;
+  stages: ApprovalStage[];
+  /** Index into `stages` of the stage being decided, while PendingApproval. */
+  currentStage: number;
+  grantedAt?: string;
+  expiresAt?: string;
+  revokedAt?: string;
+  revocation?: { reason: 'expired' | 'revoked' | 'review' | 'offboarded'; by: string };
+}
+
+const FINAL: RequestStatus[] = ['Revoked', 'Denied', 'Cancelled', 'ExpiredUndecided', 'Failed'];
+
+/** True once nothing more can happen to the request. */
+export function isFinal(request: AccessRequest): boolean {
+  return FINAL.includes(request.status);
+}
+
+/** The number of approvals a stage needs. */
+export function approvalsNeeded(stage: Pick<ApprovalStage, 'quorum' | 'approvers'>): number {
+  if (stage.quorum === 'any') return 1;
+  if (stage.quorum === 'all') return stage.approvers.length;
+  return stage.quorum;
+}
+
+/**
+ * Checks that `actorId` may decide stage `stageNumber` of the request now. The actor comes from the
+ * authenticated channel (Teams' `from.aadObjectId`, the CLI's signed-in user), never from card data.
+ * Throws a coded {@link DomainError}: REQUEST.SELF_APPROVAL, REQUEST.NOT_AN_APPROVER,
+ * REQUEST.ALREADY_DECIDED (the request or the stage is over, or this approver decided already) or
+ * REQUEST.STAGE_OVER (a decision for a stage that is not the current one).
+ */
+export function authorizeDecision(
+  request: AccessRequest,
+  actorId: string,
+  stageNumber: number,
+): ApprovalStage {
+  const actor = actorId.toLowerCase();
+  if (request.status !== 'PendingApproval') {
+    throw new DomainError(
+      'REQUEST.ALREADY_DECIDED',
+      `Request ${request.id} is ${describeStatus(request.status)}; a decision now changes nothing.`,
+      { status: request.status },
+    );
+  }
+  if (actor === request.requester.id.toLowerCase()) {
+    throw new DomainError('REQUEST.SELF_APPROVAL', `You cannot decide your own request ${request.id}.`);
+  }
+  const stage = request.stages[request.currentStage];
+  if (!stage || stage.number !== stageNumber) {
+    throw new DomainError(
+      'REQUEST.STAGE_OVER',
+      `Stage ${stageNumber} of request ${request.id} is over; it is now waiting on stage ${stage?.number ?? '?'}.`,
+    );
+  }
+  if (!stage.approvers.some((a) => a.id.toLowerCase() === actor)) {
+    throw new DomainError(
+      'REQUEST.NOT_AN_APPROVER',
+      `You are not an approver of stage ${stage.number} of request ${request.id}.`,
+    );
+  }
+  if (stage.decisions.some((d) => d.approverId.toLowerCase() === actor)) {
+    throw new DomainError(
+      'REQUEST.ALREADY_DECIDED',
+      `You have already decided stage ${stage.number} of request ${request.id}.`,
+    );
+  }
+  return stage;
+}
+
+/**
+ * Records an authorised decision and works out the stage's outcome: one deny denies the stage (and the
+ * request); it is approved once the quorum of approvals is reached. Returns the new request.
+ */
+export function recordDecision(
+  request: AccessRequest,
+  decision: Decision,
+  stageNumber: number,
+): AccessRequest {
+  const stage = authorizeDecision(request, decision.approverId, stageNumber);
+  const decisions = [...stage.decisions, decision];
+  const approvals = decisions.filter((d) => d.decision === 'approve').length;
+  const outcome: ApprovalStage['outcome'] =
+    decision.decision === 'deny' ? 'denied' : approvals >= approvalsNeeded(stage) ? 'approved' : 'pending';
+  const stages = request.stages.map((s, i) =>
+    i === request.currentStage ? { ...s, decisions, outcome } : s,
+  );
+  if (outcome === 'denied') return { ...request, stages, status: 'Denied' };
+  if (outcome === 'approved' && request.currentStage === stages.length - 1)
+    return { ...request, stages, status: 'Approved' };
+  if (outcome === 'approved') return { ...request, stages, currentStage: request.currentStage + 1 };
+  return { ...request, stages };
+}
+
+function describeStatus(status: RequestStatus): string {
+  switch (status) {
+    case 'PendingApproval':
+      return 'waiting for approval';
+    case 'ExpiredUndecided':
+      return 'expired without a decision';
+    default:
+      return status.toLowerCase();
+  }
+}
