@@ -1,0 +1,82 @@
+/**
+ * Keys of the audit tables. Table Storage forbids / \ # ? and control characters in PartitionKey and
+ * RowKey, and stream ids are free text (`request/42`), so streams are escaped reversibly.
+ *
+ *   AuditLog      PartitionKey = escaped stream
+ *                 RowKey `e-0000000001`     one event (insert only)
+ *                 RowKey `head`             the stream's head: seq, hash (updated with an ETag condition)
+ *                 RowKey `o-0000000001-01`  an outbox row owed by event 1 (ticket sync consumes it)
+ *   AuditDigests  PartitionKey `digest`
+ *                 RowKey `0000000001`       one digest's summary (insert only)
+ *                 RowKey `h-0000000001-<nonce>-0001`  a chunk of that digest's heads
+ *                 RowKey `latest`           the newest digest's seq and hash (ETag condition)
+ */
+import { DomainError } from '../../domain/domain-error';
+import { AuditErrorCodes } from '../../domain/audit/audit.errors';
+
+/** Longest escaped stream accepted; Table Storage allows 1 KiB keys, and ids are meant to be short. */
+const MAX_KEY_CHARS = 400;
+
+// NB. '%' is escaped too, so that decoding is unambiguous.
+// eslint-disable-next-line no-control-regex
+const FORBIDDEN = /[%/\\#?\u0000-\u001f\u007f-\u009f]/g;
+
+/** The PartitionKey of a stream. Throws `AUDIT.INVALID_EVENT` / `AUDIT.TOO_LARGE` for unusable ids. */
+export function streamKey(stream: string): string {
+  if (typeof stream !== 'string' || stream === '') {
+    throw new DomainError(AuditErrorCodes.invalidEvent, 'An audit stream id must be a non-empty string.');
+  }
+  const key = stream.replace(
+    FORBIDDEN,
+    (c) => `%${c.charCodeAt(0).toString(16).toUpperCase().padStart(2, '0')}`,
+  );
+  if (key.length > MAX_KEY_CHARS) {
+    throw new DomainError(
+      AuditErrorCodes.tooLarge,
+      `Audit stream id '${stream.slice(0, 60)}…' is too long (${key.length} characters escaped, max ${MAX_KEY_CHARS}).`,
+    );
+  }
+  return key;
+}
+
+/** The stream a PartitionKey stands for. */
+export function streamOfKey(key: string): string {
+  return key.replace(/%([0-9A-F]{2})/g, (_, hex: string) => String.fromCharCode(parseInt(hex, 16)));
+}
+
+/** Ten digits: 9,999,999,999 events per stream is more than any request will see. */
+export const pad10 = (n: number): string => String(n).padStart(10, '0');
+
+/** RowKey of event `seq`. */
+export const eventRowKey = (seq: number): string => `e-${pad10(seq)}`;
+
+/** The range of event row keys, for filters. */
+export const EVENT_ROWS = { from: 'e-', to: 'e.' } as const;
+
+/** The seq an event RowKey names, or undefined for another kind of row. */
+export function seqOfEventRowKey(rowKey: string): number | undefined {
+  const m = /^e-(\d{10})$/.exec(rowKey);
+  return m ? Number(m[1]) : undefined;
+}
+
+/** RowKey of a stream's head row. */
+export const HEAD_ROW = 'head';
+
+/** RowKey of outbox item `n` (1-based) owed by event `seq`. */
+export const outboxRowKey = (seq: number, n: number): string =>
+  `o-${pad10(seq)}-${String(n).padStart(2, '0')}`;
+
+/** PartitionKey of every digest row. */
+export const DIGEST_PARTITION = 'digest';
+
+/** RowKey of the pointer to the newest digest. */
+export const LATEST_DIGEST_ROW = 'latest';
+
+/** RowKey of digest `seq`'s summary; digits sort before letters, so summaries list apart from other rows. */
+export const digestRowKey = (seq: number): string => pad10(seq);
+
+/** The range of digest summary row keys, for filters. */
+export const DIGEST_ROWS = { from: '0', to: ':' } as const;
+
+/** RowKey prefix of the head chunks written for digest `seq` by the writer that drew `nonce`. */
+export const digestHeadsPrefix = (seq: number, nonce: string): string => `h-${pad10(seq)}-${nonce}-`;

@@ -1,0 +1,230 @@
+/**
+ * The audit vocabulary (CONVENTIONS §7): one builder per event type, each with a fixed set of detail fields,
+ * so a stream reads the same whichever code path wrote it and an auditor can rely on field names. Builders
+ * return an {@link AuditEventInput}; the audit log chains and stores it.
+ */
+import type {
+  AuditActor,
+  AuditChannel,
+  AuditCorrelation,
+  AuditEventInput,
+  AuditAction,
+  JsonObject,
+  JsonValue,
+} from './audit-event.model';
+
+/** What every event names besides its details: the stream, who acted, on what, and the correlation ids. */
+export interface AuditContext {
+  stream: string;
+  actor: AuditActor;
+  /** What the event is about, e.g. `app:payroll/role:reader` or a user's object id. */
+  subject: string;
+  correlation?: AuditCorrelation;
+}
+
+/** The policy a request was judged under, recorded so a later policy change cannot rewrite history. */
+export interface PolicyRef {
+  id: string;
+  version: string;
+  /** Hash of the policy text at submission. */
+  hash: string;
+}
+
+/** The Entra group behind a role. */
+export interface GroupRef {
+  id: string;
+  name?: string;
+}
+
+/** Why access ended. */
+export type RevocationReason = 'expired' | 'revoked' | 'review' | 'offboarded';
+
+/** Drops undefined members: canonical JSON refuses undefined, and an absent optional field is simply absent. */
+function compact(fields: Record<string, JsonValue | undefined>): JsonObject {
+  const out: JsonObject = {};
+  for (const [key, value] of Object.entries(fields)) if (value !== undefined) out[key] = value;
+  return out;
+}
+
+function groupJson(group: GroupRef): JsonObject {
+  return compact({ id: group.id, name: group.name });
+}
+
+function event(action: AuditAction, ctx: AuditContext, details: JsonObject): AuditEventInput {
+  const actor: AuditActor = { objectId: ctx.actor.objectId, channel: ctx.actor.channel };
+  if (ctx.actor.upn !== undefined) actor.upn = ctx.actor.upn;
+  const correlation: AuditCorrelation = {};
+  if (ctx.correlation?.requestId !== undefined) correlation.requestId = ctx.correlation.requestId;
+  if (ctx.correlation?.instanceId !== undefined) correlation.instanceId = ctx.correlation.instanceId;
+  if (ctx.correlation?.ticketKey !== undefined) correlation.ticketKey = ctx.correlation.ticketKey;
+  return { stream: ctx.stream, actor, action, subject: ctx.subject, details, correlation };
+}
+
+/** A person asked for access: their justification and the policy (id, version, hash) it was judged under. */
+export function requestSubmitted(
+  ctx: AuditContext,
+  d: { justification: string; policy: PolicyRef; durationMinutes?: number },
+): AuditEventInput {
+  return event(
+    'request.submitted',
+    ctx,
+    compact({
+      justification: d.justification,
+      policy: { id: d.policy.id, version: d.policy.version, hash: d.policy.hash },
+      durationMinutes: d.durationMinutes,
+    }),
+  );
+}
+
+/** The policy was applied: how many approval stages the request needs, or why it is refused outright. */
+export function policyEvaluated(
+  ctx: AuditContext,
+  d: {
+    policy: PolicyRef;
+    outcome: 'approval-required' | 'auto-approved' | 'refused';
+    stages: number;
+    reason?: string;
+  },
+): AuditEventInput {
+  return event(
+    'policy.evaluated',
+    ctx,
+    compact({
+      policy: { id: d.policy.id, version: d.policy.version, hash: d.policy.hash },
+      outcome: d.outcome,
+      stages: d.stages,
+      reason: d.reason,
+    }),
+  );
+}
+
+/** An approval stage opened: who may decide it (object ids, as resolved on the server). */
+export function approvalRequested(
+  ctx: AuditContext,
+  d: { stage: number; approvers: string[]; quorum?: number },
+): AuditEventInput {
+  return event(
+    'approval.requested',
+    ctx,
+    compact({ stage: d.stage, approvers: [...d.approvers], quorum: d.quorum }),
+  );
+}
+
+/** An approver decided a stage: who, through which channel, what, and their comment. */
+export function approvalDecided(
+  ctx: AuditContext,
+  d: {
+    stage: number;
+    approver: string;
+    channel: AuditChannel;
+    decision: 'approved' | 'denied';
+    comment?: string;
+  },
+): AuditEventInput {
+  return event(
+    'approval.decided',
+    ctx,
+    compact({
+      stage: d.stage,
+      approver: d.approver,
+      channel: d.channel,
+      decision: d.decision,
+      comment: d.comment,
+    }),
+  );
+}
+
+/** Nobody decided in time and the stage went to other approvers. */
+export function approvalEscalated(
+  ctx: AuditContext,
+  d: { stage: number; from: string[]; to: string[]; reason: string },
+): AuditEventInput {
+  return event('approval.escalated', ctx, {
+    stage: d.stage,
+    from: [...d.from],
+    to: [...d.to],
+    reason: d.reason,
+  });
+}
+
+/** The request ran out of time with a stage still undecided; nothing was granted. */
+export function requestExpiredUndecided(
+  ctx: AuditContext,
+  d: { stage: number; waitedMinutes: number },
+): AuditEventInput {
+  return event('request.expired-undecided', ctx, { stage: d.stage, waitedMinutes: d.waitedMinutes });
+}
+
+/** The user was added to the group behind the role; what Graph answered, and until when access runs. */
+export function accessGranted(
+  ctx: AuditContext,
+  d: { group: GroupRef; graph: { status: number; alreadyMember: boolean }; expiresAt: string },
+): AuditEventInput {
+  return event('access.granted', ctx, {
+    group: groupJson(d.group),
+    graph: { status: d.graph.status, alreadyMember: d.graph.alreadyMember },
+    expiresAt: d.expiresAt,
+  });
+}
+
+/** The requester asked to keep access longer. */
+export function extensionRequested(
+  ctx: AuditContext,
+  d: { justification: string; currentExpiry: string; requestedExpiry: string },
+): AuditEventInput {
+  return event('extension.requested', ctx, {
+    justification: d.justification,
+    currentExpiry: d.currentExpiry,
+    requestedExpiry: d.requestedExpiry,
+  });
+}
+
+/** An approver decided an extension; `newExpiry` when approved. */
+export function extensionDecided(
+  ctx: AuditContext,
+  d: {
+    approver: string;
+    channel: AuditChannel;
+    decision: 'approved' | 'denied';
+    comment?: string;
+    newExpiry?: string;
+  },
+): AuditEventInput {
+  return event(
+    'extension.decided',
+    ctx,
+    compact({
+      approver: d.approver,
+      channel: d.channel,
+      decision: d.decision,
+      comment: d.comment,
+      newExpiry: d.newExpiry,
+    }),
+  );
+}
+
+/** The holder was told their access is about to end. */
+export function expiryReminderSent(
+  ctx: AuditContext,
+  d: { recipient: string; expiresAt: string },
+): AuditEventInput {
+  return event('expiry.reminder-sent', ctx, { recipient: d.recipient, expiresAt: d.expiresAt });
+}
+
+/** The user was removed from the group: why, on whose word, and what Graph answered. */
+export function accessRevoked(
+  ctx: AuditContext,
+  d: { reason: RevocationReason; by: string; group: GroupRef; graph: { status: number; wasMember: boolean } },
+): AuditEventInput {
+  return event('access.revoked', ctx, {
+    reason: d.reason,
+    by: d.by,
+    group: groupJson(d.group),
+    graph: { status: d.graph.status, wasMember: d.graph.wasMember },
+  });
+}
+
+/** Something was refused (a self-approval, a decision on a closed request, ...): the DomainError code and why. */
+export function attemptRefused(ctx: AuditContext, d: { code: string; reason: string }): AuditEventInput {
+  return event('attempt.refused', ctx, { code: d.code, reason: d.reason });
+}

@@ -1,0 +1,56 @@
+/**
+ * The tamper-evident audit log (docs: ../shared/ARCHITECTURE.md, "The audit log"). Append only: events are
+ * chained per stream, digests fix every stream's head, and `verify` proves nothing was edited, removed,
+ * moved, cut short or forged since. In Azure and locally it is backed by Table Storage
+ * (src/adapters/tables/audit-log.store.ts).
+ */
+import type { AuditDigest } from '../domain/audit/audit-digest.math';
+import type { AuditEvent, AuditEventInput, StreamHead } from '../domain/audit/audit-event.model';
+import type { VerifyResult } from '../domain/audit/audit-verify.result';
+
+export type { AuditDigest } from '../domain/audit/audit-digest.math';
+export type { AuditEvent, AuditEventInput, StreamHead } from '../domain/audit/audit-event.model';
+export type { AuditFailure, AuditProblem, VerifyResult } from '../domain/audit/audit-verify.result';
+export { DIGEST_STREAM, formatVerifyResult } from '../domain/audit/audit-verify.result';
+
+/** A ticket-sync job owed because of an event; written atomically with the event (the outbox pattern). */
+export interface OutboxItem {
+  target: 'jira' | 'servicenow';
+  payload: object;
+}
+
+/** Options of {@link AuditLogPort.append}. */
+export interface AppendOptions {
+  /** Outbox rows written in the same transaction as the event: both land, or neither. */
+  outbox?: OutboxItem[];
+}
+
+/** Options of {@link AuditLogPort.verify}. */
+export interface VerifyOptions {
+  /**
+   * A digest known from outside storage (an evidence email, the immutable blob). NB. without an anchor,
+   * someone able to rewrite every table row could also rewrite the digest chain consistently.
+   */
+  anchor?: { seq: number; hash: string };
+}
+
+/** Append, read and verify the audit log. */
+export interface AuditLogPort {
+  /**
+   * Appends one event at the end of its stream and returns it with seq, time, prevHash and hash.
+   * Concurrent appends to one stream are serialised; after repeated losses a DomainError `AUDIT.CONTENDED`.
+   */
+  append(input: AuditEventInput, opts?: AppendOptions): Promise<AuditEvent>;
+  /** Appends several events to one stream in one transaction (all or none), chained in order. */
+  appendMany(stream: string, inputs: readonly AuditEventInput[]): Promise<AuditEvent[]>;
+  /** The stream's events in seq order, streamed page by page. */
+  read(stream: string): AsyncIterable<AuditEvent>;
+  /** The stream's last event as a head, or undefined for a stream with no events. */
+  head(stream: string): Promise<StreamHead | undefined>;
+  /** Every stream id that has events. */
+  streams(): AsyncIterable<string>;
+  /** Writes the next digest over every stream's head and returns it. */
+  writeDigest(): Promise<AuditDigest>;
+  /** Checks every stream and every digest; names the first problem. */
+  verify(opts?: VerifyOptions): Promise<VerifyResult>;
+}

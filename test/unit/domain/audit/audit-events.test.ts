@@ -1,0 +1,68 @@
+import { sha256 } from '../../../../src/adapters/crypto/sha256';
+import { AUDIT_ACTIONS } from '../../../../src/domain/audit/audit-event.model';
+import * as vocabulary from '../../../../src/domain/audit/audit-events';
+import { formatVerifyResult } from '../../../../src/domain/audit/audit-verify.result';
+import { chainEvent } from '../../../../src/domain/audit/hash-chain.math';
+
+const ctx: vocabulary.AuditContext = {
+  stream: 'request/7',
+  actor: { objectId: 'u-1', channel: 'system' },
+  subject: 'app:crm/role:admin',
+};
+const group = { id: 'g-1', name: 'CRM admins' };
+
+const built = [
+  vocabulary.requestSubmitted(ctx, { justification: 'j', policy: { id: 'p', version: '1', hash: 'h' } }),
+  vocabulary.policyEvaluated(ctx, {
+    policy: { id: 'p', version: '1', hash: 'h' },
+    outcome: 'approval-required',
+    stages: 2,
+  }),
+  vocabulary.approvalRequested(ctx, { stage: 1, approvers: ['m-1'] }),
+  vocabulary.approvalDecided(ctx, { stage: 1, approver: 'm-1', channel: 'teams', decision: 'approved' }),
+  vocabulary.approvalEscalated(ctx, { stage: 1, from: ['m-1'], to: ['m-2'], reason: 'no decision in 48 h' }),
+  vocabulary.requestExpiredUndecided(ctx, { stage: 2, waitedMinutes: 4320 }),
+  vocabulary.accessGranted(ctx, {
+    group,
+    graph: { status: 204, alreadyMember: false },
+    expiresAt: '2026-01-02T00:00:00Z',
+  }),
+  vocabulary.extensionRequested(ctx, {
+    justification: 'j',
+    currentExpiry: '2026-01-02T00:00:00Z',
+    requestedExpiry: '2026-01-03T00:00:00Z',
+  }),
+  vocabulary.extensionDecided(ctx, { approver: 'm-1', channel: 'tab', decision: 'denied' }),
+  vocabulary.expiryReminderSent(ctx, { recipient: 'u-1', expiresAt: '2026-01-02T00:00:00Z' }),
+  vocabulary.accessRevoked(ctx, {
+    reason: 'review',
+    by: 'r-1',
+    group,
+    graph: { status: 204, wasMember: true },
+  }),
+  vocabulary.attemptRefused(ctx, {
+    code: 'REQUEST.SELF_APPROVAL',
+    reason: 'requesters never approve their own',
+  }),
+];
+
+test('every action of the vocabulary has exactly one builder', () => {
+  expect(built.map((e) => e.action).sort()).toEqual([...AUDIT_ACTIONS].sort());
+});
+
+test('every built event can be chained: optional fields left out are absent, not undefined', () => {
+  let prev;
+  for (const input of built) prev = chainEvent(prev, input, '2026-01-01T00:00:00Z', sha256);
+  expect(prev?.seq).toBe(built.length);
+  const decided = built[8];
+  expect(Object.keys(decided.details).sort()).toEqual(['approver', 'channel', 'decision']);
+  expect(decided.correlation).toEqual({});
+  expect(decided.actor).toEqual({ objectId: 'u-1', channel: 'system' });
+});
+
+test('the verify line reads ok with counts, or FAILED with stream, seq and the problem', () => {
+  expect(formatVerifyResult({ ok: true, streams: 3, events: 41 })).toBe('verify: ok (3 streams, 41 events)');
+  expect(
+    formatVerifyResult({ ok: false, stream: 'request/42', seq: 3, problem: 'edited', message: 'x changed.' }),
+  ).toBe('verify: FAILED stream=request/42 seq=3 edited: x changed.');
+});
