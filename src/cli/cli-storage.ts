@@ -1,0 +1,36 @@
+/**
+ * Storage for a CLI command: the configured account, or — in embedded mode — the Azurite of a data folder
+ * (`--data DIR`, default `.attest`, the same option as `npm start`). A running `npm start` on that folder is
+ * adopted and left running; otherwise the CLI starts Azurite for the command and stops it afterwards.
+ */
+import path from 'node:path';
+import { createTableFactory, type TableFactory } from '../adapters/tables/table-client-factory';
+import type { AttestConfig } from '../config/config';
+import { startAzurite } from '../local/azurite';
+
+/** Tables for one command, and how to let go of them. */
+export interface CliStorage {
+  tables: TableFactory;
+  close(): Promise<void>;
+}
+
+/** Opens the configured storage for a command run against `dataDir`. */
+export async function openCliStorage(config: AttestConfig, dataDir: string): Promise<CliStorage> {
+  if (config.storage.mode !== 'embedded') {
+    return { tables: createTableFactory(config.storage), close: async () => undefined };
+  }
+  const azurite = await startAzurite({
+    dataDir: path.resolve(dataDir),
+    tablePort: config.storage.tablePort,
+    blobPort: config.storage.blobPort,
+  });
+  return {
+    tables: createTableFactory({
+      mode: 'embedded',
+      tablePort: azurite.tablePort,
+      blobPort: azurite.blobPort,
+    }),
+    // NB. an adopted Azurite belongs to a running `npm start`: leave it alone.
+    close: async () => (azurite.adopted ? undefined : azurite.stop()),
+  };
+}
