@@ -33,6 +33,12 @@ param mailSender string
 @description('Durable Functions task hub name (host.json durableTask.hubName must match).')
 param taskHub string = 'AttestHub'
 
+@description('Path of the access catalog YAML inside the deployed package (format: docs/catalog.md).')
+param catalogPath string = 'catalog/catalog.yaml'
+
+@description('Object id of the Entra group whose members administer Attest (may revoke any access).')
+param adminGroupId string
+
 @description('Where ticket sync goes.')
 @allowed([
   'none'
@@ -198,6 +204,8 @@ module appSettings 'modules/app-settings.bicep' = {
     allowedTenants: empty(allowedTenants) ? tenant().tenantId : allowedTenants
     mailSender: mailSender
     taskHub: taskHub
+    catalogPath: catalogPath
+    adminGroupId: adminGroupId
     ticketsMode: ticketsMode
     jiraBaseUrl: jiraBaseUrl
     jiraEmail: jiraEmail

@@ -41,6 +41,12 @@ param mailSender string
 @description('Durable Functions task hub name.')
 param taskHub string
 
+@description('Path of the access catalog YAML inside the deployed package (format: docs/catalog.md).')
+param catalogPath string
+
+@description('Object id of the Entra group whose members administer Attest; empty for none.')
+param adminGroupId string
+
 @description('Where ticket sync goes.')
 @allowed([
   'none'
@@ -114,6 +120,8 @@ var attestSettings = {
   ATTEST_BOT_TENANT_ID: botTenantId
   ATTEST_ALLOWED_TENANTS: allowedTenants
   ATTEST_TASK_HUB: taskHub
+  ATTEST_CATALOG_PATH: catalogPath
+  ATTEST_ADMIN_GROUP_ID: adminGroupId
 }
 
 var jiraSettings = ticketsMode == 'jira' ? {

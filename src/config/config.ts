@@ -172,6 +172,16 @@ export const SETTINGS = {
     `${ENV_FILE_HINT} to a task hub name such as AttestHub`,
     { local: 'AttestHub', azure: 'AttestHub' },
   ),
+  ATTEST_CATALOG_PATH: setting(
+    z.string().min(1),
+    `${ENV_FILE_HINT} to the path of the access catalog YAML file (format: docs/catalog.md)`,
+    { local: 'catalog/demo-catalog.yaml' },
+  ),
+  ATTEST_ADMIN_GROUP_ID: setting(
+    guid,
+    `${ENV_FILE_HINT} to the object id of the Entra group whose members administer Attest (may revoke any access)`,
+    { local: '1e96db6f-d33f-5609-8c1d-e7eeee64ae7c' },
+  ),
   ATTEST_HTTP_PORT: setting(
     port,
     `${ENV_FILE_HINT} to a free TCP port (default 3978, the port the Playground calls)`,
@@ -269,6 +279,9 @@ export interface AttestConfig {
   mail: MailConfig;
   bot: BotConfig;
   taskHub: string;
+  /** The access catalog file and the Attest admins group. */
+  catalogPath: string;
+  adminGroupId?: string;
   local: { httpPort: number; playgroundPort: number };
 }
 
@@ -475,6 +488,11 @@ export function loadConfig(env: Env, host: HostKind): AttestConfig {
     mail,
     bot,
     taskHub: r.required('ATTEST_TASK_HUB', 'to name the durable task hub'),
+    catalogPath: r.required(
+      'ATTEST_CATALOG_PATH',
+      'to know which roles can be requested and under which policy',
+    ),
+    adminGroupId: r.optional('ATTEST_ADMIN_GROUP_ID'),
     local: {
       httpPort: r.optional('ATTEST_HTTP_PORT') ?? 3978,
       playgroundPort: r.optional('ATTEST_PLAYGROUND_PORT') ?? 56150,

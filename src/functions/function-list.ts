@@ -4,8 +4,29 @@
  */
 import { createBotEndpoint } from '../adapters/teams/bot-endpoint';
 import type { AttestConfig } from '../config/config';
-import { FunctionNames } from '../workflows/names';
-import type { FunctionDefinition } from './function-types';
+import * as activities from '../workflows/access-request.activities';
+import { accessRequestOrchestration } from '../workflows/access-request.orchestration';
+import type {
+  MembershipInput,
+  NotifyInput,
+  RecordStepInput,
+  ResolveApproversInput,
+} from '../workflows/access-request.types';
+import { ActivityNames, FunctionNames, OrchestrationNames } from '../workflows/names';
+import type { WorkflowDeps } from '../workflows/workflow-deps';
+import type { ActivityContext, ActivityFunction, FunctionDefinition } from './function-types';
+
+/** An activity entry: validates that an input arrived, then calls the workflow's activity with the ports. */
+function activity<I, O>(name: string, run: (deps: WorkflowDeps, input: I) => Promise<O>): ActivityFunction {
+  return {
+    kind: 'activity',
+    name,
+    handler: async (input: unknown, context: ActivityContext) => {
+      if (input === undefined || input === null) throw new Error(`Activity ${name} needs an input.`);
+      return run(await context.services.workflow(), input as I);
+    },
+  };
+}
 
 /** Builds the list for one configuration (the bot's authentication depends on it). */
 export function buildFunctionList(config: AttestConfig): FunctionDefinition[] {
@@ -19,5 +40,12 @@ export function buildFunctionList(config: AttestConfig): FunctionDefinition[] {
       authLevel: 'anonymous', // the Bot Framework token is validated by the CloudAdapter
       handler: (request) => bot(request),
     },
+    { kind: 'orchestration', name: OrchestrationNames.accessRequest, handler: accessRequestOrchestration },
+    activity<RecordStepInput, unknown>(ActivityNames.recordStep, activities.recordStep),
+    activity<ResolveApproversInput, unknown>(ActivityNames.resolveApprovers, activities.resolveApprovers),
+    activity<string, unknown>(ActivityNames.resolvePerson, activities.resolvePerson),
+    activity<MembershipInput, unknown>(ActivityNames.grantAccess, activities.grantAccess),
+    activity<MembershipInput, unknown>(ActivityNames.revokeAccess, activities.revokeAccess),
+    activity<NotifyInput, unknown>(ActivityNames.notify, activities.notify),
   ];
 }

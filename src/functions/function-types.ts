@@ -7,6 +7,7 @@ import type { HttpRequest, HttpResponseInit, InvocationContext } from '@azure/fu
 import type * as df from 'durable-functions';
 import type { AttestConfig } from '../config/config';
 import type { DurableClientPort } from '../ports/durable-client.port';
+import type { WorkflowDeps } from '../workflows/workflow-deps';
 
 /** How to reach the directory: Microsoft Graph's base URL and a bearer-token source (simulator or real). */
 export interface GraphAccess {
@@ -18,6 +19,8 @@ export interface GraphAccess {
 export interface AppServices {
   config: AttestConfig;
   graph: GraphAccess;
+  /** The workflow's ports, built on first use (see composition.ts). */
+  workflow: () => Promise<WorkflowDeps>;
 }
 
 /** Passed to http and timer handlers. */

@@ -8,7 +8,9 @@ import { azureDurableClient } from '../adapters/durable/azure-durable-client';
 import { graphAccessFor } from '../adapters/graph/graph-access';
 import { createTableFactory } from '../adapters/tables/table-client-factory';
 import { TableNames } from '../adapters/tables/table-names';
+import { systemClock } from '../adapters/system-clock';
 import { loadConfigFromProcess } from '../config/config';
+import { workflowDepsFactory } from './composition';
 import { buildFunctionList } from './function-list';
 import { validateFunctionList, type AppServices, type FunctionContext } from './function-types';
 
@@ -16,8 +18,13 @@ import { validateFunctionList, type AppServices, type FunctionContext } from './
 const config = loadConfigFromProcess('azure');
 if (config.directory.mode !== 'graph')
   throw new Error('The Azure host reaches the directory through Microsoft Graph only.');
-const services: AppServices = { config, graph: graphAccessFor(config.directory) };
 const tables = createTableFactory(config.storage);
+const graph = graphAccessFor(config.directory);
+const services: AppServices = {
+  config,
+  graph,
+  workflow: workflowDepsFactory({ config, tables, graph, clock: systemClock }),
+};
 // Created on first use (the factory remembers it), so loading the worker does no I/O.
 const eventIds = () => tables.ensureTable(TableNames.durableEventIds(config.taskHub));
 const list = buildFunctionList(config);

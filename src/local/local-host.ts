@@ -30,6 +30,9 @@ import { ReplayHost } from './replay-host/replay-host';
 import { TaskHubStore } from './replay-host/task-hub-store';
 import { startTimers } from './timers';
 import { graphAccessFor } from '../adapters/graph/graph-access';
+import { systemClock } from '../adapters/system-clock';
+import { workflowDepsFactory } from '../functions/composition';
+import type { Clock } from '../ports/clock.port';
 
 /** How to start the local host. */
 export interface LocalHostOptions {
@@ -43,6 +46,8 @@ export interface LocalHostOptions {
   /** Functions to mount besides the app's own (tests mount samples here). */
   extraFunctions?: FunctionDefinition[];
   log?: (line: string) => void;
+  /** The clock for the workflow and the replay host (tests move it forward). */
+  clock?: Clock;
 }
 
 /** A running local host. */
@@ -122,7 +127,11 @@ export async function startLocalHost(options: LocalHostOptions): Promise<LocalHo
     } else {
       graph = graphAccessFor(config.directory);
     }
-    const services: AppServices = { config, graph };
+    const services: AppServices = {
+      config,
+      graph,
+      workflow: workflowDepsFactory({ config, tables, graph, clock: options.clock ?? systemClock }),
+    };
 
     const list = [...buildFunctionList(config), ...(options.extraFunctions ?? [])];
     validateFunctionList(list);
@@ -147,7 +156,7 @@ export async function startLocalHost(options: LocalHostOptions): Promise<LocalHo
           ),
         ),
       },
-      { log },
+      { log, now: options.clock ? () => (options.clock as Clock).now() : undefined },
     );
     const { resumed } = await durable.start();
     stops.push(() => durable.stop());

@@ -9,4 +9,5 @@ export const AZURE_ENV: Readonly<Record<string, string>> = {
   ATTEST_BOT_APP_ID: '1a2b3c4d-0000-4000-8000-000000000001',
   ATTEST_BOT_TENANT_ID: '72f988bf-86f1-41af-91ab-2d7cd011db47',
   ATTEST_ALLOWED_TENANTS: '72f988bf-86f1-41af-91ab-2d7cd011db47',
+  ATTEST_CATALOG_PATH: 'catalog/demo-catalog.yaml',
 };

@@ -11,6 +11,10 @@ export const TableNames = {
   auditLog: 'AuditLog',
   /** Merkle digests over every stream head, chained to each other. */
   auditDigests: 'AuditDigests',
+  /** The current state of each access request (a projection of its audit stream). */
+  accessRequests: 'AccessRequests',
+  /** Notifications owed to people, until the Teams adapter delivers them. */
+  notifications: 'Notifications',
   /** The local host's own probe row, written at start-up to prove storage answers. */
   hostProbe: 'AttestHostProbe',
 } as const;

@@ -60,10 +60,31 @@ function event(action: AuditAction, ctx: AuditContext, details: JsonObject): Aud
   return { stream: ctx.stream, actor, action, subject: ctx.subject, details, correlation };
 }
 
-/** A person asked for access: their justification and the policy (id, version, hash) it was judged under. */
+/** The person access is for, as the request records them (`id` is the Entra object id). */
+export interface RequesterRef {
+  id: string;
+  upn?: string;
+  displayName?: string;
+}
+
+/**
+ * A person asked for access: their justification and the policy (id, version, hash) it was judged under; and,
+ * so an evidence row can be built from the stream alone, what was asked for (app, role, the Entra group behind
+ * it), the ticket it cites and who it is for. NB. the optional fields came later: older streams lack them.
+ */
 export function requestSubmitted(
   ctx: AuditContext,
-  d: { justification: string; policy: PolicyRef; durationMinutes?: number },
+  d: {
+    justification: string;
+    policy: PolicyRef;
+    durationMinutes?: number;
+    appId?: string;
+    roleId?: string;
+    /** The Entra group behind the role. */
+    groupId?: string;
+    ticketReference?: string;
+    requester?: RequesterRef;
+  },
 ): AuditEventInput {
   return event(
     'request.submitted',
@@ -72,6 +93,13 @@ export function requestSubmitted(
       justification: d.justification,
       policy: { id: d.policy.id, version: d.policy.version, hash: d.policy.hash },
       durationMinutes: d.durationMinutes,
+      appId: d.appId,
+      roleId: d.roleId,
+      groupId: d.groupId,
+      ticketReference: d.ticketReference,
+      requester:
+        d.requester &&
+        compact({ id: d.requester.id, upn: d.requester.upn, displayName: d.requester.displayName }),
     }),
   );
 }

@@ -6,6 +6,7 @@
  * Submitted → PolicyChecked → Pending approval (stage 1..n) → Approved → Granted → Active → (Extended) →
  * Revoked — or Denied, Cancelled, ExpiredUndecided, Failed.
  */
+import type { DurationValue, Quorum } from '../catalog/catalog.model';
 import { DomainError } from '../domain-error';
 
 /** Where a request is in its lifecycle. */
@@ -19,9 +20,6 @@ export type RequestStatus =
   | 'Cancelled'
   | 'ExpiredUndecided'
   | 'Failed';
-
-/** How many approvers of a stage must approve: any one, all of them, or a number. */
-export type Quorum = 'any' | 'all' | number;
 
 /** A person, as the request records them (ids are Entra object ids). */
 export interface Person {
@@ -40,7 +38,7 @@ export interface Decision {
 }
 
 /** A stage once its approvers are resolved (from the directory, at the time the stage opens). */
-export interface ApprovalStage {
+export interface StageState {
   /** 1-based, as people read it ("stage 2 of 3"). */
   number: number;
   quorum: Quorum;
@@ -60,18 +58,31 @@ export interface AccessRequest {
   roleId: string;
   groupId: string;
   policy: { id: string; version: string; hash: string };
-  durationMs: number;
+  durationMs: DurationValue;
   justification: string;
   ticketReference?: string;
   submittedAt: string;
   status: RequestStatus;
-  stages: ApprovalStage[];
+  stages: StageState[];
   /** Index into `stages` of the stage being decided, while PendingApproval. */
   currentStage: number;
   grantedAt?: string;
   expiresAt?: string;
   revokedAt?: string;
   revocation?: { reason: 'expired' | 'revoked' | 'review' | 'offboarded'; by: string };
+  /**
+   * While Active: an extension waiting on its approval stages (appended to `stages`, numbered after the
+   * earlier ones, so a stage number names one stage for the request's whole life).
+   */
+  pendingExtension?: { durationMs: number; justification: string; requestedAt: string };
+}
+
+/** True while a decision can change the request: pending approval, or an extension pending on an active grant. */
+export function awaitsDecision(request: AccessRequest): boolean {
+  return (
+    request.status === 'PendingApproval' ||
+    (request.status === 'Active' && request.pendingExtension !== undefined)
+  );
 }
 
 const FINAL: RequestStatus[] = ['Revoked', 'Denied', 'Cancelled', 'ExpiredUndecided', 'Failed'];
@@ -82,7 +93,7 @@ export function isFinal(request: AccessRequest): boolean {
 }
 
 /** The number of approvals a stage needs. */
-export function approvalsNeeded(stage: Pick<ApprovalStage, 'quorum' | 'approvers'>): number {
+export function approvalsNeeded(stage: Pick<StageState, 'quorum' | 'approvers'>): number {
   if (stage.quorum === 'any') return 1;
   if (stage.quorum === 'all') return stage.approvers.length;
   return stage.quorum;
@@ -95,13 +106,9 @@ export function approvalsNeeded(stage: Pick<ApprovalStage, 'quorum' | 'approvers
  * REQUEST.ALREADY_DECIDED (the request or the stage is over, or this approver decided already) or
  * REQUEST.STAGE_OVER (a decision for a stage that is not the current one).
  */
-export function authorizeDecision(
-  request: AccessRequest,
-  actorId: string,
-  stageNumber: number,
-): ApprovalStage {
+export function authorizeDecision(request: AccessRequest, actorId: string, stageNumber: number): StageState {
   const actor = actorId.toLowerCase();
-  if (request.status !== 'PendingApproval') {
+  if (!awaitsDecision(request)) {
     throw new DomainError(
       'REQUEST.ALREADY_DECIDED',
       `Request ${request.id} is ${describeStatus(request.status)}; a decision now changes nothing.`,
@@ -135,7 +142,9 @@ export function authorizeDecision(
 
 /**
  * Records an authorised decision and works out the stage's outcome: one deny denies the stage (and the
- * request); it is approved once the quorum of approvals is reached. Returns the new request.
+ * request); it is approved once the quorum of approvals is reached. Opening the next stage, and approving the
+ * request after the last one, is the orchestration's step (stages are resolved one at a time). Returns the new
+ * request.
  */
 export function recordDecision(
   request: AccessRequest,
@@ -145,15 +154,13 @@ export function recordDecision(
   const stage = authorizeDecision(request, decision.approverId, stageNumber);
   const decisions = [...stage.decisions, decision];
   const approvals = decisions.filter((d) => d.decision === 'approve').length;
-  const outcome: ApprovalStage['outcome'] =
+  const outcome: StageState['outcome'] =
     decision.decision === 'deny' ? 'denied' : approvals >= approvalsNeeded(stage) ? 'approved' : 'pending';
   const stages = request.stages.map((s, i) =>
     i === request.currentStage ? { ...s, decisions, outcome } : s,
   );
-  if (outcome === 'denied') return { ...request, stages, status: 'Denied' };
-  if (outcome === 'approved' && request.currentStage === stages.length - 1)
-    return { ...request, stages, status: 'Approved' };
-  if (outcome === 'approved') return { ...request, stages, currentStage: request.currentStage + 1 };
+  // One deny ends a request (an extension's outcome is the orchestration's to apply: the grant stays).
+  if (outcome === 'denied' && !request.pendingExtension) return { ...request, stages, status: 'Denied' };
   return { ...request, stages };
 }
 

@@ -66,3 +66,41 @@ test('the verify line reads ok with counts, or FAILED with stream, seq and the p
     formatVerifyResult({ ok: false, stream: 'request/42', seq: 3, problem: 'edited', message: 'x changed.' }),
   ).toBe('verify: FAILED stream=request/42 seq=3 edited: x changed.');
 });
+
+test('a submitted request records what was asked for, for whom and under which ticket when told', () => {
+  const full = vocabulary.requestSubmitted(ctx, {
+    justification: 'Quarter close',
+    policy: { id: 'p', version: '1', hash: 'h' },
+    durationMinutes: 240,
+    appId: 'crm',
+    roleId: 'admin',
+    groupId: 'g-1',
+    ticketReference: 'SEC-42',
+    requester: { id: 'u-1', upn: 'alex@contoso.example', displayName: 'Alex Chen' },
+  });
+  expect(full.details).toEqual({
+    justification: 'Quarter close',
+    policy: { id: 'p', version: '1', hash: 'h' },
+    durationMinutes: 240,
+    appId: 'crm',
+    roleId: 'admin',
+    groupId: 'g-1',
+    ticketReference: 'SEC-42',
+    requester: { id: 'u-1', upn: 'alex@contoso.example', displayName: 'Alex Chen' },
+  });
+  expect(chainEvent(undefined, full, '2026-01-01T00:00:00Z', sha256).seq).toBe(1);
+});
+
+test('a submitted request without the optional fields has the same details as before they existed', () => {
+  const minimal = vocabulary.requestSubmitted(ctx, {
+    justification: 'j',
+    policy: { id: 'p', version: '1', hash: 'h' },
+    requester: { id: 'u-1' },
+  });
+  expect(minimal.details).toEqual({
+    justification: 'j',
+    policy: { id: 'p', version: '1', hash: 'h' },
+    requester: { id: 'u-1' },
+  });
+  expect(Object.keys(built[0].details).sort()).toEqual(['justification', 'policy']);
+});

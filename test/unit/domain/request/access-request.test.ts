@@ -3,7 +3,7 @@ import {
   authorizeDecision,
   recordDecision,
   type AccessRequest,
-  type ApprovalStage,
+  type StageState,
   type Decision,
 } from '../../../../src/domain/request/access-request';
 
@@ -14,9 +14,9 @@ const OWNER_2 = { id: 'aaaaaaaa-0000-4000-8000-000000000004' };
 
 function stage(
   number: number,
-  approvers: ApprovalStage['approvers'],
-  quorum: ApprovalStage['quorum'] = 'any',
-): ApprovalStage {
+  approvers: StageState['approvers'],
+  quorum: StageState['quorum'] = 'any',
+): StageState {
   return { number, approvers, quorum, escalated: false, decisions: [], outcome: 'pending' };
 }
 
@@ -55,30 +55,32 @@ function codeOf(fn: () => unknown): string {
   throw new Error('expected a DomainError');
 }
 
-test('the manager approves stage 1 and the request moves to stage 2', () => {
+/** What the orchestration does when a stage is approved: open the next one. */
+const openNext = (r: AccessRequest): AccessRequest => ({ ...r, currentStage: r.currentStage + 1 });
+
+test('the manager approves stage 1; the request stays pending for the next stage', () => {
   const next = recordDecision(request(), approve(MANAGER.id), 1);
-  expect(next.currentStage).toBe(1);
   expect(next.status).toBe('PendingApproval');
   expect(next.stages[0].outcome).toBe('approved');
 });
 
 test('a stage with quorum all is approved only when every approver has approved', () => {
-  let r = recordDecision(request(), approve(MANAGER.id), 1);
+  let r = openNext(recordDecision(request(), approve(MANAGER.id), 1));
   r = recordDecision(r, approve(OWNER_1.id), 2);
-  expect(r.status).toBe('PendingApproval');
+  expect(r.stages[1].outcome).toBe('pending');
   r = recordDecision(r, approve(OWNER_2.id), 2);
-  expect(r.status).toBe('Approved');
+  expect(r.stages[1].outcome).toBe('approved');
 });
 
 test('a stage with a numeric quorum is approved at that many approvals', () => {
   const r = request({ stages: [stage(1, [MANAGER, OWNER_1, OWNER_2], 2)] });
   const once = recordDecision(r, approve(OWNER_1.id), 1);
-  expect(once.status).toBe('PendingApproval');
-  expect(recordDecision(once, approve(OWNER_2.id), 1).status).toBe('Approved');
+  expect(once.stages[0].outcome).toBe('pending');
+  expect(recordDecision(once, approve(OWNER_2.id), 1).stages[0].outcome).toBe('approved');
 });
 
 test('one deny denies the request', () => {
-  const r = recordDecision(request(), approve(MANAGER.id), 1);
+  const r = openNext(recordDecision(request(), approve(MANAGER.id), 1));
   const denied = recordDecision(r, approve(OWNER_2.id, 'deny'), 2);
   expect(denied.status).toBe('Denied');
   expect(denied.stages[1].outcome).toBe('denied');
@@ -94,7 +96,7 @@ test('someone who is not an approver of the current stage is refused', () => {
 });
 
 test('a decision for a stage that is over is refused', () => {
-  const r = recordDecision(request(), approve(MANAGER.id), 1);
+  const r = openNext(recordDecision(request(), approve(MANAGER.id), 1));
   expect(codeOf(() => authorizeDecision(r, MANAGER.id, 1))).toBe('REQUEST.STAGE_OVER');
 });
 

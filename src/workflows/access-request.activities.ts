@@ -1,0 +1,133 @@
+/**
+ * The access-request activities: each validates its input and calls one operation, and each can run twice
+ * (activities are at-least-once) with the world ending up the same.
+ */
+import { DomainError } from '../domain/domain-error';
+import type { Person } from '../domain/request/access-request';
+import type { DirectoryUser } from '../ports/directory.port';
+import type {
+  MembershipInput,
+  NotifyInput,
+  RecordStepInput,
+  ResolveApproversInput,
+  ResolvedApprovers,
+} from './access-request.types';
+import type { WorkflowDeps } from './workflow-deps';
+
+const person = (u: DirectoryUser): Person => ({
+  id: u.id,
+  upn: u.userPrincipalName,
+  displayName: u.displayName,
+});
+
+/**
+ * Appends the step's audit event at exactly `expectedSeq` and saves the request's state. A retry after the
+ * event landed finds the head at or past `expectedSeq` and only saves the state again.
+ */
+export async function recordStep(
+  deps: WorkflowDeps,
+  input: RecordStepInput,
+): Promise<{ seq: number; hash: string }> {
+  const head = await deps.audit.head(input.event.stream);
+  const at = head?.seq ?? 0;
+  let result: { seq: number; hash: string };
+  if (head && at >= input.expectedSeq) {
+    result = { seq: input.expectedSeq, hash: head.seq === input.expectedSeq ? head.hash : '' };
+  } else if (at !== input.expectedSeq - 1) {
+    throw new DomainError(
+      'AUDIT.OUT_OF_ORDER',
+      `Stream ${input.event.stream} is at seq ${at}, but this step expects to write seq ${input.expectedSeq}.`,
+    );
+  } else {
+    const written = await deps.audit.append(input.event);
+    result = { seq: written.seq, hash: written.hash };
+  }
+  await deps.requests.save(input.request);
+  return result;
+}
+
+/**
+ * The people who may decide a stage, resolved through the directory now. Disabled accounts and the requester
+ * are left out; when nobody is left, the stage's fallback stands in (never nobody).
+ */
+export async function resolveApprovers(
+  deps: WorkflowDeps,
+  input: ResolveApproversInput,
+): Promise<ResolvedApprovers> {
+  const { stage, requesterId } = input;
+  const source = stage.approvers;
+  let found: DirectoryUser[] = [];
+  let why = '';
+  switch (source.kind) {
+    case 'manager': {
+      const chain = await deps.directory.managerChain(requesterId, source.levels);
+      const manager = chain[source.levels - 1];
+      if (manager) found = [manager];
+      else
+        why =
+          source.levels === 1
+            ? 'the requester has no manager'
+            : `the requester has no manager ${source.levels} levels up`;
+      break;
+    }
+    case 'group-owners':
+      found = await deps.directory.groupOwners(source.groupId);
+      if (!found.length) why = 'the group has no owners';
+      break;
+    case 'group-members':
+      found = await deps.directory.groupMembers(source.groupId);
+      if (!found.length) why = 'the approvers group is empty';
+      break;
+    case 'people':
+      for (const p of source.people) {
+        const u = await deps.directory.getUser(p);
+        if (u) found.push(u);
+      }
+      if (!found.length) why = 'none of the named approvers exists';
+      break;
+  }
+  const me = requesterId.toLowerCase();
+  const approvers = found.filter((u) => u.accountEnabled && u.id.toLowerCase() !== me).map(person);
+  if (approvers.length > 0) return { approvers };
+  why ||= 'every approver found is the requester or a disabled account';
+  const fallback = await deps.directory.getUser(stage.fallback);
+  if (!fallback || !fallback.accountEnabled || fallback.id.toLowerCase() === me) {
+    throw new DomainError(
+      'REQUEST.NO_APPROVER',
+      `Stage ${stage.number} has no approver: ${why}, and its fallback ${stage.fallback} cannot decide it. Fix the catalog's fallback.`,
+    );
+  }
+  return { approvers: [person(fallback)], fallbackReason: why };
+}
+
+/** Looks a person up by object id or UPN (for escalation to a stage's fallback). */
+export async function resolvePerson(deps: WorkflowDeps, idOrUpn: string): Promise<Person> {
+  const u = await deps.directory.getUser(idOrUpn);
+  if (!u) throw new DomainError('DIRECTORY.NOT_FOUND', `No user ${idOrUpn} in the directory.`);
+  return person(u);
+}
+
+/** Adds the requester to the role's group; already a member counts as done. */
+export async function grantAccess(deps: WorkflowDeps, input: MembershipInput) {
+  const r = await deps.directory.addMember(input.groupId, input.userId);
+  return {
+    status: r.outcome === 'added' ? 204 : 400,
+    alreadyMember: r.outcome === 'already-member',
+    requestId: r.requestId,
+  };
+}
+
+/** Removes the requester from the role's group; not a member counts as done. */
+export async function revokeAccess(deps: WorkflowDeps, input: MembershipInput) {
+  const r = await deps.directory.removeMember(input.groupId, input.userId);
+  return {
+    status: r.outcome === 'removed' ? 204 : 404,
+    wasMember: r.outcome === 'removed',
+    requestId: r.requestId,
+  };
+}
+
+/** Records a notification (idempotent by its id). */
+export async function notify(deps: WorkflowDeps, input: NotifyInput): Promise<void> {
+  await deps.notifier.notify(input);
+}

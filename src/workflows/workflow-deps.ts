@@ -1,0 +1,19 @@
+/** The ports the access-request workflow needs; the hosts build them from configuration. */
+import type { AuditLogPort } from '../ports/audit-log.port';
+import type { Clock } from '../ports/clock.port';
+import type { Directory } from '../ports/directory.port';
+import type { Notifier } from '../ports/notifier.port';
+import type { RequestStore } from '../ports/request-store.port';
+import type { Catalog, CatalogStamp } from '../domain/catalog/catalog.model';
+
+/** Everything activities and the application service use. */
+export interface WorkflowDeps {
+  directory: Directory;
+  audit: AuditLogPort;
+  requests: RequestStore;
+  notifier: Notifier;
+  clock: Clock;
+  catalog: { catalog: Catalog; stamp: CatalogStamp };
+  /** Object ids of Attest admins (may revoke anyone's access). */
+  adminGroupId?: string;
+}

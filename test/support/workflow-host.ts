@@ -1,0 +1,95 @@
+/**
+ * Test support: the local host in-process (Azurite, the Graph simulator, the replay host; no Playground),
+ * with the access-request service wired to it, on free ports and a temporary data folder.
+ */
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { loadConfig } from '../../src/config/config';
+import { stopLeftoverAzurite } from '../../src/local/azurite';
+import { startLocalHost, type LocalHost } from '../../src/local/local-host';
+import { freePort } from '../../src/local/port-check';
+import type { AuditEvent } from '../../src/ports/audit-log.port';
+import type { RuntimeStatus } from '../../src/ports/durable-client.port';
+import { AccessRequestService } from '../../src/workflows/access-request.service';
+import type { WorkflowDeps } from '../../src/workflows/workflow-deps';
+import { eventually } from './storage';
+
+/** A running host with the service and ports handy. */
+export interface WorkflowHost {
+  host: LocalHost;
+  deps: WorkflowDeps;
+  service: AccessRequestService;
+  dataDir: string;
+  /** The actions of a stream's events, in order. */
+  actions(stream: string): Promise<string[]>;
+  events(stream: string): Promise<AuditEvent[]>;
+  /** Waits until the orchestration reaches one of `statuses`. */
+  settled(requestId: string, statuses?: RuntimeStatus[]): Promise<void>;
+  /** Waits until the request's stream has `action`. */
+  until(requestId: string, action: string): Promise<void>;
+  /** Waits until stage `n` is open for decisions in the request's state (as an approver's card would be). */
+  stageOpen(requestId: string, n: number): Promise<void>;
+  stop(): Promise<void>;
+}
+
+/** Starts the host for one test file. */
+export async function startWorkflowHost(): Promise<WorkflowHost> {
+  const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'attest-workflow-'));
+  const env = {
+    ATTEST_HTTP_PORT: String(await freePort()),
+    ATTEST_GRAPH_SIM_PORT: String(await freePort()),
+    ATTEST_AZURITE_TABLE_PORT: String(await freePort()),
+    ATTEST_AZURITE_BLOB_PORT: String(await freePort()),
+  };
+  const log = process.env.DEBUG_WORKFLOW ? (line: string) => console.log(line) : () => undefined;
+  const host = await startLocalHost({ config: loadConfig(env, 'local'), dataDir, playground: false, log });
+  const deps = await host.services.workflow();
+  const service = new AccessRequestService(deps, host.durable);
+  const events = async (stream: string) => {
+    const out: AuditEvent[] = [];
+    for await (const e of deps.audit.read(stream)) out.push(e);
+    return out;
+  };
+  return {
+    host,
+    deps,
+    service,
+    dataDir,
+    events,
+    actions: async (stream) => (await events(stream)).map((e) => e.action),
+    settled: async (id, statuses = ['Completed', 'Failed', 'Terminated']) => {
+      await eventually(
+        async () => {
+          const s = await host.durable.getStatus(id);
+          return s && statuses.includes(s.runtimeStatus) ? true : undefined;
+        },
+        30000,
+        `${id} to reach ${statuses.join('/')}`,
+      );
+    },
+    until: async (id, action) => {
+      await eventually(
+        async () => ((await events(id)).some((e) => e.action === action) ? true : undefined),
+        30000,
+        `${action} in ${id}`,
+      );
+    },
+    stageOpen: async (id, n) => {
+      await eventually(
+        async () => {
+          const r = await deps.requests.get(id);
+          const stage = r?.stages[r.currentStage];
+          return stage?.number === n && stage.outcome === 'pending' ? true : undefined;
+        },
+        30000,
+        `stage ${n} of ${id} to open`,
+      );
+    },
+    stop: async () => {
+      await host.stop();
+      await stopLeftoverAzurite(dataDir);
+      fs.rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
+}
