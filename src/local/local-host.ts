@@ -156,7 +156,7 @@ export async function startLocalHost(options: LocalHostOptions): Promise<LocalHo
           ),
         ),
       },
-      { log, now: options.clock ? () => (options.clock as Clock).now() : undefined },
+      options.clock ? { log, now: () => (options.clock as Clock).now(), timerPollMs: 50 } : { log },
     );
     const { resumed } = await durable.start();
     stops.push(() => durable.stop());

@@ -10,6 +10,7 @@ import { stopLeftoverAzurite } from '../../src/local/azurite';
 import { startLocalHost, type LocalHost } from '../../src/local/local-host';
 import { freePort } from '../../src/local/port-check';
 import type { AuditEvent } from '../../src/ports/audit-log.port';
+import type { Clock } from '../../src/ports/clock.port';
 import type { RuntimeStatus } from '../../src/ports/durable-client.port';
 import { AccessRequestService } from '../../src/workflows/access-request.service';
 import type { WorkflowDeps } from '../../src/workflows/workflow-deps';
@@ -33,8 +34,8 @@ export interface WorkflowHost {
   stop(): Promise<void>;
 }
 
-/** Starts the host for one test file. */
-export async function startWorkflowHost(): Promise<WorkflowHost> {
+/** Starts the host for one test file; pass a TestClock to move time forward (timers, expiry). */
+export async function startWorkflowHost(options: { clock?: Clock } = {}): Promise<WorkflowHost> {
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'attest-workflow-'));
   const env = {
     ATTEST_HTTP_PORT: String(await freePort()),
@@ -43,7 +44,13 @@ export async function startWorkflowHost(): Promise<WorkflowHost> {
     ATTEST_AZURITE_BLOB_PORT: String(await freePort()),
   };
   const log = process.env.DEBUG_WORKFLOW ? (line: string) => console.log(line) : () => undefined;
-  const host = await startLocalHost({ config: loadConfig(env, 'local'), dataDir, playground: false, log });
+  const host = await startLocalHost({
+    config: loadConfig(env, 'local'),
+    dataDir,
+    playground: false,
+    log,
+    clock: options.clock,
+  });
   const deps = await host.services.workflow();
   const service = new AccessRequestService(deps, host.durable);
   const events = async (stream: string) => {

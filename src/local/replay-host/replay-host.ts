@@ -40,6 +40,11 @@ export interface ReplayHostOptions {
   log?: (line: string) => void;
   /** The clock; tests and benches may pass their own. */
   now?: () => Date;
+  /**
+   * With a clock of one's own that jumps ahead, how often pending timers look at it again (ms). Unset: timers
+   * sleep until they are due by the wall clock.
+   */
+  timerPollMs?: number;
 }
 
 const MAX_MESSAGES_PER_EPISODE = 90;
@@ -67,6 +72,7 @@ export class ReplayHost implements DurableClientPort {
   private readonly maxActivities: number;
   private readonly log: (line: string) => void;
   private readonly now: () => Date;
+  private readonly timerPollMs: number;
 
   constructor(
     private readonly store: TaskHubStore,
@@ -76,6 +82,7 @@ export class ReplayHost implements DurableClientPort {
     this.maxActivities = options.maxConcurrentActivities ?? 10;
     this.log = options.log ?? (() => undefined);
     this.now = options.now ?? (() => new Date());
+    this.timerPollMs = options.timerPollMs ?? MAX_TIMEOUT_MS;
   }
 
   /** Creates the table and resumes every instance that was waiting when the host last stopped. */
@@ -496,7 +503,7 @@ export class ReplayHost implements DurableClientPort {
       () => {
         perInstance.delete(timerId);
         if (fireAt.getTime() > this.now().getTime()) {
-          this.armTimer(instanceId, executionId, timerId, fireAt); // longer than setTimeout can wait: wait again
+          this.armTimer(instanceId, executionId, timerId, fireAt); // not due yet (a long wait, or a polled clock)
           return;
         }
         const fired = this.event(EventType.TimerFired, -1, { TimerId: timerId, FireAt: fireAt });
@@ -512,7 +519,7 @@ export class ReplayHost implements DurableClientPort {
             }),
         );
       },
-      Math.min(wait, MAX_TIMEOUT_MS),
+      Math.min(wait, this.timerPollMs, MAX_TIMEOUT_MS),
     );
     perInstance.set(timerId, handle);
   }
