@@ -49,6 +49,12 @@ export interface AuditLogPort {
   head(stream: string): Promise<StreamHead | undefined>;
   /** Every stream id that has events. */
   streams(): AsyncIterable<string>;
+  /**
+   * Every event of every stream in one ordered pass (stream by stream — in storage key order, which is not
+   * the streams' sort order — each in seq order), streamed page by page: memory stays constant however long
+   * the log. Rows that are not events (outbox, head hints) are skipped.
+   */
+  scanAll(): AsyncIterable<AuditEvent>;
   /** Writes the next digest over every stream's head and returns it. */
   writeDigest(): Promise<AuditDigest>;
   /** Checks every stream and every digest; names the first problem. */

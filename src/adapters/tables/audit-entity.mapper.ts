@@ -140,20 +140,43 @@ export function eventOfEntity(row: Record<string, unknown>): AuditEvent {
   };
 }
 
-/** The properties of a head row. */
-export type HeadEntity = { stream: string; seq: number; hash: string; time: string };
+/** The properties of a head hint row. */
+export type HeadEntity = { stream: string; seq: number; hash: string };
 
-/** The head row of a stream after `e` was appended. */
-export function headEntity(partitionKey: string, e: AuditEvent): TableEntity<HeadEntity> {
-  return { partitionKey, rowKey: HEAD_ROW, stream: e.stream, seq: e.seq, hash: e.hash, time: e.time };
+/** The head hint row of a stream recording `head` (a hint only: readers read forward from it). */
+export function headEntity(partitionKey: string, head: StreamHead): TableEntity<HeadEntity> {
+  return { partitionKey, rowKey: HEAD_ROW, stream: head.stream, seq: head.seq, hash: head.hash };
 }
 
-/** The head a head row records. */
+/** The head a head hint row (or an event row read with stream, seq and hash) records. */
 export function headOfEntity(row: Record<string, unknown>): StreamHead {
   const seq = row.seq;
   if (typeof seq !== 'number') throw new Error('property seq is not a number');
   return { stream: str(row, 'stream'), seq, hash: str(row, 'hash') };
 }
+
+/** The columns an event row is read with (`select`), so no other row's payload crosses the wire. */
+export const EVENT_COLUMNS: readonly string[] = [
+  'partitionKey',
+  'rowKey',
+  'stream',
+  'seq',
+  'time',
+  'actorObjectId',
+  'actorUpn',
+  'actorChannel',
+  'action',
+  'subject',
+  'details',
+  'requestId',
+  'instanceId',
+  'ticketKey',
+  'prevHash',
+  'hash',
+];
+
+/** The columns a head is read with: an event row's or a hint row's stream, seq and hash. */
+export const HEAD_COLUMNS: readonly string[] = ['partitionKey', 'rowKey', 'stream', 'seq', 'hash'];
 
 /** The properties of a digest summary row (heads live in chunk rows). */
 export type DigestEntity = {

@@ -3,9 +3,14 @@
  * RowKey, and stream ids are free text (`request/42`), so streams are escaped reversibly.
  *
  *   AuditLog      PartitionKey = escaped stream
- *                 RowKey `e-0000000001`     one event (insert only)
- *                 RowKey `head`             the stream's head: seq, hash (updated with an ETag condition)
+ *                 RowKey `e-0000000001`     one event (insert only; the 409 on a taken seq serialises writers)
+ *                 RowKey `head`             a hint: some recent seq and hash of the stream, rewritten every
+ *                                           {@link HINT_EVERY} events; never trusted, only a place to start
+ *                                           reading forward from (the head is the last `e-` row)
  *                 RowKey `o-0000000001-01`  an outbox row owed by event 1 (ticket sync consumes it)
+ *
+ *   Within a partition rows sort `e-…` < `head` < `o-…`, and the service returns a partition's rows in RowKey
+ *   order, so a stream's events come in seq order and its last `e-` row is its head.
  *   AuditDigests  PartitionKey `digest`
  *                 RowKey `0000000001`       one digest's summary (insert only)
  *                 RowKey `h-0000000001-<nonce>-0001`  a chunk of that digest's heads
@@ -59,8 +64,11 @@ export function seqOfEventRowKey(rowKey: string): number | undefined {
   return m ? Number(m[1]) : undefined;
 }
 
-/** RowKey of a stream's head row. */
+/** RowKey of a stream's head hint row. */
 export const HEAD_ROW = 'head';
+
+/** The head hint is rewritten when an append reaches a multiple of this seq (≈1 % extra writes). */
+export const HINT_EVERY = 100;
 
 /** RowKey of outbox item `n` (1-based) owed by event `seq`. */
 export const outboxRowKey = (seq: number, n: number): string =>
