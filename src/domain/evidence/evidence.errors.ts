@@ -1,0 +1,7 @@
+/** Stable codes of the evidence export's DomainErrors (CONVENTIONS §9). */
+export const EvidenceErrorCodes = {
+  /** The events did not come one stream at a time in seq order. */
+  outOfOrder: 'EVIDENCE.OUT_OF_ORDER',
+  /** A `from`/`to` bound is not an instant, or `from` is not before `to`. */
+  badRange: 'EVIDENCE.BAD_RANGE',
+} as const;
