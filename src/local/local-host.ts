@@ -43,6 +43,11 @@ export interface LocalHostOptions {
   fresh?: boolean;
   /** Start the Agents Playground (default true). */
   playground?: boolean;
+  /**
+   * Serve HTTP (routes, /healthz), timers and the Playground, and own the task hub (default true). The CLI
+   * passes false to run orchestrations in its own process when no host is running.
+   */
+  serve?: boolean;
   /** Functions to mount besides the app's own (tests mount samples here). */
   extraFunctions?: FunctionDefinition[];
   log?: (line: string) => void;
@@ -67,6 +72,7 @@ export interface LocalHost {
 /** Starts every part; on failure, stops what already started and rethrows. */
 export async function startLocalHost(options: LocalHostOptions): Promise<LocalHost> {
   const { config } = options;
+  const serve = options.serve !== false;
   const log = options.log ?? ((line: string) => console.log(line));
   const dataDir = path.resolve(options.dataDir);
   const stops: (() => Promise<void>)[] = [];
@@ -156,7 +162,12 @@ export async function startLocalHost(options: LocalHostOptions): Promise<LocalHo
           ),
         ),
       },
-      options.clock ? { log, now: () => (options.clock as Clock).now(), timerPollMs: 50 } : { log },
+      {
+        log,
+        ...(options.clock ? { now: () => (options.clock as Clock).now(), timerPollMs: 50 } : {}),
+        // The serving host notices work the CLI writes into the task hub while it runs.
+        ...(serve ? { messagePollMs: 1000 } : {}),
+      },
     );
     const { resumed } = await durable.start();
     stops.push(() => durable.stop());
@@ -167,6 +178,17 @@ export async function startLocalHost(options: LocalHostOptions): Promise<LocalHo
       durable,
     });
     const startedAt = new Date();
+    if (!serve) {
+      return {
+        url: '',
+        durable,
+        services,
+        tables,
+        graphSim,
+        banner: () => [],
+        stop: stopAll,
+      };
+    }
     const server: LocalHttpServer = await startHttpServer({
       port: config.local.httpPort,
       functions: list.filter((f): f is HttpFunction => f.kind === 'http'),
@@ -188,6 +210,12 @@ export async function startLocalHost(options: LocalHostOptions): Promise<LocalHo
     });
     stops.push(() => server.close());
     const url = `http://127.0.0.1:${server.port}`;
+    writeHostRecord(dataDir, {
+      pid: process.pid,
+      url,
+      graph: graphSim ? { url: graphSim.url, token: await graph.getToken() } : undefined,
+    });
+    stops.push(async () => fs.rmSync(hostRecordPath(dataDir), { force: true }));
 
     const timers = startTimers(
       list.filter((f): f is TimerFunction => f.kind === 'timer'),
@@ -243,5 +271,38 @@ export async function startLocalHost(options: LocalHostOptions): Promise<LocalHo
   } catch (err) {
     await stopAll();
     throw err;
+  }
+}
+
+/** What a serving local host leaves in its data folder, so the CLI can find it (and its simulator). */
+export interface HostRecord {
+  pid: number;
+  url: string;
+  /** The simulator's URL and a token it accepts: local development only, like Azurite's well-known key. */
+  graph?: { url: string; token: string };
+}
+
+function hostRecordPath(dataDir: string): string {
+  return path.join(dataDir, 'host.json');
+}
+
+function writeHostRecord(dataDir: string, record: HostRecord): void {
+  fs.writeFileSync(hostRecordPath(dataDir), JSON.stringify(record), { mode: 0o600 });
+}
+
+/** The serving host on `dataDir`, if one is alive (a record left by a killed host is ignored). */
+export function liveHost(dataDir: string): HostRecord | undefined {
+  let record: HostRecord;
+  try {
+    record = JSON.parse(fs.readFileSync(hostRecordPath(path.resolve(dataDir)), 'utf8')) as HostRecord;
+  } catch {
+    return undefined;
+  }
+  try {
+    process.kill(record.pid, 0);
+    const cmdline = fs.readFileSync(`/proc/${record.pid}/cmdline`, 'utf8');
+    return cmdline.includes('node') ? record : undefined;
+  } catch {
+    return undefined;
   }
 }

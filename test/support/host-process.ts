@@ -17,7 +17,7 @@ export const ENTRY = {
 };
 
 /** The ports one host uses, chosen once so a restarted host comes back on the same ones. */
-export interface HostPorts {
+export interface HostPorts extends Record<string, string> {
   ATTEST_HTTP_PORT: string;
   ATTEST_GRAPH_SIM_PORT: string;
   ATTEST_AZURITE_TABLE_PORT: string;

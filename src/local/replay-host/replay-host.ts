@@ -45,6 +45,16 @@ export interface ReplayHostOptions {
    * sleep until they are due by the wall clock.
    */
   timerPollMs?: number;
+  /**
+   * How often to look for messages another process wrote (the `attest` CLI raising a decision while
+   * `npm start` runs), in ms. Unset: only this process's own work is noticed.
+   */
+  messagePollMs?: number;
+  /**
+   * A client only: start, raise and read, but run nothing (the host that owns the task hub picks the work up
+   * through `messagePollMs`).
+   */
+  clientOnly?: boolean;
 }
 
 const MAX_MESSAGES_PER_EPISODE = 90;
@@ -73,6 +83,8 @@ export class ReplayHost implements DurableClientPort {
   private readonly log: (line: string) => void;
   private readonly now: () => Date;
   private readonly timerPollMs: number;
+  private readonly options: ReplayHostOptions;
+  private poller?: NodeJS.Timeout;
 
   constructor(
     private readonly store: TaskHubStore,
@@ -83,6 +95,7 @@ export class ReplayHost implements DurableClientPort {
     this.log = options.log ?? (() => undefined);
     this.now = options.now ?? (() => new Date());
     this.timerPollMs = options.timerPollMs ?? MAX_TIMEOUT_MS;
+    this.options = options;
   }
 
   /** Creates the table and resumes every instance that was waiting when the host last stopped. */
@@ -93,12 +106,26 @@ export class ReplayHost implements DurableClientPort {
     const withMessages = await this.store.instancesWithMessages();
     for (const id of withMessages) this.trigger(id);
     for (const instance of live) this.trigger(instance.instanceId);
+    if (this.options.messagePollMs) {
+      let polling = false;
+      this.poller = setInterval(() => {
+        if (polling || this.stopped) return;
+        polling = true;
+        this.store
+          .instancesWithMessages()
+          .then((ids) => ids.forEach((id) => this.running.has(id) || this.trigger(id)))
+          .catch((err) => this.log(`message poll failed: ${(err as Error).message}`))
+          .finally(() => (polling = false));
+      }, this.options.messagePollMs);
+      this.poller.unref();
+    }
     return { resumed: live.length };
   }
 
   /** Stops arming timers and starting work, and waits for what is running to settle. */
   async stop(): Promise<void> {
     this.stopped = true;
+    if (this.poller) clearInterval(this.poller);
     for (const perInstance of this.timers.values()) for (const t of perInstance.values()) clearTimeout(t);
     this.timers.clear();
     this.activityQueue.length = 0;
@@ -224,7 +251,7 @@ export class ReplayHost implements DurableClientPort {
 
   /** Asks for an episode of `instanceId`; episodes of one instance never overlap. */
   private trigger(instanceId: string): void {
-    if (this.stopped) return;
+    if (this.stopped || this.options.clientOnly) return;
     this.dirty.add(instanceId);
     if (this.running.has(instanceId)) return;
     const loop = (async () => {

@@ -1,0 +1,232 @@
+/**
+ * `attest request`, `attest decide` and `attest demo`: the access-request lifecycle from the command line,
+ * through the same application service the Teams bot uses. `--as <user>` names who acts (a UPN or object id
+ * of the local directory): the CLI is a local tool with the storage keys in hand, so it is trusted to say who
+ * acts, as an admin console would be.
+ */
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { loadConfig, loadConfigFromProcess, type AttestConfig } from '../config/config';
+import type { AuditActor } from '../domain/audit/audit-event.model';
+import { parseDuration } from '../domain/catalog/duration.parser';
+import { DomainError } from '../domain/domain-error';
+import type { AccessRequest } from '../domain/request/access-request';
+import { freePort } from '../local/port-check';
+import { PLAYGROUND_USERS } from '../local/graph-sim/demo-tenant';
+import { formatVerifyResult } from '../ports/audit-log.port';
+import type { WorkflowDeps } from '../workflows/workflow-deps';
+import { formatEvent } from './event-format';
+import { openWorkflowSession } from './workflow-session';
+
+/** The usage lines these commands add to `attest --help`. */
+export const REQUEST_USAGE = [
+  '  request --as <user> --app <app> --role <role> --duration <4h|7d|permanent> --justification "..." [--ticket REF]',
+  '                    submit a request; prints its id',
+  '  decide --as <user> <requestId> approve|deny [--comment "..."]',
+  '                    decide the stage the request waits on',
+  '  status <requestId>  where a request is',
+  '  demo              a scripted request on a fresh data folder: two approvals, grant, expiry, revoke, verify',
+];
+
+/** A usage mistake in these commands. */
+export class RequestUsageError extends Error {}
+
+type Flags = Record<string, string>;
+
+function parse(argv: string[], allowed: string[]): { flags: Flags; positional: string[]; dataDir: string } {
+  const flags: Flags = {};
+  const positional: string[] = [];
+  let dataDir = '.attest';
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i];
+    if (!a.startsWith('--')) {
+      positional.push(a);
+      continue;
+    }
+    const eq = a.indexOf('=');
+    const name = eq > 0 ? a.slice(2, eq) : a.slice(2);
+    const value = eq > 0 ? a.slice(eq + 1) : argv[++i];
+    if (value === undefined || value.startsWith('--')) throw new RequestUsageError(`--${name} needs a value`);
+    if (name === 'data') dataDir = value;
+    else if (allowed.includes(name)) flags[name] = value;
+    else throw new RequestUsageError(`unknown option --${name}`);
+  }
+  return { flags, positional, dataDir };
+}
+
+function need(flags: Flags, name: string): string {
+  const v = flags[name];
+  if (!v || !v.trim()) throw new RequestUsageError(`--${name} is required`);
+  return v;
+}
+
+async function actorFor(deps: WorkflowDeps, who: string): Promise<AuditActor> {
+  const user = await deps.directory.getUser(who);
+  if (!user)
+    throw new DomainError(
+      'REQUEST.UNKNOWN_USER',
+      `No user ${who} in the directory (use a UPN such as alex.chen@contoso.example).`,
+    );
+  return { objectId: user.id, upn: user.userPrincipalName, channel: 'cli' };
+}
+
+/** One line on where a request is. */
+export function describeRequest(r: AccessRequest): string {
+  const stage = r.stages[r.currentStage];
+  const waiting =
+    stage && stage.outcome === 'pending'
+      ? ` — stage ${stage.number} waits on ${stage.approvers.map((a) => a.upn ?? a.id).join(', ')}`
+      : '';
+  const until = r.status === 'Active' ? ` until ${r.expiresAt ?? 'revoked'}` : '';
+  return `${r.id} ${r.appId}/${r.roleId} for ${r.requester.upn ?? r.requester.id}: ${r.status}${until}${waiting}`;
+}
+
+/** Runs `request`, `decide`, `status` or `demo`; resolves to the exit code. */
+export async function runRequestCommand(
+  command: 'request' | 'decide' | 'status' | 'demo',
+  argv: string[],
+  out: (line: string) => void,
+): Promise<number> {
+  if (command === 'demo') return runDemo(argv, out);
+  const { flags, positional, dataDir } = parse(argv, [
+    'as',
+    'app',
+    'role',
+    'duration',
+    'justification',
+    'ticket',
+    'comment',
+  ]);
+  let config: AttestConfig = loadConfigFromProcess('local');
+  config = { ...config };
+  const session = await openWorkflowSession(config, dataDir);
+  try {
+    if (command === 'request') {
+      if (positional.length) throw new RequestUsageError(`unexpected ${positional.join(' ')}`);
+      const duration = need(flags, 'duration');
+      let durationMs: number | 'permanent';
+      try {
+        durationMs = duration === 'permanent' ? 'permanent' : parseDuration(duration);
+      } catch (e) {
+        throw new RequestUsageError((e as Error).message);
+      }
+      const actor = await actorFor(session.deps, need(flags, 'as'));
+      const { requestId, extended } = await session.service.submit({
+        actor,
+        appId: need(flags, 'app'),
+        roleId: need(flags, 'role'),
+        durationMs,
+        justification: flags.justification ?? '',
+        ticketReference: flags.ticket,
+      });
+      await session.settle();
+      out(requestId);
+      if (extended) out(`you already hold this role: asked to extend request ${requestId} instead`);
+    } else if (command === 'decide') {
+      const [requestId, decision, ...extra] = positional;
+      if (!requestId || (decision !== 'approve' && decision !== 'deny') || extra.length) {
+        throw new RequestUsageError('decide needs <requestId> approve|deny');
+      }
+      const actor = await actorFor(session.deps, need(flags, 'as'));
+      await session.service.decide({ actor, requestId, decision, comment: flags.comment });
+      await session.settle();
+      out(`${decision === 'approve' ? 'approved' : 'denied'} by ${actor.upn}`);
+    } else {
+      const [requestId, ...extra] = positional;
+      if (!requestId || extra.length) throw new RequestUsageError('status needs <requestId>');
+    }
+    const requestId = command === 'request' ? undefined : positional[0];
+    const shown = requestId ?? (await latestOf(session.deps, flags.as));
+    const r = shown ? await session.deps.requests.get(shown) : undefined;
+    if (command === 'status' && !r)
+      throw new DomainError('REQUEST.NOT_FOUND', `There is no request ${positional[0]}.`);
+    if (r) out(describeRequest(r));
+    if (session.mode === 'client')
+      out('(npm start is running on this data folder: it carries the request on)');
+    return 0;
+  } finally {
+    await session.close();
+  }
+}
+
+async function latestOf(deps: WorkflowDeps, who?: string): Promise<string | undefined> {
+  if (!who) return undefined;
+  const user = await deps.directory.getUser(who);
+  return user ? (await deps.requests.byRequester(user.id))[0]?.id : undefined;
+}
+
+/**
+ * The demo: on a fresh data folder (and free ports), Siobhan asks for GitHub organisation owner for a few
+ * seconds; her manager and her manager's manager approve; access is granted, expires and is revoked; the log is
+ * printed and verified. The last line is `verify: ok (<streams> streams, <events> events)`.
+ */
+async function runDemo(argv: string[], out: (line: string) => void): Promise<number> {
+  const { positional, dataDir: given } = parse(argv, []);
+  if (positional.length) throw new RequestUsageError(`unexpected ${positional.join(' ')}`);
+  const dataDir = argv.some((a) => a.startsWith('--data'))
+    ? given
+    : fs.mkdtempSync(path.join(os.tmpdir(), 'attest-demo-'));
+  if (fs.existsSync(dataDir) && fs.readdirSync(dataDir).length > 0) {
+    throw new RequestUsageError(`the demo needs a fresh data folder, and ${dataDir} is not empty`);
+  }
+  const config = loadConfig(
+    {
+      ATTEST_AZURITE_TABLE_PORT: String(await freePort()),
+      ATTEST_AZURITE_BLOB_PORT: String(await freePort()),
+      ATTEST_GRAPH_SIM_PORT: String(await freePort()),
+    },
+    'local',
+  );
+  out(`demo data folder: ${dataDir}`);
+  const session = await openWorkflowSession(config, dataDir);
+  try {
+    const [, priya, rahul, , siobhan] = PLAYGROUND_USERS;
+    const actor = (u: (typeof PLAYGROUND_USERS)[number]): AuditActor => ({
+      objectId: u.id,
+      upn: u.userPrincipalName,
+      channel: 'cli',
+    });
+    const step = async (what: string) => {
+      await session.settle();
+      out(what);
+    };
+    const { requestId } = await session.service.submit({
+      actor: actor(siobhan),
+      appId: 'github',
+      roleId: 'owner',
+      durationMs: 5000,
+      justification: 'Rotate the organisation webhook secrets after the incident',
+      ticketReference: 'CHG0012345',
+    });
+    await step(`1. ${siobhan.userPrincipalName} asks for github/owner for 5 seconds: request ${requestId}`);
+    await session.service.decide({
+      actor: actor(priya),
+      requestId,
+      decision: 'approve',
+      comment: 'ok for the incident',
+    });
+    await step(`2. stage 1: ${priya.userPrincipalName} (her manager) approves`);
+    await session.service.decide({ actor: actor(rahul), requestId, decision: 'approve' });
+    await step(`3. stage 2: ${rahul.userPrincipalName} (manager's manager) approves`);
+    const granted = await session.deps.requests.get(requestId);
+    out(`4. granted: ${describeRequest(granted as AccessRequest)}`);
+    for (let i = 0; i < 200; i++) {
+      const r = await session.deps.requests.get(requestId);
+      if (r?.status === 'Revoked') break;
+      await new Promise((res) => setTimeout(res, 100));
+    }
+    await session.settle();
+    const done = (await session.deps.requests.get(requestId)) as AccessRequest;
+    out(`5. expired and revoked: ${describeRequest(done)}`);
+    out('');
+    out(`attest log ${requestId}:`);
+    for await (const e of session.deps.audit.read(requestId)) out(`  ${formatEvent(e)}`);
+    await session.deps.audit.writeDigest();
+    const result = await session.deps.audit.verify();
+    out(formatVerifyResult(result));
+    return result.ok && done.status === 'Revoked' ? 0 : 1;
+  } finally {
+    await session.close();
+  }
+}
