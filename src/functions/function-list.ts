@@ -28,6 +28,9 @@ function activity<I, O>(name: string, run: (deps: WorkflowDeps, input: I) => Pro
   };
 }
 
+/** NCRONTAB (second first) of the audit digest: daily at 02:00 UTC. */
+export const AUDIT_DIGEST_SCHEDULE = '0 0 2 * * *';
+
 /** Builds the list for one configuration (the bot's authentication depends on it). */
 export function buildFunctionList(config: AttestConfig): FunctionDefinition[] {
   const bot = createBotEndpoint(config.bot);
@@ -39,6 +42,16 @@ export function buildFunctionList(config: AttestConfig): FunctionDefinition[] {
       methods: ['POST'],
       authLevel: 'anonymous', // the Bot Framework token is validated by the CloudAdapter
       handler: (request) => bot(request),
+    },
+    {
+      kind: 'timer',
+      name: FunctionNames.auditDigest,
+      // Daily at 02:00 UTC: fixes every stream's head, so a later edit, cut or deletion fails `attest verify`.
+      schedule: AUDIT_DIGEST_SCHEDULE,
+      handler: async ({ services }) => {
+        const digest = await (await services.workflow()).audit.writeDigest();
+        console.log(`audit digest ${digest.seq}: ${digest.streams} streams, root ${digest.root}`);
+      },
     },
     { kind: 'orchestration', name: OrchestrationNames.accessRequest, handler: accessRequestOrchestration },
     activity<RecordStepInput, unknown>(ActivityNames.recordStep, activities.recordStep),

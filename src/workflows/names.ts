@@ -5,6 +5,8 @@
 export const FunctionNames = {
   /** POST /api/messages: the Teams bot. */
   botMessages: 'bot-messages',
+  /** The daily Merkle digest over every audit stream's head. */
+  auditDigest: 'audit-digest',
 } as const;
 
 /** Orchestrations. */
