@@ -48,7 +48,7 @@ import { ActivityNames, EventNames } from './names';
 import { activityRetry } from './retry-policy';
 
 type Gen<T> = Generator<df.Task, T, unknown>;
-type StagesOutcome = 'approved' | 'denied' | 'expired' | 'deadline' | 'failed';
+type StagesOutcome = 'approved' | 'denied' | 'expired' | 'deadline' | 'failed' | 'revoked';
 
 const SYSTEM: AuditActor = { objectId: 'system', channel: 'system' };
 const MINUTE = 60_000;
@@ -65,6 +65,10 @@ class AccessRequestFlow {
   private notices = 0;
   private readonly seen = new Set<string>();
   private readonly policy: PolicyRef;
+  /** Every event waiter created, in order; see {@link take}. */
+  private readonly waiters: { name: string; task: df.Task; taken: boolean }[] = [];
+  /** Events received and not yet acted on, in the order they were noticed. */
+  private readonly inbox: { name: string; data: unknown }[] = [];
 
   constructor(
     private readonly context: df.OrchestrationContext,
@@ -198,6 +202,16 @@ class AccessRequestFlow {
   }> {
     let reminded = false;
     for (;;) {
+      const revokeEvent = this.take<RevokeEvent>(EventNames.revoke, (e) => e.eventId);
+      if (revokeEvent)
+        return { reason: revokeEvent.reason, by: revokeEvent.actor.objectId, actor: revokeEvent.actor };
+      const extendEvent = this.take<ExtendEvent>(EventNames.extend, (e) => e.eventId);
+      if (extendEvent) {
+        const outcome = yield* this.extension(extendEvent);
+        if (outcome === 'deadline') return { reason: 'expired', by: 'system', actor: SYSTEM };
+        if (outcome === 'approved') reminded = false;
+        continue;
+      }
       const expiresAt = this.request.expiresAt ? new Date(this.request.expiresAt) : undefined;
       const now = this.now();
       const expiry = expiresAt ? this.context.df.createTimer(expiresAt) : undefined;
@@ -206,9 +220,7 @@ class AccessRequestFlow {
         !reminded && reminderAt && reminderAt.getTime() > now.getTime()
           ? this.context.df.createTimer(reminderAt)
           : undefined;
-      const revoke = this.context.df.waitForExternalEvent(EventNames.revoke);
-      const extend = this.context.df.waitForExternalEvent(EventNames.extend);
-      const racing: df.Task[] = [revoke, extend];
+      const racing: df.Task[] = [this.waiter(EventNames.revoke), this.waiter(EventNames.extend)];
       if (expiry) racing.push(expiry);
       if (reminder) racing.push(reminder);
       const winner = yield this.context.df.Task.any(racing);
@@ -227,26 +239,21 @@ class AccessRequestFlow {
           [this.request.requester.id],
           `Your ${this.what()} access ends at ${this.request.expiresAt}.`,
         );
-        continue;
+      } else if (winner === expiry) {
+        // A revoke that arrived with the expiry still counts as the reason.
+        const late = this.take<RevokeEvent>(EventNames.revoke, (e) => e.eventId);
+        if (late) return { reason: late.reason, by: late.actor.objectId, actor: late.actor };
+        return { reason: 'expired', by: 'system', actor: SYSTEM };
       }
-      if (winner === expiry) return { reason: 'expired', by: 'system', actor: SYSTEM };
-      if (winner === revoke) {
-        const ev = revoke.result as RevokeEvent;
-        if (this.once(ev.eventId)) return { reason: ev.reason, by: ev.actor.objectId, actor: ev.actor };
-        continue;
-      }
-      const ev = extend.result as ExtendEvent;
-      if (!this.once(ev.eventId)) continue;
-      const outcome = yield* this.extension(ev);
-      if (outcome === 'deadline') return { reason: 'expired', by: 'system', actor: SYSTEM };
-      if (outcome === 'approved') reminded = false;
+      // An event won: it is in the inbox, taken at the top of the loop.
     }
   }
 
   /** Runs an extension through the role's stages, racing the current expiry. */
   private *extension(ev: ExtendEvent): Gen<StagesOutcome> {
     const currentExpiry = this.request.expiresAt as string;
-    const requestedExpiry = new Date(this.now().getTime() + ev.durationMs).toISOString();
+    // An extension adds to what is left: it can never move the expiry earlier.
+    const requestedExpiry = new Date(new Date(currentExpiry).getTime() + ev.durationMs).toISOString();
     this.request = {
       ...this.request,
       pendingExtension: {
@@ -263,6 +270,11 @@ class AccessRequestFlow {
       }),
     );
     const outcome = yield* this.runStages(this.input.role.approval.stages, new Date(currentExpiry));
+    if (outcome === 'revoked') {
+      // The grant is being revoked: the extension is moot; the revoke stays in the inbox for the caller.
+      this.request = { ...this.request, pendingExtension: undefined };
+      return outcome;
+    }
     const last = this.request.stages[this.request.currentStage];
     const decider = last?.decisions[last.decisions.length - 1];
     this.request = { ...this.request, pendingExtension: undefined };
@@ -352,16 +364,20 @@ class AccessRequestFlow {
       );
 
       for (;;) {
-        const decision = this.context.df.waitForExternalEvent(EventNames.decision);
-        const timeout = this.context.df.createTimer(dueAt);
-        const end = deadline ? this.context.df.createTimer(deadline) : undefined;
-        const winner = yield this.context.df.Task.any(end ? [decision, timeout, end] : [decision, timeout]);
-        for (const t of [timeout, end]) if (t && t !== winner && !t.isCompleted) t.cancel();
-        if (end && winner === end) return 'deadline';
-
-        if (winner === decision) {
-          const ev = decision.result as DecisionEvent;
-          if (!this.once(ev.decisionId)) continue;
+        // While an extension waits, a revoke ends the wait (it stays in the inbox for holdUntilEnd).
+        if (this.request.pendingExtension && this.peek(EventNames.revoke)) return 'revoked';
+        const ev = this.take<DecisionEvent>(EventNames.decision, (e) => e.decisionId);
+        if (!ev) {
+          const timeout = this.context.df.createTimer(dueAt);
+          const end = deadline ? this.context.df.createTimer(deadline) : undefined;
+          const racing: df.Task[] = [this.waiter(EventNames.decision), timeout];
+          if (end) racing.push(end);
+          if (this.request.pendingExtension) racing.push(this.waiter(EventNames.revoke));
+          const winner = yield this.context.df.Task.any(racing);
+          for (const t of [timeout, end]) if (t && t !== winner && !t.isCompleted) t.cancel();
+          if (end && winner === end) return 'deadline';
+          if (winner !== timeout) continue; // an event: taken from the inbox at the top
+        } else {
           try {
             this.request = recordDecision(
               this.request,
@@ -487,6 +503,47 @@ class AccessRequestFlow {
       text,
       id: `${String(this.notices).padStart(4, '0')}-${kind}`,
     });
+  }
+
+  /**
+   * A fresh waiter for `name`, raced by the caller. NB. durable-functions hands an event to the newest waiter
+   * registered for its name, and a waiter that lost a race stays registered: an event that arrives while the
+   * orchestration is busy (escalating, sending a reminder) lands in such an orphan. Every waiter is kept, and
+   * {@link take} collects events from all of them, so none is lost. A waiter is never yielded twice (the
+   * library would register it twice).
+   */
+  private waiter(name: string): df.Task {
+    const task = this.context.df.waitForExternalEvent(name);
+    this.waiters.push({ name, task, taken: false });
+    return task;
+  }
+
+  /** Moves events that completed any waiter into the inbox. */
+  private collect(): void {
+    for (const w of this.waiters) {
+      if (!w.taken && w.task.isCompleted) {
+        w.taken = true;
+        this.inbox.push({ name: w.name, data: w.task.result });
+      }
+    }
+    for (let i = this.waiters.length - 1; i >= 0; i--) if (this.waiters[i].taken) this.waiters.splice(i, 1);
+  }
+
+  /** The next new event named `name`, or undefined; repeats (same id) are dropped. */
+  private take<T>(name: string, idOf: (event: T) => string): T | undefined {
+    this.collect();
+    for (;;) {
+      const i = this.inbox.findIndex((e) => e.name === name);
+      if (i < 0) return undefined;
+      const [event] = this.inbox.splice(i, 1);
+      if (this.once(idOf(event.data as T))) return event.data as T;
+    }
+  }
+
+  /** Whether an event named `name` waits in the inbox (left there). */
+  private peek(name: string): boolean {
+    this.collect();
+    return this.inbox.some((e) => e.name === name);
   }
 
   /** True the first time an event id is seen (events are delivered at least once). */

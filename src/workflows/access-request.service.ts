@@ -181,8 +181,10 @@ export class AccessRequestService {
       if (command.durationMs === 'permanent') {
         throw new DomainError('POLICY.DURATION_INVALID', 'An extension needs a length of time.');
       }
+      // An extension adds to what is left; the grant may not then run longer from now than the role allows.
+      const left = Math.max(0, new Date(request.expiresAt as string).getTime() - this.deps.clock.now().getTime());
       const problems = validateRequest(role, {
-        durationMs: command.durationMs,
+        durationMs: left + command.durationMs,
         justification: command.justification,
         ticketReference: request.ticketReference,
         requester: { groupIds: [], department: null },
