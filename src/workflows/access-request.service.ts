@@ -182,7 +182,10 @@ export class AccessRequestService {
         throw new DomainError('POLICY.DURATION_INVALID', 'An extension needs a length of time.');
       }
       // An extension adds to what is left; the grant may not then run longer from now than the role allows.
-      const left = Math.max(0, new Date(request.expiresAt as string).getTime() - this.deps.clock.now().getTime());
+      const left = Math.max(
+        0,
+        new Date(request.expiresAt as string).getTime() - this.deps.clock.now().getTime(),
+      );
       const problems = validateRequest(role, {
         durationMs: left + command.durationMs,
         justification: command.justification,
