@@ -3,7 +3,7 @@
  * port. Both hosts call it; nothing here runs until the first activity or API call needs it.
  */
 import path from 'node:path';
-import { loadCatalogFile } from '../adapters/catalog/catalog-file.loader';
+import { loadCatalogFile, type LoadedCatalog } from '../adapters/catalog/catalog-file.loader';
 import { sha256 } from '../adapters/crypto/sha256';
 import { createGraphClient } from '../adapters/graph/graph-client';
 import { GraphDirectory } from '../adapters/graph/graph-directory';
@@ -13,7 +13,9 @@ import { TableRequestStore } from '../adapters/tables/request.store';
 import type { TableFactory } from '../adapters/tables/table-client-factory';
 import { TableNames } from '../adapters/tables/table-names';
 import type { AttestConfig } from '../config/config';
+import { DomainError } from '../domain/domain-error';
 import type { Clock } from '../ports/clock.port';
+import type { Directory } from '../ports/directory.port';
 import type { WorkflowDeps } from '../workflows/workflow-deps';
 import type { GraphAccess } from './function-types';
 
@@ -27,7 +29,10 @@ export function workflowDepsFactory(opts: {
   let pending: Promise<WorkflowDeps> | undefined;
   const build = async (): Promise<WorkflowDeps> => {
     const { config, tables, graph, clock } = opts;
-    const catalog = await loadCatalogFile(path.resolve(config.catalogPath));
+    const directory = new GraphDirectory(
+      createGraphClient({ baseUrl: graph.baseUrl, getToken: graph.getToken }),
+    );
+    const catalog = await loadCatalogAgainst(directory, path.resolve(config.catalogPath));
     const audit = new AuditLogStore({
       table: tables.client(TableNames.auditLog),
       digests: tables.client(TableNames.auditDigests),
@@ -38,7 +43,7 @@ export function workflowDepsFactory(opts: {
     const notifier = new TableNotifier(tables.client(TableNames.notifications), clock);
     await Promise.all([audit.init(), requests.init(), notifier.init()]);
     return {
-      directory: new GraphDirectory(createGraphClient({ baseUrl: graph.baseUrl, getToken: graph.getToken })),
+      directory,
       audit,
       requests,
       notifier,
@@ -54,4 +59,44 @@ export function workflowDepsFactory(opts: {
     });
     return pending;
   };
+}
+
+/**
+ * Loads the catalog and checks every group and person it names against the directory, so a typo in a group
+ * id is an error at start-up (with file and line) rather than at the first grant.
+ */
+export async function loadCatalogAgainst(directory: Directory, file: string): Promise<LoadedCatalog> {
+  const loaded = await loadCatalogFile(file);
+  const groups = new Set<string>();
+  const people = new Set<string>();
+  for (const app of loaded.catalog.apps) {
+    for (const role of app.roles) {
+      groups.add(role.groupId);
+      role.eligibility.groupIds.forEach((g) => groups.add(g));
+      if (role.autoApprove?.requesterInGroup) groups.add(role.autoApprove.requesterInGroup);
+      for (const stage of role.approval.stages) {
+        people.add(stage.fallback);
+        const a = stage.approvers;
+        if (a.kind === 'group-owners' || a.kind === 'group-members') groups.add(a.groupId);
+        if (a.kind === 'people') a.people.forEach((p) => people.add(p));
+      }
+    }
+  }
+  const missingGroups = new Set<string>();
+  for (const id of groups) {
+    try {
+      await directory.groupOwners(id);
+    } catch (err) {
+      if (err instanceof DomainError && err.code === 'DIRECTORY.NOT_FOUND') missingGroups.add(id);
+      else throw err;
+    }
+  }
+  const missingPeople = new Set<string>();
+  for (const p of people) if (!(await directory.getUser(p))) missingPeople.add(p.toLowerCase());
+  if (missingGroups.size === 0 && missingPeople.size === 0) return loaded;
+  // Validate again with what the directory knows: the errors then name the file, the line and the fix.
+  return loadCatalogFile(file, {
+    knownGroups: (id: string) => !missingGroups.has(id.toLowerCase()),
+    knownUsers: (who: string) => !missingPeople.has(who.toLowerCase()),
+  });
 }
