@@ -50,6 +50,7 @@ export function workflowDepsFactory(opts: {
       clock,
       catalog: { catalog: catalog.catalog, stamp: catalog.stamp },
       adminGroupId: config.adminGroupId,
+      ticketTarget: config.tickets.mode === 'none' ? undefined : config.tickets.mode,
     };
   };
   return () => {

@@ -39,7 +39,23 @@ export async function recordStep(
       `Stream ${input.event.stream} is at seq ${at}, but this step expects to write seq ${input.expectedSeq}.`,
     );
   } else {
-    const written = await deps.audit.append(input.event);
+    // The ticket update this event owes is written in the same transaction (the outbox), or not at all.
+    const outbox = deps.ticketTarget
+      ? [
+          {
+            target: deps.ticketTarget,
+            payload: {
+              requestId: input.request.id,
+              action: input.event.action,
+              subject: input.event.subject,
+              actor: input.event.actor.upn ?? input.event.actor.objectId,
+              status: input.request.status,
+              details: input.event.details,
+            },
+          },
+        ]
+      : undefined;
+    const written = await deps.audit.append(input.event, { outbox });
     result = { seq: written.seq, hash: written.hash };
   }
   await deps.requests.save(input.request);

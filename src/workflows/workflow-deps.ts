@@ -16,4 +16,6 @@ export interface WorkflowDeps {
   catalog: { catalog: Catalog; stamp: CatalogStamp };
   /** Object ids of Attest admins (may revoke anyone's access). */
   adminGroupId?: string;
+  /** Where each lifecycle event is mirrored as a ticket update (an outbox row per event); none when unset. */
+  ticketTarget?: 'jira' | 'servicenow';
 }
