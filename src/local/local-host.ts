@@ -138,6 +138,9 @@ export async function startLocalHost(options: LocalHostOptions): Promise<LocalHo
       graph,
       workflow: workflowDepsFactory({ config, tables, graph, clock: options.clock ?? systemClock }),
     };
+    // Fail fast: a catalog that does not load (or names groups the directory lacks) stops start-up here.
+    const { catalog } = (await services.workflow()).catalog;
+    const roles = catalog.apps.reduce((n, a) => n + a.roles.length, 0);
 
     const list = [...buildFunctionList(config), ...(options.extraFunctions ?? [])];
     validateFunctionList(list);
@@ -259,6 +262,7 @@ export async function startLocalHost(options: LocalHostOptions): Promise<LocalHo
         `  mail            ${modes.mail}${config.mail.mode === 'simulator' ? ` (kept in ${path.join(dataDir, 'mail')})` : ''}`,
         `  tickets         ${modes.tickets}`,
         `  orchestrations  local replay host (${resumed} resumed)`,
+        `  catalog         ${config.catalogPath}: ${catalog.id} v${catalog.version} (${catalog.apps.length} apps, ${roles} roles)`,
         `  bot             ${url}/api/messages (${modes.bot})`,
         `  health          ${url}/healthz`,
         playground

@@ -3,6 +3,7 @@
  * --no-playground. A bad setting or a taken port ends it with one line and a non-zero exit.
  */
 import { ConfigError, loadConfigFromProcess } from '../config/config';
+import { DomainError } from '../domain/domain-error';
 import type { FunctionDefinition } from '../functions/function-types';
 import { startLocalHost, type LocalHost } from './local-host';
 import { PortInUseError } from './port-check';
@@ -67,6 +68,10 @@ export async function runLocalHost(argv: string[], extraFunctions: FunctionDefin
     }
     if (err instanceof ConfigError || err instanceof PortInUseError) {
       console.error(err.message);
+      process.exit(2);
+    }
+    if (err instanceof DomainError && err.code.startsWith('CATALOG.')) {
+      console.error(`attest: the access catalog does not load (${err.code}):\n${err.message}`);
       process.exit(2);
     }
     console.error(`attest: could not start: ${(err as Error).message}`);

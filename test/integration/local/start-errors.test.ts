@@ -57,3 +57,27 @@ test('an unknown option prints the usage', async () => {
     'unknown option --verbose. usage: npm start -- [--data DIR] [--fresh] [--no-playground]',
   );
 });
+
+test('an access catalog that does not load stops npm start with its problems, file and line', async () => {
+  const ports = await choosePorts();
+  const missing = await runToExit(ENTRY.main, ['--data', dataDir, '--no-playground'], {
+    ...ports,
+    ATTEST_CATALOG_PATH: path.join(dataDir, 'no-such-catalog.yaml'),
+  });
+  expect(missing.code).toBe(2);
+  expect(missing.stderr).toContain('CATALOG.NOT_FOUND');
+  expect(missing.stderr).toContain('no-such-catalog.yaml: cannot read the access catalog');
+
+  const broken = path.join(dataDir, 'broken-catalog.yaml');
+  fs.writeFileSync(
+    broken,
+    'id: broken\nname: Broken\nversion: 1\napps:\n  crm:\n    name: CRM\n    colour: blue\n    roles: {}\n',
+  );
+  const invalid = await runToExit(ENTRY.main, ['--data', dataDir, '--no-playground'], {
+    ...(await choosePorts()),
+    ATTEST_CATALOG_PATH: broken,
+  });
+  expect(invalid.code).toBe(2);
+  expect(invalid.stderr).toContain('CATALOG.INVALID');
+  expect(invalid.stderr).toMatch(/broken-catalog\.yaml:7:/);
+});
