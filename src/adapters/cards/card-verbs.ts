@@ -1,0 +1,40 @@
+/**
+ * Every Action.Execute verb and input id the Attest cards use, in one place: the cards name them here and the
+ * bot registers one handler per verb from {@link CardVerbs}. Call sites never spell them as strings.
+ */
+
+/** Action.Execute verbs. NB. Card data carries ids only; a handler reloads the request and checks the actor. */
+export const CardVerbs = {
+  /** Request card, no role chosen yet: show the form for the chosen role. Inputs: `roleRef`. */
+  requestSelectRole: 'request.select-role',
+  /** Request card: ask for access. Inputs: `roleRef`, `duration`, `justification`, `ticketReference`. */
+  requestSubmit: 'request.submit',
+  /** Approval card: approve the stage. Data: `requestId`, `stage`. */
+  requestApprove: 'request.approve',
+  /** Approval card: deny the stage. Data: `requestId`, `stage`; input: `comment`. */
+  requestDeny: 'request.deny',
+  /** My-access and expiry-reminder cards: keep access longer. Data: `requestId`; input: {@link extendDurationInputId}. */
+  accessExtend: 'access.extend',
+  /** My-access card: give access back now. Data: `requestId`. */
+  accessRevoke: 'access.revoke',
+} as const;
+
+/** One of {@link CardVerbs}' values. */
+export type CardVerb = (typeof CardVerbs)[keyof typeof CardVerbs];
+
+/** Ids of the inputs whose values come back merged into an Action.Execute's data. */
+export const CardInputIds = {
+  roleRef: 'roleRef',
+  duration: 'duration',
+  justification: 'justification',
+  ticketReference: 'ticketReference',
+  comment: 'comment',
+} as const;
+
+/**
+ * The id of the "extend by" choice for one grant. NB. Input ids must be unique across a card, and the
+ * my-access card has one such choice per grant, so the id names the request.
+ */
+export function extendDurationInputId(requestId: string): string {
+  return `extendBy.${requestId}`;
+}
