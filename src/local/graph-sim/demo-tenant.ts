@@ -13,13 +13,7 @@ export const DEMO_TENANT_ID = '6e1d3f0a-5b2c-4d8e-9f70-a1b2c3d4e5f6';
 export const DEMO_DOMAIN = 'contoso.example';
 
 /** A user as the simulator stores it (Graph property names; manager kept as an id). */
-export interface SimUser {
-  id: string;
-  displayName: string;
-  givenName: string;
-  surname: string;
-  userPrincipalName: string;
-  mail: string;
+export interface SimUser extends PlaygroundPerson {
   department: string;
   jobTitle: string;
   accountEnabled: boolean;
