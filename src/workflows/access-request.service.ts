@@ -166,12 +166,7 @@ export class AccessRequestService {
           'Only the person who holds the access can ask to extend it.',
         );
       }
-      if (request.status !== 'Active') {
-        throw new DomainError(
-          'REQUEST.NOT_ACTIVE',
-          `Request ${request.id} is ${request.status.toLowerCase()}, not active.`,
-        );
-      }
+      assertActive(request);
       if (request.pendingExtension) {
         throw new DomainError(
           'REQUEST.EXTENSION_PENDING',
@@ -224,12 +219,7 @@ export class AccessRequestService {
           'Only the holder of the access or an Attest admin can revoke it.',
         );
       }
-      if (request.status !== 'Active') {
-        throw new DomainError(
-          'REQUEST.NOT_ACTIVE',
-          `Request ${request.id} is ${request.status.toLowerCase()}, not active.`,
-        );
-      }
+      assertActive(request);
     });
     const event: RevokeEvent = {
       eventId: this.newId(),
@@ -274,6 +264,16 @@ export class AccessRequestService {
       );
       throw err;
     }
+  }
+}
+
+/** Extend and revoke act on a grant that is active now. */
+function assertActive(request: AccessRequest): void {
+  if (request.status !== 'Active') {
+    throw new DomainError(
+      'REQUEST.NOT_ACTIVE',
+      `Request ${request.id} is ${request.status.toLowerCase()}, not active.`,
+    );
   }
 }
 
