@@ -6,7 +6,16 @@ import { DEMO_ATTEST_ADMINS_GROUP_ID } from '../../../src/local/graph-sim/demo-t
 import { attemptsStream } from '../../../src/workflows/access-request.service';
 import { eventually } from '../../support/storage';
 import { startWorkflowHost, type WorkflowHost } from '../../support/workflow-host';
-import { DAY, HOUR, activeGrant, as, demo, onlyEvent, stored } from '../../support/workflow-scenarios';
+import {
+  DAY,
+  HOUR,
+  activeGrant,
+  as,
+  demo,
+  onlyEvent,
+  stored,
+  storedWhen,
+} from '../../support/workflow-scenarios';
 
 let w: WorkflowHost;
 beforeAll(async () => (w = await startWorkflowHost()), 60000);
@@ -174,7 +183,10 @@ test("an admin's revoke accepted while an extension waits for approval is not lo
       5000,
     ).catch(() => undefined);
   }
-  const { status } = await stored(w, requestId);
+  // The stored state is saved right after its event: give it the moment it trails the stream by.
+  const { status } = await storedWhen(w, requestId, (r) => r.status === 'Revoked').catch(() =>
+    stored(w, requestId),
+  );
   expect({ revokedAtOnce, status, actions: await w.actions(requestId) }).toEqual({
     revokedAtOnce: true,
     status: 'Revoked',
