@@ -58,7 +58,7 @@ export async function recordStep(
     const written = await deps.audit.append(input.event, { outbox });
     result = { seq: written.seq, hash: written.hash };
   }
-  await deps.requests.save(input.request);
+  await deps.requests.save({ ...input.request, auditSeq: input.expectedSeq });
   return result;
 }
 

@@ -27,7 +27,7 @@ export interface WorkflowHost {
   events(stream: string): Promise<AuditEvent[]>;
   /** Waits until the orchestration reaches one of `statuses`. */
   settled(requestId: string, statuses?: RuntimeStatus[]): Promise<void>;
-  /** Waits until the request's stream has `action`. */
+  /** Waits until the request's stream has `action`, and the stored state reflects it. */
   until(requestId: string, action: string): Promise<void>;
   /** Waits until stage `n` is open for decisions in the request's state (as an approver's card would be). */
   stageOpen(requestId: string, n: number): Promise<void>;
@@ -76,10 +76,16 @@ export async function startWorkflowHost(options: { clock?: Clock } = {}): Promis
       );
     },
     until: async (id, action) => {
-      await eventually(
-        async () => ((await events(id)).some((e) => e.action === action) ? true : undefined),
+      const seq = await eventually(
+        async () => (await events(id)).find((e) => e.action === action)?.seq,
         30000,
         `${action} in ${id}`,
+      );
+      // The stored state follows its event: wait until it reflects this one too.
+      await eventually(
+        async () => (((await deps.requests.get(id))?.auditSeq ?? 0) >= seq ? true : undefined),
+        30000,
+        `the stored state of ${id} to reach seq ${seq}`,
       );
     },
     stageOpen: async (id, n) => {

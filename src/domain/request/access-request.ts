@@ -75,6 +75,11 @@ export interface AccessRequest {
    * earlier ones, so a stage number names one stage for the request's whole life).
    */
   pendingExtension?: { durationMs: number; justification: string; requestedAt: string };
+  /**
+   * The sequence number of the last audit event of the request's stream this state reflects. The stored state
+   * is saved just after its event, so a reader that has seen event N waits for auditSeq >= N.
+   */
+  auditSeq?: number;
 }
 
 /** True while a decision can change the request: pending approval, or an extension pending on an active grant. */
