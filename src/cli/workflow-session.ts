@@ -9,7 +9,7 @@ import { TableNames } from '../adapters/tables/table-names';
 import type { AttestConfig } from '../config/config';
 import { workflowDepsFactory } from '../functions/composition';
 import { buildFunctionList } from '../functions/function-list';
-import { liveHost, startLocalHost } from '../local/local-host';
+import { liveHost, replayRegistry, startLocalHost } from '../local/local-host';
 import { ReplayHost } from '../local/replay-host/replay-host';
 import { TaskHubStore } from '../local/replay-host/task-hub-store';
 import type { DurableClientPort } from '../ports/durable-client.port';
@@ -42,15 +42,10 @@ export async function openWorkflowSession(
     const storage = await openCliStorage(config, dataDir);
     const graph = { baseUrl: live.graph.url, getToken: async () => (live.graph as { token: string }).token };
     const deps = await workflowDepsFactory({ config, tables: storage.tables, graph, clock: systemClock })();
-    const list = buildFunctionList(config);
     const durable = new ReplayHost(
       new TaskHubStore(storage.tables.client(TableNames.localTaskHub(config.taskHub))),
-      {
-        orchestrations: new Map(
-          list.flatMap((f) => (f.kind === 'orchestration' ? [[f.name, f.handler]] : [])),
-        ),
-        activities: new Map(),
-      },
+      // A client runs nothing: the serving host executes the activities.
+      replayRegistry(buildFunctionList(config), { config, graph, workflow: async () => deps }),
       { clientOnly: true },
     );
     return {

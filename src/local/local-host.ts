@@ -7,6 +7,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { InvocationContext } from '@azure/functions';
+import type * as df from 'durable-functions';
 import { createTableFactory, type TableFactory } from '../adapters/tables/table-client-factory';
 import { TableNames } from '../adapters/tables/table-names';
 import { describeModes, type AttestConfig } from '../config/config';
@@ -26,7 +27,7 @@ import { playgroundConfigYaml } from './graph-sim/demo-tenant';
 import { startHttpServer, type LocalHttpServer } from './http-server';
 import { startPlayground, type RunningPlayground } from './playground';
 import { PortInUseError, isPortFree } from './port-check';
-import { ReplayHost } from './replay-host/replay-host';
+import { ReplayHost, type ActivityRunner, type ReplayHostRegistry } from './replay-host/replay-host';
 import { TaskHubStore } from './replay-host/task-hub-store';
 import { startTimers } from './timers';
 import { graphAccessFor } from '../adapters/graph/graph-access';
@@ -145,33 +146,12 @@ export async function startLocalHost(options: LocalHostOptions): Promise<LocalHo
     const list = [...buildFunctionList(config), ...(options.extraFunctions ?? [])];
     validateFunctionList(list);
     const store = new TaskHubStore(tables.client(TableNames.localTaskHub(config.taskHub)));
-    const durable = new ReplayHost(
-      store,
-      {
-        orchestrations: new Map(
-          list.flatMap((f) => (f.kind === 'orchestration' ? [[f.name, f.handler]] : [])),
-        ),
-        activities: new Map(
-          list.flatMap((f) =>
-            f.kind === 'activity'
-              ? [
-                  [
-                    f.name,
-                    (input: unknown, invocation: InvocationContext) =>
-                      f.handler(input, { invocation, services }),
-                  ],
-                ]
-              : [],
-          ),
-        ),
-      },
-      {
-        log,
-        ...(options.clock ? { now: () => (options.clock as Clock).now(), timerPollMs: 50 } : {}),
-        // The serving host notices work the CLI writes into the task hub while it runs.
-        ...(serve ? { messagePollMs: 1000 } : {}),
-      },
-    );
+    const durable = new ReplayHost(store, replayRegistry(list, services), {
+      log,
+      ...(options.clock ? { now: () => (options.clock as Clock).now(), timerPollMs: 50 } : {}),
+      // The serving host notices work the CLI writes into the task hub while it runs.
+      ...(serve ? { messagePollMs: 1000 } : {}),
+    });
     const { resumed } = await durable.start();
     stops.push(() => durable.stop());
 
@@ -309,4 +289,24 @@ export function liveHost(dataDir: string): HostRecord | undefined {
   } catch {
     return undefined;
   }
+}
+
+/** The replay host's view of a function list: orchestrations by name, and activities bound to `services`. */
+export function replayRegistry(
+  list: readonly FunctionDefinition[],
+  services: AppServices,
+): ReplayHostRegistry {
+  const registry = {
+    orchestrations: new Map<string, df.OrchestrationHandler>(),
+    activities: new Map<string, ActivityRunner>(),
+  };
+  for (const f of list) {
+    if (f.kind === 'orchestration') registry.orchestrations.set(f.name, f.handler);
+    if (f.kind === 'activity') {
+      registry.activities.set(f.name, (input: unknown, invocation: InvocationContext) =>
+        f.handler(input, { invocation, services }),
+      );
+    }
+  }
+  return registry;
 }
