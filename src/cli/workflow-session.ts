@@ -45,7 +45,12 @@ export async function openWorkflowSession(
     const durable = new ReplayHost(
       new TaskHubStore(storage.tables.client(TableNames.localTaskHub(config.taskHub))),
       // A client runs nothing: the serving host executes the activities.
-      replayRegistry(buildFunctionList(config), { config, graph, workflow: async () => deps }),
+      replayRegistry(buildFunctionList(config), {
+        config,
+        graph,
+        workflow: async () => deps,
+        teams: () => Promise.reject(new Error('The CLI does not serve the Teams bot.')),
+      }),
       { clientOnly: true },
     );
     return {

@@ -182,6 +182,15 @@ export const SETTINGS = {
     `${ENV_FILE_HINT} to the object id of the Entra group whose members administer Attest (may revoke any access)`,
     { local: '1e96db6f-d33f-5609-8c1d-e7eeee64ae7c' },
   ),
+  ATTEST_APPROVERS_CHANNEL_ID: setting(
+    z
+      .string()
+      .regex(
+        /^19:[^\s]+@thread\.(tacv2|skype)$/,
+        'must be a Teams channel id such as 19:abc123@thread.tacv2 (in Teams: the channel\'s "Get link", the part after /channel/, URL-decoded)',
+      ),
+    `${ENV_FILE_HINT} to the Teams channel that also receives every approval card, or leave it unset`,
+  ),
   ATTEST_HTTP_PORT: setting(
     port,
     `${ENV_FILE_HINT} to a free TCP port (default 3978, the port the Playground calls)`,
@@ -282,6 +291,8 @@ export interface AttestConfig {
   /** The access catalog file and the Attest admins group. */
   catalogPath: string;
   adminGroupId?: string;
+  /** A Teams channel that receives a copy of every approval card (the app must be added to its team). */
+  approversChannelId?: string;
   local: { httpPort: number; playgroundPort: number };
 }
 
@@ -493,6 +504,7 @@ export function loadConfig(env: Env, host: HostKind): AttestConfig {
       'to know which roles can be requested and under which policy',
     ),
     adminGroupId: r.optional('ATTEST_ADMIN_GROUP_ID'),
+    approversChannelId: r.optional('ATTEST_APPROVERS_CHANNEL_ID'),
     local: {
       httpPort: r.optional('ATTEST_HTTP_PORT') ?? 3978,
       playgroundPort: r.optional('ATTEST_PLAYGROUND_PORT') ?? 56150,

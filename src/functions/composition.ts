@@ -10,6 +10,8 @@ import { GraphDirectory } from '../adapters/graph/graph-directory';
 import { AuditLogStore } from '../adapters/tables/audit-log.store';
 import { TableNotifier } from '../adapters/tables/notification.store';
 import { TableRequestStore } from '../adapters/tables/request.store';
+import { createTeamsChannel, type TeamsChannel } from '../adapters/teams/teams-channel';
+import { TeamsNotifier } from '../adapters/teams/teams-notifier';
 import type { TableFactory } from '../adapters/tables/table-client-factory';
 import { TableNames } from '../adapters/tables/table-names';
 import type { AttestConfig } from '../config/config';
@@ -17,17 +19,34 @@ import { DomainError } from '../domain/domain-error';
 import type { Clock } from '../ports/clock.port';
 import type { Directory } from '../ports/directory.port';
 import type { WorkflowDeps } from '../workflows/workflow-deps';
-import type { GraphAccess } from './function-types';
+import type { AppServices, GraphAccess } from './function-types';
 
-/** Creates the ports once (tables made, catalog loaded and validated); later calls share the result. */
+/**
+ * Creates the ports once (tables made, catalog loaded and validated); later calls share the result. With
+ * `teams`, notifications are also delivered in Teams (and the Teams channel is built with the ports);
+ * without, they stay in the outbox table (the CLI's in-process session, the workflow tests).
+ */
 export function workflowDepsFactory(opts: {
   config: AttestConfig;
   tables: TableFactory;
   graph: GraphAccess;
   clock: Clock;
+  teams?: boolean;
 }): () => Promise<WorkflowDeps> {
-  let pending: Promise<WorkflowDeps> | undefined;
-  const build = async (): Promise<WorkflowDeps> => {
+  const both = hostServicesFactory(opts);
+  return async () => (await both()).deps;
+}
+
+/** The workflow's ports and the Teams channel, built once (see {@link workflowDepsFactory}). */
+export function hostServicesFactory(opts: {
+  config: AttestConfig;
+  tables: TableFactory;
+  graph: GraphAccess;
+  clock: Clock;
+  teams?: boolean;
+}): () => Promise<{ deps: WorkflowDeps; teams?: TeamsChannel }> {
+  let pending: Promise<{ deps: WorkflowDeps; teams?: TeamsChannel }> | undefined;
+  const build = async (): Promise<{ deps: WorkflowDeps; teams?: TeamsChannel }> => {
     const { config, tables, graph, clock } = opts;
     const directory = new GraphDirectory(
       createGraphClient({ baseUrl: graph.baseUrl, getToken: graph.getToken }),
@@ -40,9 +59,25 @@ export function workflowDepsFactory(opts: {
       sha256,
     });
     const requests = new TableRequestStore(tables.client(TableNames.accessRequests));
-    const notifier = new TableNotifier(tables.client(TableNames.notifications), clock);
-    await Promise.all([audit.init(), requests.init(), notifier.init()]);
-    return {
+    const outbox = new TableNotifier(tables.client(TableNames.notifications), clock);
+    await Promise.all([audit.init(), requests.init(), outbox.init()]);
+    const teams = opts.teams
+      ? await createTeamsChannel({ bot: config.bot, tables, directory, catalog: catalog.catalog, clock })
+      : undefined;
+    const notifier = teams
+      ? new TeamsNotifier({
+          outbox,
+          conversations: teams.conversations,
+          deliveries: teams.deliveries,
+          requests,
+          directory,
+          catalog: catalog.catalog,
+          queue: teams.queue,
+          references: teams.references,
+          approversChannelId: config.approversChannelId,
+        })
+      : outbox;
+    const deps: WorkflowDeps = {
       directory,
       audit,
       requests,
@@ -52,6 +87,7 @@ export function workflowDepsFactory(opts: {
       adminGroupId: config.adminGroupId,
       ticketTarget: config.tickets.mode === 'none' ? undefined : config.tickets.mode,
     };
+    return { deps, teams };
   };
   return () => {
     pending ??= build().catch((err) => {
@@ -100,4 +136,28 @@ export async function loadCatalogAgainst(directory: Directory, file: string): Pr
     knownGroups: (id: string) => !missingGroups.has(id.toLowerCase()),
     knownUsers: (who: string) => !missingPeople.has(who.toLowerCase()),
   });
+}
+
+/**
+ * The services a host hands its functions. With `teams` off (the CLI's in-process session) there is no bot
+ * to serve, and `teams()` says so.
+ */
+export function appServices(opts: {
+  config: AttestConfig;
+  tables: TableFactory;
+  graph: GraphAccess;
+  clock: Clock;
+  teams: boolean;
+}): AppServices {
+  const both = hostServicesFactory(opts);
+  return {
+    config: opts.config,
+    graph: opts.graph,
+    workflow: async () => (await both()).deps,
+    teams: async () => {
+      const { teams } = await both();
+      if (!teams) throw new Error('This host does not serve the Teams bot.');
+      return teams;
+    },
+  };
 }

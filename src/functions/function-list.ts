@@ -2,7 +2,8 @@
  * Attest's functions, as one declarative list. Both hosts mount exactly this list: Azure through
  * `index.ts`, the local host through `src/local`. Names come from `src/workflows/names.ts`.
  */
-import { createBotEndpoint } from '../adapters/teams/bot-endpoint';
+import { handleBotRequest } from '../adapters/teams/bot-endpoint';
+import { AccessRequestService } from '../workflows/access-request.service';
 import type { AttestConfig } from '../config/config';
 import * as activities from '../workflows/access-request.activities';
 import { accessRequestOrchestration } from '../workflows/access-request.orchestration';
@@ -31,9 +32,8 @@ function activity<I, O>(name: string, run: (deps: WorkflowDeps, input: I) => Pro
 /** NCRONTAB (second first) of the audit digest: daily at 02:00 UTC. */
 export const AUDIT_DIGEST_SCHEDULE = '0 0 2 * * *';
 
-/** Builds the list for one configuration (the bot's authentication depends on it). */
-export function buildFunctionList(config: AttestConfig): FunctionDefinition[] {
-  const bot = createBotEndpoint(config.bot);
+/** Builds the list for one configuration. */
+export function buildFunctionList(_config: AttestConfig): FunctionDefinition[] {
   return [
     {
       kind: 'http',
@@ -41,7 +41,12 @@ export function buildFunctionList(config: AttestConfig): FunctionDefinition[] {
       route: 'messages',
       methods: ['POST'],
       authLevel: 'anonymous', // the Bot Framework token is validated by the CloudAdapter
-      handler: (request) => bot(request),
+      handler: (request, { services, durable }) =>
+        handleBotRequest(request, async () => ({
+          channel: await services.teams(),
+          deps: await services.workflow(),
+          service: (deps) => new AccessRequestService(deps, durable),
+        })),
     },
     {
       kind: 'timer',

@@ -8,6 +8,7 @@ import type * as df from 'durable-functions';
 import type { AttestConfig } from '../config/config';
 import type { DurableClientPort } from '../ports/durable-client.port';
 import type { WorkflowDeps } from '../workflows/workflow-deps';
+import type { TeamsChannel } from '../adapters/teams/teams-channel';
 
 /** How to reach the directory: Microsoft Graph's base URL and a bearer-token source (simulator or real). */
 export interface GraphAccess {
@@ -21,6 +22,8 @@ export interface AppServices {
   graph: GraphAccess;
   /** The workflow's ports, built on first use (see composition.ts). */
   workflow: () => Promise<WorkflowDeps>;
+  /** The Teams channel (bot adapter, application, proactive queue), built with the ports. */
+  teams: () => Promise<TeamsChannel>;
 }
 
 /** Passed to http and timer handlers. */

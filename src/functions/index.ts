@@ -10,7 +10,7 @@ import { createTableFactory } from '../adapters/tables/table-client-factory';
 import { TableNames } from '../adapters/tables/table-names';
 import { systemClock } from '../adapters/system-clock';
 import { loadConfigFromProcess } from '../config/config';
-import { workflowDepsFactory } from './composition';
+import { appServices } from './composition';
 import { buildFunctionList } from './function-list';
 import { validateFunctionList, type AppServices, type FunctionContext } from './function-types';
 
@@ -20,11 +20,7 @@ if (config.directory.mode !== 'graph')
   throw new Error('The Azure host reaches the directory through Microsoft Graph only.');
 const tables = createTableFactory(config.storage);
 const graph = graphAccessFor(config.directory);
-const services: AppServices = {
-  config,
-  graph,
-  workflow: workflowDepsFactory({ config, tables, graph, clock: systemClock }),
-};
+const services: AppServices = appServices({ config, tables, graph, clock: systemClock, teams: true });
 // Created on first use (the factory remembers it), so loading the worker does no I/O.
 const eventIds = () => tables.ensureTable(TableNames.durableEventIds(config.taskHub));
 const list = buildFunctionList(config);

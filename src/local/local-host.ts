@@ -32,7 +32,7 @@ import { TaskHubStore } from './replay-host/task-hub-store';
 import { startTimers } from './timers';
 import { graphAccessFor } from '../adapters/graph/graph-access';
 import { systemClock } from '../adapters/system-clock';
-import { workflowDepsFactory } from '../functions/composition';
+import { appServices } from '../functions/composition';
 import type { Clock } from '../ports/clock.port';
 
 /** How to start the local host. */
@@ -51,6 +51,11 @@ export interface LocalHostOptions {
   serve?: boolean;
   /** Functions to mount besides the app's own (tests mount samples here). */
   extraFunctions?: FunctionDefinition[];
+  /**
+   * Deliver notifications in Teams (default true). Off, they stay in the outbox table and nobody is reported
+   * unreachable: what the workflow tests use, which are about the orchestration, not the bot.
+   */
+  teams?: boolean;
   log?: (line: string) => void;
   /** The clock for the workflow and the replay host (tests move it forward). */
   clock?: Clock;
@@ -134,11 +139,13 @@ export async function startLocalHost(options: LocalHostOptions): Promise<LocalHo
     } else {
       graph = graphAccessFor(config.directory);
     }
-    const services: AppServices = {
+    const services: AppServices = appServices({
       config,
+      tables,
       graph,
-      workflow: workflowDepsFactory({ config, tables, graph, clock: options.clock ?? systemClock }),
-    };
+      clock: options.clock ?? systemClock,
+      teams: options.teams ?? true,
+    });
     // Fail fast: a catalog that does not load (or names groups the directory lacks) stops start-up here.
     const { catalog } = (await services.workflow()).catalog;
     const roles = catalog.apps.reduce((n, a) => n + a.roles.length, 0);

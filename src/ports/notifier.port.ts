@@ -1,6 +1,6 @@
 /**
  * Telling people what happened: approvers that a decision waits on them, requesters how their request is
- * going. The Teams adapter delivers these as cards; until then they are kept in an outbox table.
+ * going. They are kept in an outbox table, and the Teams adapter delivers them as cards.
  */
 
 /** What a notification is about. */
@@ -29,7 +29,17 @@ export interface Notification {
   id: string;
 }
 
+/** What became of a notification. */
+export interface NotifyResult {
+  /**
+   * Recipients the channel cannot reach at all (in Teams: the app is not installed for them, or was removed).
+   * The workflow escalates a stage whose approvers it cannot reach. Empty when everyone was reached or when
+   * the notifier has no channel to people (the outbox alone).
+   */
+  unreachable: string[];
+}
+
 /** Sends notifications. */
 export interface Notifier {
-  notify(notification: Notification): Promise<void>;
+  notify(notification: Notification): Promise<NotifyResult | void>;
 }

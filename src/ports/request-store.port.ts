@@ -12,4 +12,6 @@ export interface RequestStore {
   get(id: string): Promise<AccessRequest | undefined>;
   /** The requester's requests, newest first. */
   byRequester(requesterId: string): Promise<AccessRequest[]>;
+  /** Requests whose current stage waits on `approverId` (asked, not yet decided), oldest first. */
+  awaitingDecisionBy(approverId: string): Promise<AccessRequest[]>;
 }

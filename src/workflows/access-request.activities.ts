@@ -12,6 +12,7 @@ import type {
   ResolveApproversInput,
   ResolvedApprovers,
 } from './access-request.types';
+import type { NotifyResult } from '../ports/notifier.port';
 import type { WorkflowDeps } from './workflow-deps';
 
 const person = (u: DirectoryUser): Person => ({
@@ -143,7 +144,8 @@ export async function revokeAccess(deps: WorkflowDeps, input: MembershipInput) {
   };
 }
 
-/** Records a notification (idempotent by its id). */
-export async function notify(deps: WorkflowDeps, input: NotifyInput): Promise<void> {
-  await deps.notifier.notify(input);
+/** Records and delivers a notification (idempotent by its id); says whom it could not reach. */
+export async function notify(deps: WorkflowDeps, input: NotifyInput): Promise<NotifyResult> {
+  const result = await deps.notifier.notify(input);
+  return { unreachable: result?.unreachable ?? [] };
 }

@@ -36,7 +36,7 @@ import {
   type Person,
   type StageState,
 } from '../domain/request/access-request';
-import type { NotificationKind } from '../ports/notifier.port';
+import type { NotificationKind, NotifyResult } from '../ports/notifier.port';
 import type {
   AccessRequestInput,
   DecisionEvent,
@@ -361,6 +361,7 @@ class AccessRequestFlow {
         stage.approvers,
         number,
         resolved.fallbackReason ? 'approval-escalated' : 'approval-requested',
+        resolved.fallbackReason ? undefined : policy,
       );
 
       for (;;) {
@@ -406,6 +407,14 @@ class AccessRequestFlow {
             }),
           );
           const outcome = this.request.stages[index].outcome;
+          if (outcome !== 'denied') {
+            const who = this.request.stages[index].approvers.find((a) => a.id === ev.actor.objectId);
+            yield* this.notify(
+              'decision-recorded',
+              [this.request.requester.id],
+              `${who?.displayName ?? ev.actor.upn ?? ev.actor.objectId} approved stage ${ev.stage} of your request for ${this.what()}.`,
+            );
+          }
           if (outcome === 'denied') {
             if (!this.request.pendingExtension) {
               yield* this.notify(
@@ -475,13 +484,63 @@ class AccessRequestFlow {
     this.request = { ...this.request, stages: this.request.stages.map((s, i) => (i === index ? stage : s)) };
   }
 
-  private *askApprovers(approvers: Person[], stage: number, kind: NotificationKind): Gen<void> {
+  /**
+   * Sends the stage's approval card to `approvers`. When the channel cannot reach enough of the stage's
+   * approvers to reach its quorum (in Teams: the app is not installed for them), the stage is escalated to its
+   * fallback at once rather than left to time out, and the requester is told why.
+   */
+  private *askApprovers(
+    approvers: Person[],
+    stage: number,
+    kind: NotificationKind,
+    policy?: ApprovalStage,
+  ): Gen<void> {
     const what = this.request.pendingExtension ? `an extension of ${this.what()}` : this.what();
-    yield* this.notify(
+    const result = yield* this.notify(
       kind,
       approvers.map((a) => a.id),
       `${this.request.requester.displayName ?? this.request.requester.upn ?? this.request.requester.id} asks for ${what} (stage ${stage}). Justification: ${this.request.pendingExtension?.justification ?? this.request.justification}`,
     );
+    const index = this.request.currentStage;
+    const current = this.request.stages[index];
+    if (!policy || !current || current.number !== stage || result.unreachable.length === 0) return;
+    const missing = new Set(result.unreachable.map((id) => id.toLowerCase()));
+    const reachable = current.approvers.filter((a) => !missing.has(a.id.toLowerCase()));
+    if (reachable.length >= approvalsNeeded(current)) return;
+    const fallback = (yield this.context.df.callActivityWithRetry(
+      ActivityNames.resolvePerson,
+      activityRetry(),
+      policy.fallback,
+    )) as Person;
+    const names = current.approvers
+      .filter((a) => missing.has(a.id.toLowerCase()))
+      .map((a) => a.displayName ?? a.upn ?? a.id)
+      .join(', ');
+    const reason = `the bot cannot reach ${names} in Teams (the Attest app is not installed for them)`;
+    if (missing.has(fallback.id.toLowerCase()) || current.approvers.some((a) => a.id === fallback.id)) {
+      // Nobody else to ask now: the stage waits for its timeout (anyone can still decide from the tab or CLI).
+      yield* this.notify(
+        'approval-escalated',
+        [this.request.requester.id],
+        `Your request is waiting: ${reason}.`,
+      );
+      return;
+    }
+    this.replaceStage(index, { ...current, approvers: [...current.approvers, fallback], escalated: true });
+    yield* this.record(
+      approvalEscalated(this.audit(SYSTEM), {
+        stage,
+        from: current.approvers.filter((a) => missing.has(a.id.toLowerCase())).map((a) => a.id),
+        to: [fallback.id],
+        reason,
+      }),
+    );
+    yield* this.notify(
+      'approval-escalated',
+      [this.request.requester.id],
+      `Your request was also sent to ${fallback.displayName ?? fallback.upn ?? fallback.id}: ${reason}.`,
+    );
+    yield* this.askApprovers([fallback], stage, 'approval-escalated');
   }
 
   /** Appends one audit event at the next sequence number, and saves the request's state with it. */
@@ -494,15 +553,16 @@ class AccessRequestFlow {
     });
   }
 
-  private *notify(kind: NotificationKind, recipients: string[], text: string): Gen<void> {
+  private *notify(kind: NotificationKind, recipients: string[], text: string): Gen<NotifyResult> {
     this.notices++;
-    yield this.context.df.callActivityWithRetry(ActivityNames.notify, activityRetry(), {
+    const result = (yield this.context.df.callActivityWithRetry(ActivityNames.notify, activityRetry(), {
       kind,
       requestId: this.request.id,
       recipients,
       text,
       id: `${String(this.notices).padStart(4, '0')}-${kind}`,
-    });
+    })) as NotifyResult | undefined;
+    return { unreachable: result?.unreachable ?? [] };
   }
 
   /**

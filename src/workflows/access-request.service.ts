@@ -229,6 +229,26 @@ export class AccessRequestService {
     await this.durable.raiseEvent(request.id, EventNames.revoke, event, { eventId: event.eventId });
   }
 
+  /**
+   * Audits an attempt a channel refused before it reached a request (a card whose data was tampered with,
+   * names no request, or names one that does not exist), in `attempts:<requestId>` or, with no usable id,
+   * `attempts:unknown`.
+   */
+  async refuse(
+    actor: AuditActor,
+    requestId: string | undefined,
+    code: string,
+    reason: string,
+  ): Promise<void> {
+    const id = requestId && /^[0-9A-Za-z-]{1,64}$/.test(requestId) ? requestId : 'unknown';
+    await this.deps.audit.append(
+      attemptRefused(
+        { stream: attemptsStream(id), actor, subject: `request:${id}`, correlation: { requestId: id } },
+        { code, reason },
+      ),
+    );
+  }
+
   private async load(requestId: string): Promise<AccessRequest> {
     const request = await this.deps.requests.get(requestId);
     if (!request) throw new DomainError('REQUEST.NOT_FOUND', `There is no request ${requestId}.`);

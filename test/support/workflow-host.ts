@@ -35,13 +35,16 @@ export interface WorkflowHost {
 }
 
 /** Starts the host for one test file; pass a TestClock to move time forward (timers, expiry). */
-export async function startWorkflowHost(options: { clock?: Clock } = {}): Promise<WorkflowHost> {
+export async function startWorkflowHost(
+  options: { clock?: Clock; teams?: boolean; env?: Record<string, string> } = {},
+): Promise<WorkflowHost> {
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'attest-workflow-'));
   const env = {
     ATTEST_HTTP_PORT: String(await freePort()),
     ATTEST_GRAPH_SIM_PORT: String(await freePort()),
     ATTEST_AZURITE_TABLE_PORT: String(await freePort()),
     ATTEST_AZURITE_BLOB_PORT: String(await freePort()),
+    ...options.env,
   };
   const log = process.env.DEBUG_WORKFLOW ? (line: string) => console.log(line) : () => undefined;
   const host = await startLocalHost({
@@ -50,6 +53,7 @@ export async function startWorkflowHost(options: { clock?: Clock } = {}): Promis
     playground: false,
     log,
     clock: options.clock,
+    teams: options.teams ?? false,
   });
   const deps = await host.services.workflow();
   const service = new AccessRequestService(deps, host.durable);

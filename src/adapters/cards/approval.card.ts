@@ -42,6 +42,8 @@ export interface ApprovalCardModel {
   /** True when the requester asks to extend access they hold, rather than for new access. */
   readonly extension?: boolean;
   readonly currentAccess: readonly CurrentAccess[];
+  /** Why the last click was refused, worded for the person who clicked; shown in attention colour. */
+  readonly errors?: readonly string[];
 }
 
 /** Renders the approval card for one stage. */
@@ -52,6 +54,7 @@ export function renderApprovalCard(model: ApprovalCardModel): CardJson {
     verbs: { approve: CardVerbs.requestApprove, deny: CardVerbs.requestDeny },
     requestId: model.requestId,
     stage: model.stage.number,
+    errors: model.errors ?? [],
     heading: model.extension ? 'Extension request' : 'Access request',
     stageText:
       `Stage ${model.stage.number} of ${model.stage.of}` + (model.stage.name ? `: ${model.stage.name}` : ''),

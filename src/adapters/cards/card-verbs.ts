@@ -17,6 +17,14 @@ export const CardVerbs = {
   accessExtend: 'access.extend',
   /** My-access card: give access back now. Data: `requestId`. */
   accessRevoke: 'access.revoke',
+  /** Menu (help) card: the request card. */
+  menuRequest: 'menu.request',
+  /** Menu card: the my-access card. */
+  menuMyAccess: 'menu.my-access',
+  /** Menu card: the approval cards waiting on me. */
+  menuPending: 'menu.pending',
+  /** Menu card: one request's status. Input: `requestId`. */
+  menuStatus: 'menu.status',
 } as const;
 
 /** One of {@link CardVerbs}' values. */
@@ -29,7 +37,13 @@ export const CardInputIds = {
   justification: 'justification',
   ticketReference: 'ticketReference',
   comment: 'comment',
+  requestId: 'requestId',
 } as const;
+
+/** The id of the "why longer" text of one grant's extend form (unique per card, like the choice). */
+export function extendReasonInputId(requestId: string): string {
+  return `extendWhy.${requestId}`;
+}
 
 /**
  * The id of the "extend by" choice for one grant. NB. Input ids must be unique across a card, and the

@@ -13,6 +13,8 @@ export interface DecidedCardSubject {
   readonly appName: string;
   readonly roleName: string;
   readonly stage: { readonly number: number; readonly of: number };
+  /** Why the click that brought this card was refused, for the person who clicked. */
+  readonly errors?: readonly string[];
 }
 
 /** A decision on the stage the card asked about, or the reason the card no longer asks anything. */
@@ -62,6 +64,7 @@ export function renderDecidedCard(model: DecidedCardModel): CardJson {
         ? 'Access request approved'
         : 'Access request denied'
       : 'Access request',
+    errors: model.errors ?? [],
     summary: `${model.requesterName} · ${model.appName} · ${model.roleName} (stage ${model.stage.number} of ${model.stage.of})`,
     approved: model.outcome === 'approved',
     denied: model.outcome === 'denied',

@@ -1,6 +1,6 @@
 /** The my-access card: the requester's active grants, each with Extend and Revoke now. */
 import type { DurationPolicy } from '../../domain/catalog/catalog.model';
-import { CardVerbs, extendDurationInputId } from './card-verbs';
+import { CardVerbs, extendDurationInputId, extendReasonInputId } from './card-verbs';
 import {
   cardTimestamp,
   durationChoices,
@@ -44,6 +44,7 @@ export function renderMyAccessCard(model: MyAccessCardModel): CardJson {
         extensionPending: g.extensionPending === true,
         canExtend: g.expiresAt !== undefined && g.extensionPending !== true && choices.length > 0,
         extendInputId: extendDurationInputId(g.requestId),
+        extendReasonInputId: extendReasonInputId(g.requestId),
         extendChoices: choices,
         extendDefault: preselectedDuration(choices, g.duration),
       };

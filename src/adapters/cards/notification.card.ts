@@ -4,7 +4,7 @@
  */
 import type { DurationPolicy, DurationValue } from '../../domain/catalog/catalog.model';
 import type { AccessRequest } from '../../domain/request/access-request';
-import { CardVerbs, extendDurationInputId } from './card-verbs';
+import { CardVerbs, extendDurationInputId, extendReasonInputId } from './card-verbs';
 import {
   cardTimestamp,
   describeDuration,
@@ -118,6 +118,7 @@ export function renderNotificationCard(model: NotificationCardModel): CardJson {
     comment,
     canExtend: m.kind === 'expiry-reminder' && choices.length > 0,
     extendInputId: extendDurationInputId(m.requestId),
+    extendReasonInputId: extendReasonInputId(m.requestId),
     extendChoices: choices,
     extendDefault: m.kind === 'expiry-reminder' ? preselectedDuration(choices, m.duration) : '',
   });

@@ -15,6 +15,17 @@ export const TableNames = {
   accessRequests: 'AccessRequests',
   /** Notifications owed to people, until the Teams adapter delivers them. */
   notifications: 'Notifications',
+  /**
+   * Teams: the conversation reference of each person who installed the app or wrote to the bot
+   * (PartitionKey `user`, RowKey object id) and of each channel the app was added to (`channel`, channel id).
+   */
+  teamsConversations: 'TeamsConversations',
+  /**
+   * Teams: each notification delivered (PartitionKey = request id, RowKey = notification id and recipient),
+   * with the activity id of the card sent, so a retried delivery sends nothing twice and approval cards can
+   * be updated in place.
+   */
+  teamsDeliveries: 'TeamsDeliveries',
   /** The local host's own probe row, written at start-up to prove storage answers. */
   hostProbe: 'AttestHostProbe',
 } as const;

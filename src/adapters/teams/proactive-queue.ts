@@ -22,7 +22,7 @@ import { systemClock } from '../system-clock';
  * when the service sent one, `retryAfter`: the Retry-After header, seconds or an HTTP date) lets the queue
  * decide whether to retry.
  */
-export type ProactiveSender = (conversationId: string, activity: object) => Promise<void>;
+export type ProactiveSender = (conversationId: string, activity: object) => Promise<string | void>;
 
 /** Waits `ms` milliseconds, or less if `signal` aborts first (it then resolves, never rejects). */
 export type Sleep = (ms: number, signal?: AbortSignal) => Promise<void>;
@@ -193,7 +193,7 @@ interface Job {
   activity: object;
   tenant: string;
   attempts: number;
-  resolve: () => void;
+  resolve: (activityId: string | undefined) => void;
   reject: (error: ProactiveSendError) => void;
 }
 
@@ -265,8 +265,12 @@ export class ProactiveQueue {
     return this.unsettled;
   }
 
-  /** Queues `activity` for `conversationId`; settles when it is delivered or has failed for good. */
-  send(conversationId: string, activity: object, options: SendOptions = {}): Promise<void> {
+  /**
+   * Queues `activity` for `conversationId`; settles when it is delivered (with the id Teams gave the activity,
+   * when the sender reports one) or has failed for good. An activity with an `id` is an update of that
+   * activity, and counts against the same limits.
+   */
+  send(conversationId: string, activity: object, options: SendOptions = {}): Promise<string | undefined> {
     if (this.stopping) {
       return Promise.reject(
         new ProactiveSendError(
@@ -285,7 +289,7 @@ export class ProactiveQueue {
         ),
       );
     }
-    return new Promise<void>((resolve, reject) => {
+    return new Promise<string | undefined>((resolve, reject) => {
       const conversation = this.conversationFor(conversationId);
       conversation.jobs.push({ activity, tenant: options.tenantId ?? '', attempts: 0, resolve, reject });
       this.unsettled++;
@@ -428,8 +432,9 @@ export class ProactiveQueue {
 
   private async attempt(conversation: Conversation, job: Job): Promise<void> {
     let outcome: Outcome | undefined;
+    let activityId: string | undefined;
     try {
-      await this.sender(conversation.id, job.activity);
+      activityId = (await this.sender(conversation.id, job.activity)) ?? undefined;
     } catch (err) {
       outcome = this.judge(conversation.id, job.attempts, err);
     }
@@ -440,7 +445,7 @@ export class ProactiveQueue {
     } else {
       conversation.jobs.shift();
       const failure = outcome?.error;
-      this.settle(() => (failure ? job.reject(failure) : job.resolve()));
+      this.settle(() => (failure ? job.reject(failure) : job.resolve(activityId)));
     }
     if (conversation.jobs.length > 0) this.ready.add(conversation);
     this.wake();
@@ -555,13 +560,21 @@ export function botbuilderSender(
     if (!reference) {
       throw new SendFailure(`No conversation reference is stored for conversation ${conversationId}.`, 404);
     }
+    let id: string | undefined;
     try {
       await adapter.continueConversationAsync(appId, reference, async (context) => {
-        await context.sendActivity(activity as Partial<Activity>);
+        const a = activity as Partial<Activity>;
+        if (a.id) {
+          await context.updateActivity(a);
+          id = a.id;
+        } else {
+          id = (await context.sendActivity(a))?.id;
+        }
       });
     } catch (err) {
       throw toSendFailure(err);
     }
+    return id;
   };
 }
 

@@ -25,6 +25,8 @@ export interface CatalogApp {
   readonly id: string;
   readonly name: string;
   readonly description?: string;
+  /** Other names people use for the app, for matching what they type in chat. */
+  readonly synonyms?: readonly string[];
   readonly roles: readonly CatalogRole[];
 }
 
@@ -35,6 +37,8 @@ export interface CatalogRole {
   readonly ref: RoleRef;
   readonly name: string;
   readonly description?: string;
+  /** Other names people use for the role, for matching what they type in chat. */
+  readonly synonyms?: readonly string[];
   /** Lower-case GUID of the Entra security group whose membership is the access. */
   readonly groupId: string;
   readonly eligibility: Eligibility;

@@ -49,10 +49,11 @@ export type CatalogValidation =
 export const CATALOG_KEYS = {
   catalog: ['id', 'name', 'version', 'description', 'stageDefaults', 'apps'],
   stageDefaults: ['timeout', 'fallback'],
-  app: ['name', 'description', 'roles'],
+  app: ['name', 'description', 'synonyms', 'roles'],
   role: [
     'name',
     'description',
+    'synonyms',
     'groupId',
     'eligibility',
     'approval',
@@ -397,6 +398,7 @@ function readApp(
   if (!m) return undefined;
   const name = c.text(m.name, [...path, 'name'], 'name', 'Add name: with the name people know the app by.');
   const description = c.text(m.description, [...path, 'description'], 'description', false);
+  const synonyms = readSynonyms(c, m.synonyms, [...path, 'synonyms']);
   const rawRoles =
     m.roles === undefined || m.roles === null
       ? c.missing([...path, 'roles'], 'roles', 'Add roles: with at least one role and its groupId.')
@@ -406,7 +408,13 @@ function readApp(
     const role = readRole(c, appId, roleId, rawRole, defaults, pending, groupOwner);
     if (role) roles.push(role);
   }
-  return { id: appId, name: name ?? '', ...(description !== undefined && { description }), roles };
+  return {
+    id: appId,
+    name: name ?? '',
+    ...(description !== undefined && { description }),
+    ...(synonyms.length > 0 && { synonyms }),
+    roles,
+  };
 }
 
 function readRole(
@@ -425,6 +433,7 @@ function readRole(
   if (!m) return undefined;
   const name = c.text(m.name, [...path, 'name'], 'name', 'Add name: with the name requesters see.');
   const description = c.text(m.description, [...path, 'description'], 'description', false);
+  const synonyms = readSynonyms(c, m.synonyms, [...path, 'synonyms']);
   const groupId = c.group(
     m.groupId,
     [...path, 'groupId'],
@@ -459,6 +468,7 @@ function readRole(
     ref,
     name: name ?? '',
     ...(description !== undefined && { description }),
+    ...(synonyms.length > 0 && { synonyms }),
     groupId: groupId ?? '',
     eligibility,
     approval: { stages },
@@ -468,6 +478,16 @@ function readRole(
     ...(autoApprove !== undefined && { autoApprove }),
     conflicts: [],
   };
+}
+
+/** Other words people use for an app or role ("SFDC", "sysadmin"); the chat matcher reads them. */
+function readSynonyms(c: Checker, v: unknown, path: ValuePath): string[] {
+  const out: string[] = [];
+  (c.list(v, path, 'synonyms') ?? []).forEach((s, i) => {
+    const word = c.text(s, [...path, i], 'synonyms entry', false);
+    if (word !== undefined && !out.includes(word)) out.push(word);
+  });
+  return out;
 }
 
 function readEligibility(c: Checker, v: unknown, path: ValuePath): Eligibility {

@@ -1,0 +1,119 @@
+/**
+ * A short-lived cache of what the bot asks the directory about the person it is talking to: their user record
+ * and which of the catalog's groups they are in. NB. The bot must answer a card click within seconds however
+ * slow Graph is, and the request card needs exactly these facts: they are fetched when the person opens a
+ * chat or types (not awaited), and a submission within the next few minutes reuses them. Grants, revocations
+ * and approver resolution never use this cache; they run in the orchestration against the directory itself.
+ */
+import type { Catalog } from '../../domain/catalog/catalog.model';
+import type { Clock } from '../../ports/clock.port';
+import type { Directory, DirectoryUser } from '../../ports/directory.port';
+
+/** How long facts about a requester are reused. */
+export const REQUESTER_FACTS_TTL_MS = 5 * 60_000;
+
+interface Facts {
+  user: DirectoryUser | undefined;
+  groupIds: Set<string>;
+  at: number;
+}
+
+/** Every group the catalog's policy asks about. */
+function catalogGroups(catalog: Catalog): string[] {
+  const ids = new Set<string>();
+  for (const app of catalog.apps) {
+    for (const role of app.roles) {
+      ids.add(role.groupId);
+      role.eligibility.groupIds.forEach((g) => ids.add(g));
+      if (role.autoApprove?.requesterInGroup) ids.add(role.autoApprove.requesterInGroup);
+    }
+  }
+  return [...ids];
+}
+
+/**
+ * A Directory that answers `getUser` and `memberGroupIds` for recently seen people from memory, and passes
+ * everything else through.
+ */
+export class RequesterCache implements Directory {
+  private readonly facts = new Map<string, Promise<Facts>>();
+  private readonly groups: string[];
+
+  constructor(
+    private readonly directory: Directory,
+    catalog: Catalog,
+    private readonly clock: Clock,
+    private readonly ttlMs = REQUESTER_FACTS_TTL_MS,
+  ) {
+    this.groups = catalogGroups(catalog);
+  }
+
+  /** Starts fetching `userId`'s facts if they are not fresh; never rejects (a failure is retried on use). */
+  warm(userId: string): void {
+    this.factsOf(userId).catch(() => undefined);
+  }
+
+  private factsOf(userId: string): Promise<Facts> {
+    const key = userId.toLowerCase();
+    const cached = this.facts.get(key);
+    const now = this.clock.now().getTime();
+    if (cached) {
+      return cached.then((f) => (now - f.at < this.ttlMs ? f : this.fetch(key, now)));
+    }
+    return this.fetch(key, now);
+  }
+
+  private fetch(key: string, now: number): Promise<Facts> {
+    const p = (async () => {
+      const user = await this.directory.getUser(key);
+      const groupIds = user ? await this.directory.memberGroupIds(user.id, this.groups) : [];
+      return { user, groupIds: new Set(groupIds.map((g) => g.toLowerCase())), at: now };
+    })();
+    this.facts.set(key, p);
+    p.catch(() => {
+      if (this.facts.get(key) === p) this.facts.delete(key);
+    });
+    // Keep the map bounded: drop the oldest entries past a few thousand people.
+    if (this.facts.size > 5000) this.facts.delete(this.facts.keys().next().value as string);
+    return p;
+  }
+
+  async getUser(idOrUpn: string): Promise<DirectoryUser | undefined> {
+    if (!/^[0-9a-f-]{36}$/i.test(idOrUpn)) return this.directory.getUser(idOrUpn);
+    return (await this.factsOf(idOrUpn)).user;
+  }
+
+  async memberGroupIds(userId: string, candidateGroupIds: string[]): Promise<string[]> {
+    const known = new Set(this.groups);
+    if (!candidateGroupIds.every((g) => known.has(g.toLowerCase()))) {
+      return this.directory.memberGroupIds(userId, candidateGroupIds);
+    }
+    const { groupIds } = await this.factsOf(userId);
+    return candidateGroupIds.filter((g) => groupIds.has(g.toLowerCase()));
+  }
+
+  findUsersByUpnPrefix(prefix: string, top?: number) {
+    return this.directory.findUsersByUpnPrefix(prefix, top);
+  }
+  managerChain(userId: string, levels: number) {
+    return this.directory.managerChain(userId, levels);
+  }
+  groupOwners(groupId: string) {
+    return this.directory.groupOwners(groupId);
+  }
+  groupMembers(groupId: string) {
+    return this.directory.groupMembers(groupId);
+  }
+  isMember(groupId: string, userId: string) {
+    return this.directory.isMember(groupId, userId);
+  }
+  addMember(groupId: string, userId: string) {
+    return this.directory.addMember(groupId, userId);
+  }
+  removeMember(groupId: string, userId: string) {
+    return this.directory.removeMember(groupId, userId);
+  }
+  lastSignIns(userIds: string[]) {
+    return this.directory.lastSignIns(userIds);
+  }
+}
