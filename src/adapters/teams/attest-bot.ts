@@ -316,7 +316,7 @@ async function extend(
   actor: AuditActor,
   data: Record<string, unknown>,
 ): Promise<CardJson | string> {
-  const { deps, service } = turn(context);
+  const { service } = turn(context);
   const { requestId } = parseCard(requestOnly, data);
   const by = data[extendDurationInputId(requestId)];
   const why = data[extendReasonInputId(requestId)];
