@@ -95,12 +95,6 @@ export async function handleBotRequest(
     },
   };
   const nodeReq = { body, headers: Object.fromEntries(request.headers.entries()), method: request.method };
-  channel.adapter.onTurnError = async (context, error) => {
-    console.error(`bot: turn failed: ${error.message}`);
-    if (context.activity.type === 'message') {
-      await context.sendActivity('Sorry, something went wrong on our side. Try again in a minute.');
-    }
-  };
   await channel.adapter.process(nodeReq, nodeRes, async (context) => {
     const tenant = tenantOf(context);
     if (!tenant || !allowed.has(tenant)) {

@@ -57,9 +57,18 @@ export async function createTeamsChannel(opts: {
   const deliveries = new DeliveryStore(opts.tables.client(TableNames.teamsDeliveries));
   await Promise.all([conversations.init(), deliveries.init()]);
   const references = new Map<string, Partial<ConversationReference>>();
+  // NB. Proactive sends get an adapter of their own: a failed send must reach the queue as an error (to retry
+  // or report the person unreachable), and an adapter with onTurnError would swallow it there.
+  const proactive = new TeamsAdapter(botFrameworkOptions(opts.bot));
   const queue = new ProactiveQueue({
-    send: botbuilderSender(adapter, appId ?? '', (id) => references.get(id)),
+    send: botbuilderSender(proactive, appId ?? '', (id) => references.get(id)),
   });
+  adapter.onTurnError = async (context, error) => {
+    console.error(`bot: turn failed: ${error.message}`);
+    if (context.activity.type === 'message') {
+      await context.sendActivity('Sorry, something went wrong on our side. Try again in a minute.');
+    }
+  };
   return {
     bot: opts.bot,
     adapter,

@@ -1,0 +1,475 @@
+/**
+ * The Teams bot through the Bot Framework protocol: activities POSTed to /api/messages on the local host
+ * (Azurite, the Graph simulator, the replay host), replies and proactive cards captured by a local connector
+ * at the activities' serviceUrl.
+ */
+import { HttpRequest } from '@azure/functions';
+import { handleBotRequest } from '../../../src/adapters/teams/bot-endpoint';
+import { createTeamsChannel } from '../../../src/adapters/teams/teams-channel';
+import { CardVerbs } from '../../../src/adapters/cards/card-verbs';
+import { PLAYGROUND_USERS } from '../../../src/local/graph-sim/demo-tenant';
+import { AccessRequestService, attemptsStream } from '../../../src/workflows/access-request.service';
+import {
+  BotClient,
+  cardOf,
+  cardText,
+  personalConversation,
+  TENANT,
+  type TeamsUser,
+} from '../../support/bot-client';
+import { startConnector, type LocalConnector } from '../../support/connector';
+import { eventually } from '../../support/storage';
+import { startWorkflowHost, type WorkflowHost } from '../../support/workflow-host';
+
+jest.mock('swiper', () => ({}));
+jest.setTimeout(60_000);
+
+const [alex, priya, rahul, , siobhan] = PLAYGROUND_USERS.map((u): TeamsUser => ({
+  id: u.id,
+  displayName: u.displayName,
+})) as TeamsUser[];
+const CHANNEL = '19:approvers0123456789@thread.tacv2';
+const SNOWFLAKE_ANALYST = 'snowflake/analyst';
+
+let h: WorkflowHost;
+let connector: LocalConnector;
+let bot: BotClient;
+
+beforeAll(async () => {
+  h = await startWorkflowHost({ teams: true, env: { ATTEST_APPROVERS_CHANNEL_ID: CHANNEL } });
+  connector = await startConnector();
+  bot = new BotClient(`${h.host.url}/api/messages`, connector);
+  await bot.install(priya);
+  await bot.install(alex);
+  await bot.install(siobhan);
+  // The approvers' channel: the app was added to its team (Teams sends conversationUpdate from the channel).
+  await bot.post(priya, {
+    type: 'conversationUpdate',
+    membersAdded: [{ id: '28:attest-bot' }],
+    conversation: { id: CHANNEL, conversationType: 'channel', isGroup: true, tenantId: TENANT },
+    channelData: { tenant: { id: TENANT }, channel: { id: CHANNEL }, team: { id: CHANNEL } },
+  });
+});
+afterAll(async () => {
+  await connector?.close();
+  await h?.stop();
+});
+
+/** What the connector received for `user`'s personal chat since `from`. */
+const sentTo = (user: TeamsUser, from = 0) =>
+  connector.received.slice(from).filter((a) => a.conversationId === personalConversation(user));
+
+/** The value an input of the card starts with. */
+function inputValue(card: unknown, id: string): unknown {
+  let found: unknown;
+  const walk = (v: unknown): void => {
+    if (Array.isArray(v)) v.forEach(walk);
+    else if (v && typeof v === 'object') {
+      const o = v as Record<string, unknown>;
+      if (o.id === id && typeof o.type === 'string' && o.type.startsWith('Input.')) found = o.value;
+      Object.values(o).forEach(walk);
+    }
+  };
+  walk(card);
+  return found;
+}
+
+async function waitFor<T>(what: string, probe: () => T | undefined): Promise<T> {
+  return eventually(async () => probe(), 20_000, what);
+}
+
+/**
+ * Alex submits a request through the card (Snowflake analyst unless said otherwise; all are decided by his
+ * manager Priya) and waits until Priya's card was sent. NB. A request for a role Alex already holds becomes
+ * an extension, so a test that grants a role uses a role of its own.
+ */
+async function submitAsAlex(
+  roleRef = SNOWFLAKE_ANALYST,
+  duration = '30d',
+  justification = 'Quarterly revenue analysis for finance',
+): Promise<string> {
+  const from = connector.received.length;
+  const answer = await bot.click(alex, CardVerbs.requestSubmit, { roleRef, duration, justification });
+  expect(answer.status).toBe(200);
+  expect(cardText(answer.card)).toContain('Request submitted');
+  const requestId = /[0-9a-f-]{36}/.exec(cardText(answer.card))?.[0] as string;
+  await h.stageOpen(requestId, 1);
+  await waitFor('the approval card to reach Priya', () =>
+    sentTo(priya, from).find((a) => cardText(cardOf(a.activity)).includes('Stage 1 of 1')),
+  );
+  return requestId;
+}
+
+describe('chat commands', () => {
+  test('help answers with the menu card, every command a button, naming who the bot sees', async () => {
+    const from = connector.received.length;
+    expect((await bot.say(alex, 'help')).status).toBe(200);
+    const [reply] = sentTo(alex, from);
+    const text = cardText(cardOf(reply!.activity));
+    expect(text).toContain(alex.id);
+    const verbs = (cardOf(reply!.activity)?.actions as { verb: string }[]).map((a) => a.verb);
+    expect(verbs).toEqual([
+      CardVerbs.menuRequest,
+      CardVerbs.menuMyAccess,
+      CardVerbs.menuPending,
+      CardVerbs.menuStatus,
+    ]);
+  });
+
+  test('installing the app welcomes the person and remembers how to reach them', async () => {
+    const channel = await h.host.services.teams();
+    expect((await channel.conversations.user(alex.id))?.conversation?.id).toBe(personalConversation(alex));
+    expect((await channel.conversations.channel(CHANNEL))?.conversation?.id).toBe(CHANNEL);
+    expect(connector.received.some((a) => a.activity.text?.startsWith('Welcome to Attest, Alex Chen'))).toBe(
+      true,
+    );
+  });
+
+  test('request answers with the roles this requester may ask for, and no others', async () => {
+    const from = connector.received.length;
+    await bot.say(alex, 'request');
+    const text = cardText(cardOf(sentTo(alex, from)[0]!.activity));
+    expect(text).toContain('Snowflake · Analyst');
+    expect(text).toContain('GitHub Enterprise · Member');
+    expect(text).not.toContain('Salesforce'); // Alex is in Engineering; Salesforce is for Sales and IT
+  });
+
+  test('free text is matched to a role and a duration and answered with a prefilled request card', async () => {
+    const from = connector.received.length;
+    await bot.say(alex, 'I need Snowflake analyst for 3 days please');
+    const card = cardOf(sentTo(alex, from)[0]!.activity);
+    expect(JSON.stringify(card)).toContain(`"value":"${SNOWFLAKE_ANALYST}"`);
+    expect(inputValue(card, 'roleRef')).toBe(SNOWFLAKE_ANALYST);
+    expect(inputValue(card, 'duration')).toBe('3d');
+  });
+
+  test('free text that names nothing in the catalog says so and points to request', async () => {
+    const from = connector.received.length;
+    await bot.say(alex, 'can I have the moon');
+    expect(sentTo(alex, from)[0]!.activity.text).toContain('Type **request**');
+  });
+
+  test('status shows a request to its requester and approvers only', async () => {
+    const id = await submitAsAlex();
+    let from = connector.received.length;
+    await bot.say(alex, `status ${id}`);
+    expect(sentTo(alex, from)[0]!.activity.text).toContain(`Waiting on stage 1: Priya Raman`);
+    from = connector.received.length;
+    await bot.say(siobhan, `status ${id}`);
+    expect(sentTo(siobhan, from)[0]!.activity.text).toBe(`I know of no request ${id} that you can see.`);
+    from = connector.received.length;
+    await bot.say(siobhan, `status ' or 1 eq 1`);
+    expect(sentTo(siobhan, from)[0]!.activity.text).toContain('is not a request id');
+  });
+
+  test('pending sends the approver a card for each request waiting on them', async () => {
+    const id = await submitAsAlex();
+    const from = connector.received.length;
+    await bot.say(priya, 'pending');
+    const cards = sentTo(priya, from).filter((a) => cardOf(a.activity));
+    expect(cards.some((a) => JSON.stringify(cardOf(a.activity)).includes(id))).toBe(true);
+    expect(sentTo(priya, from).at(-1)!.activity.text).toMatch(/waiting for your decision/);
+  });
+
+  test('a message from a tenant that is not allowed is refused, and nothing is remembered', async () => {
+    const stranger = { id: '99999999-9999-4999-8999-999999999999', displayName: 'Mallory' };
+    const from = connector.received.length;
+    await bot.post(stranger, {
+      type: 'message',
+      text: 'help',
+      conversation: {
+        id: 'a:stranger',
+        conversationType: 'personal',
+        tenantId: 'f00dbabe-0000-4000-8000-000000000000',
+      },
+      channelData: { tenant: { id: 'f00dbabe-0000-4000-8000-000000000000' } },
+    });
+    expect(connector.received.slice(from).map((a) => a.activity.text)).toEqual([
+      'This Attest installation does not serve your organisation.',
+    ]);
+    expect(await (await h.host.services.teams()).conversations.user(stranger.id)).toBeUndefined();
+  });
+
+  test('a body that is not JSON is a 400', async () => {
+    const res = await fetch(`${h.host.url}/api/messages`, { method: 'POST', body: 'not json' });
+    expect(res.status).toBe(400);
+  });
+});
+
+describe('the request card', () => {
+  test('a submission the policy refuses comes back on the card with the reasons and the values typed', async () => {
+    const before = (await h.deps.requests.byRequester(alex.id)).length;
+    const answer = await bot.click(alex, CardVerbs.requestSubmit, {
+      roleRef: SNOWFLAKE_ANALYST,
+      duration: '30d',
+      justification: 'short',
+    });
+    const text = cardText(answer.card);
+    expect(text).toMatch(/at least 10 characters/);
+    expect(JSON.stringify(answer.card)).toContain('"value":"short"');
+    expect((await h.deps.requests.byRequester(alex.id)).length).toBe(before);
+  });
+
+  test('a duration the card never offered is refused on the card', async () => {
+    const answer = await bot.click(alex, CardVerbs.requestSubmit, {
+      roleRef: SNOWFLAKE_ANALYST,
+      duration: '400d',
+      justification: 'Quarterly revenue analysis for finance',
+    });
+    expect(cardText(answer.card)).toMatch(/longer than|at most|maximum/i);
+  });
+
+  test('a role the requester may not ask for is refused on the card', async () => {
+    const answer = await bot.click(alex, CardVerbs.requestSubmit, {
+      roleRef: 'salesforce/admin',
+      duration: '1d',
+      justification: 'I would like to administer Salesforce today',
+      ticketReference: 'CHG0012345',
+    });
+    expect(cardText(answer.card)).toContain('can only be requested by people in Sales, IT');
+  });
+
+  test('submitting tells the requester, and sends the approval card to the approver and the channel', async () => {
+    const from = connector.received.length;
+    const id = await submitAsAlex();
+    const card = await waitFor('Priya’s card', () =>
+      sentTo(priya, from).find((a) => JSON.stringify(cardOf(a.activity) ?? {}).includes(id)),
+    );
+    const text = cardText(cardOf(card.activity));
+    for (const fact of ['Alex Chen', 'Priya Raman', 'Snowflake · Analyst', '30 days', 'Quarterly revenue']) {
+      expect(text).toContain(fact);
+    }
+    await waitFor('the channel copy', () =>
+      connector.received
+        .slice(from)
+        .find((a) => a.conversationId === CHANNEL && JSON.stringify(a.activity).includes(id)),
+    );
+    await waitFor('the submitted card to Alex', () =>
+      sentTo(alex, from).find((a) => cardText(cardOf(a.activity)).includes('Request submitted')),
+    );
+  });
+});
+
+describe('deciding on the approval card', () => {
+  test('the requester cannot approve their own request: refused on the card and audited', async () => {
+    const id = await submitAsAlex();
+    const answer = await bot.click(alex, CardVerbs.requestApprove, { requestId: id, stage: 1 });
+    expect(cardText(answer.card)).toContain('You cannot approve or deny your own request.');
+    expect(await h.actions(attemptsStream(id))).toEqual(['attempt.refused']);
+    expect((await h.deps.requests.get(id))?.status).toBe('PendingApproval');
+  });
+
+  test('someone who is not an approver is refused and audited', async () => {
+    const id = await submitAsAlex();
+    const answer = await bot.click(siobhan, CardVerbs.requestApprove, { requestId: id, stage: 1 });
+    expect(cardText(answer.card)).toContain('not an approver');
+    expect((await h.events(attemptsStream(id)))[0]?.actor.objectId).toBe(siobhan.id);
+  });
+
+  test('a stale card (a stage that is not the current one) is refused', async () => {
+    const id = await submitAsAlex();
+    const answer = await bot.click(priya, CardVerbs.requestApprove, { requestId: id, stage: 2 });
+    expect(cardText(answer.card ?? answer.message)).toMatch(/Stage 2 .* is over|waiting on stage 1/);
+  });
+
+  test('tampered card data is refused with a clear message and audited', async () => {
+    const answer = await bot.click(priya, CardVerbs.requestApprove, {
+      requestId: "x' or PartitionKey ne '",
+      stage: 1,
+    });
+    expect(answer.message).toMatch(/not what Attest sent/);
+    const refused = await h.events(attemptsStream('unknown'));
+    expect(refused.at(-1)?.details).toMatchObject({ code: 'CARD.INVALID_DATA' });
+    const unknown = await bot.click(priya, CardVerbs.requestApprove, {
+      requestId: '00000000-0000-4000-8000-000000000000',
+      stage: 1,
+    });
+    expect(unknown.message).toContain('There is no request 00000000-0000-4000-8000-000000000000');
+  });
+
+  test('an activity without an Entra identity is refused', async () => {
+    const answer = await bot.click(
+      priya,
+      CardVerbs.requestApprove,
+      { requestId: '00000000-0000-4000-8000-000000000000', stage: 1 },
+      { from: { id: '29:someone', name: 'Someone' } },
+    );
+    expect(answer.message).toMatch(/cannot tell who you are/);
+  });
+
+  test('approving grants the access, tells the requester, and every copy of the card shows the outcome', async () => {
+    const id = await submitAsAlex('jira/project-admin');
+    const from = connector.received.length;
+    const answer = await bot.click(priya, CardVerbs.requestApprove, { requestId: id, stage: 1 });
+    expect(cardText(answer.card)).toContain('Approved by Priya Raman');
+    await h.until(id, 'access.granted');
+    const request = await h.deps.requests.get(id);
+    expect(await h.deps.directory.isMember(request!.groupId, alex.id)).toBe(true);
+    await waitFor('the granted card', () =>
+      sentTo(alex, from).find((a) => cardText(cardOf(a.activity)).includes('Access granted')),
+    );
+    expect(sentTo(alex, from).some((a) => cardText(cardOf(a.activity)).includes('Request approved'))).toBe(
+      true,
+    );
+    // Priya's own copy and the channel's copy are updated in place to the final state.
+    const updates = await waitFor('both copies updated', () => {
+      const puts = connector.received.slice(from).filter((a) => a.method === 'PUT');
+      return puts.length >= 2 ? puts : undefined;
+    });
+    expect(updates.map((u) => u.conversationId).sort()).toEqual(
+      [CHANNEL, personalConversation(priya)].sort(),
+    );
+    for (const u of updates) expect(cardText(cardOf(u.activity))).toContain('Approved by Priya Raman');
+  });
+
+  test('the same click replayed is refused and records no second decision', async () => {
+    const id = await submitAsAlex('aws-production/readonly', '1d');
+    const replay = { id: `act-replayed-${id}` };
+    await bot.click(priya, CardVerbs.requestApprove, { requestId: id, stage: 1 }, replay);
+    await h.until(id, 'approval.decided');
+    const again = await bot.click(priya, CardVerbs.requestApprove, { requestId: id, stage: 1 }, replay);
+    expect(cardText(again.card)).toMatch(/a decision now changes nothing|decided/);
+    expect((await h.actions(id)).filter((a) => a === 'approval.decided')).toHaveLength(1);
+  });
+
+  test('denying needs a reason; with one, the requester is told and sees it', async () => {
+    const id = await submitAsAlex();
+    const bare = await bot.click(priya, CardVerbs.requestDeny, { requestId: id, stage: 1 });
+    expect(cardText(bare.card)).toContain('Say why you deny the request');
+    const from = connector.received.length;
+    const denied = await bot.click(priya, CardVerbs.requestDeny, {
+      requestId: id,
+      stage: 1,
+      comment: 'Use the shared finance dashboard instead',
+    });
+    expect(cardText(denied.card)).toContain('Denied by Priya Raman');
+    await h.until(id, 'approval.decided');
+    const told = await waitFor('the denied card', () =>
+      sentTo(alex, from).find((a) => cardText(cardOf(a.activity)).includes('Request denied')),
+    );
+    expect(cardText(cardOf(told.activity))).toContain('Use the shared finance dashboard instead');
+  });
+});
+
+describe('my access', () => {
+  test('lists active grants; Extend goes to the approvers; Revoke removes the access and says so', async () => {
+    const id = await submitAsAlex('github/member', '180d');
+    await bot.click(priya, CardVerbs.requestApprove, { requestId: id, stage: 1 });
+    await h.until(id, 'access.granted');
+    let from = connector.received.length;
+    await bot.say(alex, 'my access');
+    const card = cardOf(sentTo(alex, from)[0]!.activity);
+    expect(JSON.stringify(card)).toContain(id);
+
+    const extended = await bot.click(alex, CardVerbs.accessExtend, {
+      requestId: id,
+      [`extendBy.${id}`]: '7d',
+      [`extendWhy.${id}`]: 'The analysis runs a week longer',
+    });
+    expect(extended.message).toMatch(/asked to extend your access by 7 days/);
+    await h.until(id, 'extension.requested');
+    await h.stageOpen(id, 2);
+
+    const notMine = await bot.click(siobhan, CardVerbs.accessRevoke, { requestId: id });
+    expect(notMine.message).toContain('Only the holder of the access or an Attest admin can revoke it.');
+
+    from = connector.received.length;
+    const revoked = await bot.click(alex, CardVerbs.accessRevoke, { requestId: id });
+    expect(revoked.message).toMatch(/being removed/);
+    await h.until(id, 'access.revoked');
+    const request = await h.deps.requests.get(id);
+    expect(await h.deps.directory.isMember(request!.groupId, alex.id)).toBe(false);
+    await waitFor('the revoked card', () =>
+      sentTo(alex, from).find((a) => cardText(cardOf(a.activity)).includes('Your access was revoked by you')),
+    );
+  });
+});
+
+describe('reaching people', () => {
+  test('an approver the bot cannot reach is escalated to the fallback, and the requester is told', async () => {
+    // Rahul's manager (Margaret Okafor) never installed Attest; the stage's fallback (Daniel Schmidt) has.
+    const fallback = await h.deps.directory.getUser('daniel.schmidt@contoso.example');
+    const margaret = await h.deps.directory.getUser('margaret.okafor@contoso.example');
+    const daniel = { id: fallback!.id, displayName: fallback!.displayName };
+    await bot.install(daniel);
+    await bot.install(rahul);
+    const from = connector.received.length;
+    const answer = await bot.click(rahul, CardVerbs.requestSubmit, {
+      roleRef: SNOWFLAKE_ANALYST,
+      duration: '30d',
+      justification: 'Engineering cost analysis for the board',
+    });
+    const id = /[0-9a-f-]{36}/.exec(cardText(answer.card))?.[0] as string;
+    await h.until(id, 'approval.escalated');
+    const escalated = (await h.events(id)).find((e) => e.action === 'approval.escalated');
+    expect(escalated?.details).toMatchObject({ from: [margaret!.id], to: [daniel.id] });
+    expect(String((escalated?.details as { reason: string }).reason)).toContain(
+      'cannot reach Margaret Okafor',
+    );
+    await waitFor('the card to the CIO', () =>
+      sentTo(daniel, from).find((a) => JSON.stringify(cardOf(a.activity) ?? {}).includes(id)),
+    );
+    await waitFor('Rahul told', () =>
+      sentTo(rahul, from).find((a) => a.activity.summary?.includes('also sent to')),
+    );
+  });
+
+  test('an approver who removed the app (Teams answers 403) is forgotten and escalated', async () => {
+    connector.fail(personalConversation(priya), 403);
+    try {
+      const answer = await bot.click(alex, CardVerbs.requestSubmit, {
+        roleRef: SNOWFLAKE_ANALYST,
+        duration: '30d',
+        justification: 'Quarterly revenue analysis for finance',
+      });
+      const id = /[0-9a-f-]{36}/.exec(cardText(answer.card))?.[0] as string;
+      await h.until(id, 'approval.escalated');
+      expect(await (await h.host.services.teams()).conversations.user(priya.id)).toBeUndefined();
+    } finally {
+      connector.fail(personalConversation(priya), undefined);
+      await bot.install(priya);
+    }
+  });
+});
+
+describe('authentication', () => {
+  test('outside local mode an activity without a Bot Framework token is refused with 401', async () => {
+    const bot = {
+      auth: 'client-secret' as const,
+      appId: '1a2b3c4d-0000-4000-8000-000000000001',
+      password: 'not-a-real-secret',
+      tenantId: TENANT,
+      allowedTenants: [TENANT],
+    };
+    const deps = h.deps;
+    const channel = await createTeamsChannel({
+      bot,
+      tables: h.host.tables,
+      directory: deps.directory,
+      catalog: deps.catalog.catalog,
+      clock: deps.clock,
+    });
+    const before = connector.received.length;
+    const res = await handleBotRequest(
+      new HttpRequest({
+        method: 'POST',
+        url: 'http://127.0.0.1/api/messages',
+        headers: { 'content-type': 'application/json' },
+        body: {
+          string: JSON.stringify({
+            type: 'message',
+            text: 'help',
+            channelId: 'msteams',
+            serviceUrl: connector.serviceUrl,
+            from: { id: '29:x', aadObjectId: alex.id },
+            recipient: { id: '28:bot' },
+            conversation: { id: 'a:x', tenantId: TENANT },
+          }),
+        },
+      }),
+      async () => ({ channel, deps, service: (d) => new AccessRequestService(d, h.host.durable) }),
+    );
+    expect(res.status).toBe(401);
+    expect(connector.received.length).toBe(before);
+  });
+});
