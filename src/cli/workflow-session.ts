@@ -62,7 +62,8 @@ export async function openWorkflowSession(
       close: () => storage.close(),
     };
   }
-  const host = await startLocalHost({ config, dataDir, serve: false, playground: false, log });
+  // NB. No Teams delivery in-process: nothing serves the bot here, so notifications stay in the outbox table.
+  const host = await startLocalHost({ config, dataDir, serve: false, playground: false, log, teams: false });
   const deps = await host.services.workflow();
   return {
     service: new AccessRequestService(deps, host.durable),

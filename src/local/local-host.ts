@@ -23,7 +23,7 @@ import {
 } from '../functions/function-types';
 import { startAzurite, stopLeftoverAzurite, type EmbeddedAzurite } from './azurite';
 import { startGraphSimulator, type GraphSimulator } from './graph-sim/graph-sim';
-import { playgroundConfigYaml } from './graph-sim/demo-tenant';
+import { PLAYGROUND_USERS, playgroundConfigYaml } from './graph-sim/demo-tenant';
 import { startHttpServer, type LocalHttpServer } from './http-server';
 import { startPlayground, type RunningPlayground } from './playground';
 import { PortInUseError, isPortFree } from './port-check';
@@ -44,6 +44,8 @@ export interface LocalHostOptions {
   fresh?: boolean;
   /** Start the Agents Playground (default true). */
   playground?: boolean;
+  /** Object id of the demo person the Playground chats as (default: the first of PLAYGROUND_USERS). */
+  playgroundUser?: string;
   /**
    * Serve HTTP (routes, /healthz), timers and the Playground, and own the task hub (default true). The CLI
    * passes false to run orchestrations in its own process when no host is running.
@@ -227,7 +229,7 @@ export async function startLocalHost(options: LocalHostOptions): Promise<LocalHo
       playground = await startPlayground({
         port: config.local.playgroundPort,
         botEndpoint: `${url}/api/messages`,
-        configYaml: playgroundConfigYaml({ botName: 'Attest' }),
+        configYaml: playgroundConfigYaml({ botName: 'Attest', currentUserId: options.playgroundUser }),
         dataDir,
       });
       stops.push(() => (playground as RunningPlayground).stop());
@@ -253,7 +255,7 @@ export async function startLocalHost(options: LocalHostOptions): Promise<LocalHo
         `  bot             ${url}/api/messages (${modes.bot})`,
         `  health          ${url}/healthz`,
         playground
-          ? `Open ${playground.url} to chat with the bot in the Agents Playground.`
+          ? `Open ${playground.url} to chat with the bot in the Agents Playground as ${(PLAYGROUND_USERS.find((u) => u.id === options.playgroundUser) ?? PLAYGROUND_USERS[0]).displayName} (restart with --as priya.raman to approve as the manager).`
           : 'Playground off (--no-playground): point a Bot Framework client at the bot endpoint above.',
         'Press Ctrl+C to stop.',
       ],

@@ -1,10 +1,11 @@
 /**
  * `npm start`: runs Attest locally with embedded defaults. Options: --data DIR (default .attest), --fresh,
- * --no-playground. A bad setting or a taken port ends it with one line and a non-zero exit.
+ * --no-playground, --as USER (who the Playground chats as). A bad setting or a taken port ends it with one line and a non-zero exit.
  */
 import { ConfigError, loadConfigFromProcess } from '../config/config';
 import { DomainError } from '../domain/domain-error';
 import type { FunctionDefinition } from '../functions/function-types';
+import { PLAYGROUND_USERS } from './graph-sim/demo-tenant';
 import { startLocalHost, type LocalHost } from './local-host';
 import { PortInUseError } from './port-check';
 
@@ -13,9 +14,11 @@ export interface LocalHostArgs {
   dataDir: string;
   fresh: boolean;
   playground: boolean;
+  /** The demo person the Playground chats as (user name before @, e.g. priya.raman); default the first. */
+  as?: string;
 }
 
-const USAGE = 'usage: npm start -- [--data DIR] [--fresh] [--no-playground]';
+const USAGE = `usage: npm start -- [--data DIR] [--fresh] [--no-playground] [--as ${PLAYGROUND_USERS.map((u) => u.userPrincipalName.split('@')[0]).join('|')}]`;
 
 /** Parses the command line; unknown options are errors with the usage line. */
 export function parseArgs(argv: string[]): LocalHostArgs {
@@ -29,6 +32,17 @@ export function parseArgs(argv: string[]): LocalHostArgs {
       if (!value || value.startsWith('--'))
         throw new UsageError('--data needs a folder, e.g. --data .attest');
       args.dataDir = value;
+    } else if (a === '--as' || a.startsWith('--as=')) {
+      const value = (a === '--as' ? argv[++i] : a.slice('--as='.length))?.toLowerCase();
+      const person = PLAYGROUND_USERS.find(
+        (u) => u.userPrincipalName.toLowerCase() === value || u.userPrincipalName.split('@')[0] === value,
+      );
+      if (!person) {
+        throw new UsageError(
+          `--as needs one of the Playground's people: ${PLAYGROUND_USERS.map((u) => `${u.userPrincipalName.split('@')[0]} (${u.role})`).join(', ')}`,
+        );
+      }
+      args.as = person.id;
     } else if (a === '--help' || a === '-h') throw new UsageError(USAGE, 0);
     else throw new UsageError(`unknown option ${a}. ${USAGE}`);
   }
@@ -59,6 +73,7 @@ export async function runLocalHost(argv: string[], extraFunctions: FunctionDefin
       dataDir: args.dataDir,
       fresh: args.fresh,
       playground: args.playground,
+      playgroundUser: args.as,
       extraFunctions,
     });
   } catch (err) {

@@ -140,9 +140,13 @@ export class AccessRequestService {
     const request = await this.load(command.requestId);
     const stage = command.stage ?? request.stages[request.currentStage]?.number ?? 0;
     await this.guard(command.actor, request, () => authorizeDecision(request, command.actor.objectId, stage));
+    // The audit names the approver as the directory does (Teams sends only the object id).
+    const approver = request.stages
+      .find((s) => s.number === stage)
+      ?.approvers.find((a) => a.id.toLowerCase() === command.actor.objectId.toLowerCase());
     const event: DecisionEvent = {
       decisionId: command.decisionId ?? this.newId(),
-      actor: command.actor,
+      actor: { ...command.actor, upn: command.actor.upn ?? approver?.upn },
       stage,
       decision: command.decision,
       comment: command.comment,

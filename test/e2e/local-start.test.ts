@@ -68,6 +68,6 @@ test('npm start on fresh data is healthy within 15 s, and the bot answers in the
   await page.keyboard.type('help');
   await page.keyboard.press('Enter');
   const me = PLAYGROUND_USERS[0];
-  await page.getByText(`I see you as ${me.displayName} (${me.id})`).first().waitFor({ timeout: 20000 });
+  await page.getByText(`Signed in as ${me.displayName} (${me.id})`).first().waitFor({ timeout: 20000 });
   await page.screenshot({ path: path.join(ARTIFACTS, 'playground-bot-reply.png') });
 });

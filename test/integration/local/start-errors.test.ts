@@ -54,7 +54,7 @@ test('an unknown option prints the usage', async () => {
   expect(result.stderr.trim()).toBe('--data needs a folder, e.g. --data .attest');
   const unknown = await runToExit(ENTRY.main, ['--verbose'], {});
   expect(unknown.stderr.trim()).toBe(
-    'unknown option --verbose. usage: npm start -- [--data DIR] [--fresh] [--no-playground]',
+    'unknown option --verbose. usage: npm start -- [--data DIR] [--fresh] [--no-playground] [--as alex.chen|priya.raman|rahul.mehta|kenji.watanabe|siobhan.obrien|ravi.patel]',
   );
 });
 
