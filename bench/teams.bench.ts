@@ -107,8 +107,8 @@ async function invokes(): Promise<BenchRow[]> {
       },
     ];
   } finally {
-    await connector.close();
     await host.stop();
+    await connector.close();
     await stopLeftoverAzurite(dataDir);
     fs.rmSync(dataDir, { recursive: true, force: true });
   }
@@ -131,17 +131,19 @@ async function proactive(): Promise<BenchRow[]> {
       });
     }
     const queue = new ProactiveQueue({ send: botbuilderSender(adapter, '', (id) => references.get(id)) });
-    const times: { conversation: string; at: number }[] = [];
     const started = performance.now();
     await Promise.all(
-      Array.from({ length: NOTIFICATIONS }, (_, i) => {
-        const conversation = `a:bench-${i % CONVERSATIONS}`;
-        return queue
-          .send(conversation, { type: 'message', text: `notification ${i}` }, { tenantId: TENANT })
-          .then(() => times.push({ conversation, at: performance.now() }));
-      }),
+      Array.from({ length: NOTIFICATIONS }, (_, i) =>
+        queue.send(
+          `a:bench-${i % CONVERSATIONS}`,
+          { type: 'message', text: `notification ${i}` },
+          { tenantId: TENANT },
+        ),
+      ),
     );
     const seconds = (performance.now() - started) / 1000;
+    // As Teams would count them: when each send arrived at the connector.
+    const times = connector.received.map((a) => ({ conversation: a.conversationId, at: a.at }));
     await queue.stop();
     // The busiest one-second window, over the tenant and over any one conversation.
     const busiest = (ts: number[]) => {

@@ -17,6 +17,8 @@ export interface ConnectorActivity {
   activityId?: string;
   /** The id this connector gave the activity (POST). */
   id?: string;
+  /** When the request arrived (performance.now()), as Teams would count it against its limits. */
+  at: number;
   activity: {
     type: string;
     text?: string;
@@ -43,6 +45,7 @@ export async function startConnector(): Promise<LocalConnector> {
   const failing = new Map<string, number>();
   let n = 0;
   const server = http.createServer((req, res) => {
+    const at = performance.now();
     let body = '';
     req.on('data', (c) => (body += c));
     req.on('end', () => {
@@ -70,6 +73,7 @@ export async function startConnector(): Promise<LocalConnector> {
           conversationId,
           activityId: put ? id : undefined,
           id: put ? undefined : id,
+          at,
           activity: JSON.parse(body),
         });
         res.writeHead(200, { 'content-type': 'application/json' });

