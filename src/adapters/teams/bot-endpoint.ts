@@ -105,8 +105,8 @@ export async function handleBotRequest(
     }
     await remember(channel, context, tenant);
     const userId = context.activity.from?.aadObjectId;
-    // Fetch what the request card needs now, so a click in the next minutes does not wait on Graph.
-    if (userId && context.activity.type !== 'invoke') channel.requesters.warm(userId);
+    // Fetch what the request card needs now (in the background), so a click does not wait on Graph.
+    if (userId) channel.requesters.warm(userId);
     const turnDeps = { ...deps, directory: channel.requesters };
     setTurnServices(context, { deps: turnDeps, service: service(turnDeps), requesters: channel.requesters });
     await channel.app.run(context);

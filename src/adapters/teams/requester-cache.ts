@@ -2,15 +2,21 @@
  * A short-lived cache of what the bot asks the directory about the person it is talking to: their user record
  * and which of the catalog's groups they are in. NB. The bot must answer a card click within seconds however
  * slow Graph is, and the request card needs exactly these facts: they are fetched when the person opens a
- * chat or types (not awaited), and a submission within the next few minutes reuses them. Grants, revocations
+ * chat, types or clicks (not awaited), and a submission reuses them: as they are for 5 minutes, and up to an
+ * hour old while fresh ones are fetched in the background. Grants, revocations
  * and approver resolution never use this cache; they run in the orchestration against the directory itself.
  */
 import type { Catalog } from '../../domain/catalog/catalog.model';
 import type { Clock } from '../../ports/clock.port';
 import type { Directory, DirectoryUser } from '../../ports/directory.port';
 
-/** How long facts about a requester are reused. */
+/** How long facts about a requester are used as they are. */
 export const REQUESTER_FACTS_TTL_MS = 5 * 60_000;
+/**
+ * Older facts, up to this age, still answer at once while fresh ones are fetched in the background (so a click
+ * on a card opened an hour ago does not wait on Graph); older than this, the click waits for the directory.
+ */
+export const REQUESTER_FACTS_MAX_STALE_MS = 60 * 60_000;
 
 interface Facts {
   user: DirectoryUser | undefined;
@@ -37,6 +43,7 @@ function catalogGroups(catalog: Catalog): string[] {
  */
 export class RequesterCache implements Directory {
   private readonly facts = new Map<string, Promise<Facts>>();
+  private readonly refreshing = new Set<string>();
   private readonly groups: string[];
 
   constructor(
@@ -44,6 +51,7 @@ export class RequesterCache implements Directory {
     catalog: Catalog,
     private readonly clock: Clock,
     private readonly ttlMs = REQUESTER_FACTS_TTL_MS,
+    private readonly maxStaleMs = REQUESTER_FACTS_MAX_STALE_MS,
   ) {
     this.groups = catalogGroups(catalog);
   }
@@ -58,17 +66,42 @@ export class RequesterCache implements Directory {
     const cached = this.facts.get(key);
     const now = this.clock.now().getTime();
     if (cached) {
-      return cached.then((f) => (now - f.at < this.ttlMs ? f : this.fetch(key, now)));
+      return cached.then((f) => {
+        const age = now - f.at;
+        if (age < this.ttlMs) return f;
+        if (age < this.maxStaleMs) {
+          this.refresh(key, now, cached);
+          return f;
+        }
+        return this.fetch(key, now);
+      });
     }
     return this.fetch(key, now);
   }
 
+  /** Fetches fresh facts in the background; the old ones stay until the new ones arrive. */
+  private refresh(key: string, now: number, old: Promise<Facts>): void {
+    if (this.refreshing.has(key)) return;
+    this.refreshing.add(key);
+    const next = this.load(key, now);
+    next
+      .then(
+        () => {
+          if (this.facts.get(key) === old) this.facts.set(key, next);
+        },
+        () => undefined,
+      )
+      .finally(() => this.refreshing.delete(key));
+  }
+
+  private async load(key: string, now: number): Promise<Facts> {
+    const user = await this.directory.getUser(key);
+    const groupIds = user ? await this.directory.memberGroupIds(user.id, this.groups) : [];
+    return { user, groupIds: new Set(groupIds.map((g) => g.toLowerCase())), at: now };
+  }
+
   private fetch(key: string, now: number): Promise<Facts> {
-    const p = (async () => {
-      const user = await this.directory.getUser(key);
-      const groupIds = user ? await this.directory.memberGroupIds(user.id, this.groups) : [];
-      return { user, groupIds: new Set(groupIds.map((g) => g.toLowerCase())), at: now };
-    })();
+    const p = this.load(key, now);
     this.facts.set(key, p);
     p.catch(() => {
       if (this.facts.get(key) === p) this.facts.delete(key);

@@ -171,6 +171,20 @@ describe('chat commands', () => {
     expect(sentTo(priya, from).at(-1)!.activity.text).toMatch(/waiting for your decision/);
   });
 
+  test('every command is also a button on the menu card', async () => {
+    const request = await bot.click(alex, CardVerbs.menuRequest, {});
+    expect(cardText(request.card)).toContain('Snowflake · Analyst');
+    const mine = await bot.click(alex, CardVerbs.menuMyAccess, {});
+    expect(cardText(mine.card)).toMatch(/My access|You hold no access/i);
+    const id = await submitAsAlex();
+    const from = connector.received.length;
+    const pending = await bot.click(priya, CardVerbs.menuPending, {});
+    expect(pending.message).toMatch(/waiting for your decision/);
+    expect(sentTo(priya, from).some((a) => JSON.stringify(cardOf(a.activity) ?? {}).includes(id))).toBe(true);
+    const status = await bot.click(alex, CardVerbs.menuStatus, { requestId: id });
+    expect(status.message).toContain('Waiting on stage 1: Priya Raman');
+  });
+
   test('a message from a tenant that is not allowed is refused, and nothing is remembered', async () => {
     const stranger = { id: '99999999-9999-4999-8999-999999999999', displayName: 'Mallory' };
     const from = connector.received.length;
@@ -197,6 +211,15 @@ describe('chat commands', () => {
 });
 
 describe('the request card', () => {
+  test('choosing a role shows that role’s form; a role not offered is asked again', async () => {
+    const chosen = await bot.click(alex, CardVerbs.requestSelectRole, { roleRef: SNOWFLAKE_ANALYST });
+    expect(inputValue(chosen.card, 'roleRef')).toBe(SNOWFLAKE_ANALYST);
+    expect(inputValue(chosen.card, 'duration')).toBe('30d'); // the role's default
+    expect(cardText(chosen.card)).toContain('Submit request');
+    const other = await bot.click(alex, CardVerbs.requestSelectRole, { roleRef: 'workday/payroll-admin' });
+    expect(cardText(other.card)).toContain('Choose one of the roles in the list.');
+  });
+
   test('a submission the policy refuses comes back on the card with the reasons and the values typed', async () => {
     const before = (await h.deps.requests.byRequester(alex.id)).length;
     const answer = await bot.click(alex, CardVerbs.requestSubmit, {
