@@ -8,6 +8,8 @@ export type NotificationKind =
   | 'request-submitted'
   | 'approval-requested'
   | 'approval-escalated'
+  /** To the requester: approvers of a stage could not be reached, and what was done about it. */
+  | 'approvers-unreachable'
   | 'decision-recorded'
   | 'decision-refused'
   | 'request-denied'

@@ -518,9 +518,10 @@ class AccessRequestFlow {
       .join(', ');
     const reason = `the bot cannot reach ${names} in Teams (the Attest app is not installed for them)`;
     if (missing.has(fallback.id.toLowerCase()) || current.approvers.some((a) => a.id === fallback.id)) {
-      // Nobody else to ask now: the stage waits for its timeout (anyone can still decide from the tab or CLI).
+      // Nobody else to ask now: the stage waits for its timeout. Its approvers still find it under `pending`
+      // once they open Attest, and the CLI can decide it.
       yield* this.notify(
-        'approval-escalated',
+        'approvers-unreachable',
         [this.request.requester.id],
         `Your request is waiting: ${reason}.`,
       );
@@ -536,7 +537,7 @@ class AccessRequestFlow {
       }),
     );
     yield* this.notify(
-      'approval-escalated',
+      'approvers-unreachable',
       [this.request.requester.id],
       `Your request was also sent to ${fallback.displayName ?? fallback.upn ?? fallback.id}: ${reason}.`,
     );

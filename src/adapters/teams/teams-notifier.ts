@@ -55,7 +55,8 @@ export class TeamsNotifier implements Notifier {
     const request = await this.deps.requests.get(n.requestId);
     const unreachable: string[] = [];
     const recipients = [...n.recipients];
-    if (APPROVAL_KINDS.has(n.kind) && this.deps.approversChannelId) {
+    // The channel gets one copy per stage (an escalation adds approvers, not a second card there).
+    if (n.kind === 'approval-requested' && this.deps.approversChannelId) {
       recipients.push(`channel:${this.deps.approversChannelId}`);
     }
     for (const recipient of recipients) {

@@ -432,9 +432,12 @@ describe('reaching people', () => {
     await waitFor('the card to the CIO', () =>
       sentTo(daniel, from).find((a) => JSON.stringify(cardOf(a.activity) ?? {}).includes(id)),
     );
-    await waitFor('Rahul told', () =>
-      sentTo(rahul, from).find((a) => a.activity.summary?.includes('also sent to')),
+    const told = await waitFor('Rahul told', () =>
+      sentTo(rahul, from).find((a) => a.activity.text?.includes('also sent to')),
     );
+    expect(told.activity.text).toContain('Daniel Schmidt');
+    // The requester is told in words; he gets no approval card for his own request.
+    expect(sentTo(rahul, from).some((a) => cardText(cardOf(a.activity)).includes('Approve'))).toBe(false);
   });
 
   test('an approver who removed the app (Teams answers 403) is forgotten and escalated', async () => {
