@@ -624,7 +624,8 @@ class AccessRequestFlow {
   }
 
   private what(): string {
-    return `${this.request.appId}/${this.request.roleId}`;
+    const { appName, role } = this.input;
+    return appName ? `${appName} · ${role.name}` : `${this.request.appId}/${this.request.roleId}`;
   }
 
   private now(): Date {

@@ -114,6 +114,7 @@ export class AccessRequestService {
     const input: AccessRequestInput = {
       request,
       role,
+      appName: catalog.apps.find((a) => a.id === role.appId)?.name,
       autoApprove: { approved: auto.autoApprove, reason: auto.reasons.join('; ') },
       actor: { ...command.actor, objectId: user.id, upn: user.userPrincipalName },
       reminderLeadMs:

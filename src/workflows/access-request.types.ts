@@ -8,6 +8,8 @@ import type { Notification } from '../ports/notifier.port';
 export interface AccessRequestInput {
   request: AccessRequest;
   role: CatalogRole;
+  /** The app's name in the catalog, for what people read ("Snowflake · Analyst"). */
+  appName?: string;
   /** Decided by the application service from the directory at submission. */
   autoApprove: { approved: boolean; reason: string };
   /** Who submitted (the requester, through a channel). */
