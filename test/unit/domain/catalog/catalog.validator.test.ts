@@ -117,6 +117,19 @@ describe('an invalid catalog', () => {
     ]);
   });
 
+  test('takes synonyms as a list of words, and reports one that is not text where it is', () => {
+    const raw = rawCatalog();
+    (raw.apps.finance as Record<string, unknown>).synonyms = ['ERP', 'NetSuite'];
+    (raw.apps.finance.roles.clerk as Record<string, unknown>).synonyms = ['ap clerk'];
+    const c = valid(raw);
+    expect(c.apps[0].synonyms).toEqual(['ERP', 'NetSuite']);
+    expect(c.apps[0].roles[0].synonyms).toEqual(['ap clerk']);
+    (raw.apps.finance.roles.clerk as Record<string, unknown>).synonyms = ['ap clerk', 42];
+    const p = only(raw);
+    expect(p.code).toBe(CATALOG_PROBLEM.WRONG_TYPE);
+    expect(p.path).toEqual([...CLERK, 'synonyms', 1]);
+  });
+
   test('names an unknown key and suggests the near miss', () => {
     const raw = rawCatalog();
     raw.apps.finance.roles.clerk.justification = { required: true, minLenght: 10 };
