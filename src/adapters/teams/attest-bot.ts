@@ -141,10 +141,25 @@ function requestCard(
   });
 }
 
-function menuCard(context: TurnContext): CardJson {
+/**
+ * The person's name: as Teams sent it, else from the directory (Teams leaves it out of conversationUpdate).
+ * NB. For greeting only; no decision rests on it.
+ */
+async function nameOf(context: TurnContext, member = context.activity.from): Promise<string | undefined> {
+  if (member?.name) return member.name;
+  const id = member?.aadObjectId;
+  if (!id || !/^[0-9a-f-]{36}$/i.test(id)) return undefined;
+  return (
+    await turn(context)
+      .requesters.getUser(id)
+      .catch(() => undefined)
+  )?.displayName;
+}
+
+async function menuCard(context: TurnContext): Promise<CardJson> {
   const from = context.activity.from;
   return renderMenuCard({
-    whoText: `Signed in as ${from?.name ?? 'an unknown user'} (${from?.aadObjectId ?? 'no Entra object id'}).`,
+    whoText: `Signed in as ${(await nameOf(context)) ?? 'an unknown user'} (${from?.aadObjectId ?? 'no Entra object id'}).`,
   });
 }
 
@@ -441,10 +456,11 @@ export function createAttestApplication(
   app.conversationUpdate('membersAdded', async (context) => {
     for (const member of context.activity.membersAdded ?? []) {
       if (member.id === context.activity.recipient.id) continue;
+      const name = await nameOf(context, member);
       await context.sendActivity(
-        `Welcome to Attest, ${member.name ?? 'there'}. I help you ask for, approve and prove access.`,
+        `Welcome to Attest, ${name ?? 'there'}. I help you ask for, approve and prove access.`,
       );
-      await context.sendActivity(cardActivity(menuCard(context), 'What Attest can do'));
+      await context.sendActivity(cardActivity(await menuCard(context), 'What Attest can do'));
     }
   });
 
@@ -460,7 +476,7 @@ export function createAttestApplication(
     };
 
   app.message(/^\s*(help|\?|menu|hi|hello)\s*$/i, async (context) => {
-    await context.sendActivity(cardActivity(menuCard(context), 'What Attest can do'));
+    await context.sendActivity(cardActivity(await menuCard(context), 'What Attest can do'));
   });
   app.message(
     /^\s*request\s*$/i,
@@ -497,7 +513,7 @@ export function createAttestApplication(
     withActor(async (context, actor) => {
       const text = (context.activity.text ?? '').trim();
       if (!text) {
-        await context.sendActivity(cardActivity(menuCard(context), 'What Attest can do'));
+        await context.sendActivity(cardActivity(await menuCard(context), 'What Attest can do'));
         return;
       }
       await answerFreeText(context, actor, text);

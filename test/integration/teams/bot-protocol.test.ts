@@ -123,6 +123,16 @@ describe('chat commands', () => {
     expect(connector.received.some((a) => a.activity.text?.startsWith('Welcome to Attest, Alex Chen'))).toBe(
       true,
     );
+    // Teams (and the Playground) may leave the name out of conversationUpdate: the directory's is used.
+    const from = connector.received.length;
+    await bot.post(siobhan, {
+      type: 'conversationUpdate',
+      from: { id: `29:${siobhan.id}`, aadObjectId: siobhan.id },
+      membersAdded: [{ id: `29:${siobhan.id}`, aadObjectId: siobhan.id }],
+    });
+    expect(sentTo(siobhan, from)[0]?.activity.text).toBe(
+      "Welcome to Attest, Siobhan O'Brien. I help you ask for, approve and prove access.",
+    );
   });
 
   test('request answers with the roles this requester may ask for, and no others', async () => {
