@@ -31,6 +31,7 @@ import type { ApprovalStage } from '../domain/catalog/catalog.model';
 import { DomainError } from '../domain/domain-error';
 import {
   approvalsNeeded,
+  personName,
   recordDecision,
   type AccessRequest,
   type Person,
@@ -499,7 +500,7 @@ class AccessRequestFlow {
     const result = yield* this.notify(
       kind,
       approvers.map((a) => a.id),
-      `${this.request.requester.displayName ?? this.request.requester.upn ?? this.request.requester.id} asks for ${what} (stage ${stage}). Justification: ${this.request.pendingExtension?.justification ?? this.request.justification}`,
+      `${personName(this.request.requester)} asks for ${what} (stage ${stage}). Justification: ${this.request.pendingExtension?.justification ?? this.request.justification}`,
     );
     const index = this.request.currentStage;
     const current = this.request.stages[index];
@@ -514,7 +515,7 @@ class AccessRequestFlow {
     )) as Person;
     const names = current.approvers
       .filter((a) => missing.has(a.id.toLowerCase()))
-      .map((a) => a.displayName ?? a.upn ?? a.id)
+      .map(personName)
       .join(', ');
     const reason = `the bot cannot reach ${names} in Teams (the Attest app is not installed for them)`;
     if (missing.has(fallback.id.toLowerCase()) || current.approvers.some((a) => a.id === fallback.id)) {
@@ -539,7 +540,7 @@ class AccessRequestFlow {
     yield* this.notify(
       'approvers-unreachable',
       [this.request.requester.id],
-      `Your request was also sent to ${fallback.displayName ?? fallback.upn ?? fallback.id}: ${reason}.`,
+      `Your request was also sent to ${personName(fallback)}: ${reason}.`,
     );
     yield* this.askApprovers([fallback], stage, 'approval-escalated');
   }

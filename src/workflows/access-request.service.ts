@@ -10,7 +10,12 @@ import { randomUUID } from 'node:crypto';
 import { attemptRefused } from '../domain/audit/audit-events';
 import type { AuditActor } from '../domain/audit/audit-event.model';
 import type { CatalogRole, DurationValue, RoleRef } from '../domain/catalog/catalog.model';
-import { evaluateAutoApprove, findRole, validateRequest } from '../domain/catalog/catalog.policy';
+import {
+  evaluateAutoApprove,
+  findRole,
+  policyGroupIds,
+  validateRequest,
+} from '../domain/catalog/catalog.policy';
 import { DomainError } from '../domain/domain-error';
 import { authorizeDecision, type AccessRequest } from '../domain/request/access-request';
 import type { DurableClientPort } from '../ports/durable-client.port';
@@ -78,7 +83,7 @@ export class AccessRequestService {
       });
       return { requestId: same.id, extended: true };
     }
-    const groupIds = await this.deps.directory.memberGroupIds(user.id, candidateGroups(role));
+    const groupIds = await this.deps.directory.memberGroupIds(user.id, policyGroupIds(role));
     const problems = validateRequest(role, {
       durationMs: command.durationMs,
       justification: command.justification,
@@ -128,7 +133,8 @@ export class AccessRequestService {
 
   /**
    * An approver's decision on the stage the request waits on (or `stage`, when the channel says which one
-   * the person saw). Checked here for a fast answer, and again by the orchestration, which decides.
+   * the person saw). Checked here for a fast answer, and again by the orchestration, which decides. Returns the
+   * request as it was checked (before the orchestration has recorded the decision).
    */
   async decide(command: {
     actor: AuditActor;
@@ -137,7 +143,7 @@ export class AccessRequestService {
     comment?: string;
     stage?: number;
     decisionId?: string;
-  }): Promise<void> {
+  }): Promise<AccessRequest> {
     const request = await this.load(command.requestId);
     const stage = command.stage ?? request.stages[request.currentStage]?.number ?? 0;
     await this.guard(command.actor, request, () => authorizeDecision(request, command.actor.objectId, stage));
@@ -153,6 +159,7 @@ export class AccessRequestService {
       comment: command.comment,
     };
     await this.durable.raiseEvent(request.id, EventNames.decision, event, { eventId: event.decisionId });
+    return request;
   }
 
   /** The requester asks to keep an active grant longer; the role's approval stages decide. */
@@ -300,11 +307,4 @@ function assertActive(request: AccessRequest): void {
       `Request ${request.id} is ${request.status.toLowerCase()}, not active.`,
     );
   }
-}
-
-/** The groups whose membership the policy asks about. */
-function candidateGroups(role: CatalogRole): string[] {
-  const ids = new Set<string>([...role.eligibility.groupIds, role.groupId]);
-  if (role.autoApprove?.requesterInGroup) ids.add(role.autoApprove.requesterInGroup);
-  return [...ids];
 }

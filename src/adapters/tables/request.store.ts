@@ -3,7 +3,7 @@
  * "my requests" is one partition), RowKey = request id; plus an index row per request id for lookups by id.
  */
 import { RestError, type TableClient } from '@azure/data-tables';
-import { awaitsDecision, type AccessRequest } from '../../domain/request/access-request';
+import { awaitsDecision, waitsOn, type AccessRequest } from '../../domain/request/access-request';
 import type { RequestStore } from '../../ports/request-store.port';
 
 const BY_ID = 'by-id';
@@ -52,17 +52,12 @@ export class TableRequestStore implements RequestStore {
   }
 
   async awaitingDecisionBy(approverId: string): Promise<AccessRequest[]> {
-    const me = approverId.toLowerCase();
     const out: AccessRequest[] = [];
     for await (const row of this.table.listEntities<{ doc: string }>({
       queryOptions: { filter: `PartitionKey eq '${BY_ID}' and awaiting eq true` },
     })) {
       const r = JSON.parse(row.doc) as AccessRequest;
-      const stage = r.stages[r.currentStage];
-      if (!awaitsDecision(r) || !stage) continue;
-      const asked = stage.approvers.some((a) => a.id.toLowerCase() === me);
-      const decided = stage.decisions.some((d) => d.approverId.toLowerCase() === me);
-      if (asked && !decided) out.push(r);
+      if (waitsOn(r, approverId)) out.push(r);
     }
     return out.sort((a, b) => a.submittedAt.localeCompare(b.submittedAt));
   }

@@ -14,11 +14,11 @@ import { Application, type TeamsAdapter, type TurnState } from '@microsoft/teams
 import { z } from 'zod';
 import type { AuditActor } from '../../domain/audit/audit-event.model';
 import type { Catalog, CatalogRole, DurationValue } from '../../domain/catalog/catalog.model';
-import { findRoleByRef, rolesEligibleFor } from '../../domain/catalog/catalog.policy';
+import { catalogPolicyGroupIds, findRoleByRef, rolesEligibleFor } from '../../domain/catalog/catalog.policy';
 import { formatDuration, tryParseDuration } from '../../domain/catalog/duration.parser';
 import { matchText } from '../../domain/catalog/role-matcher';
 import { DomainError } from '../../domain/domain-error';
-import { awaitsDecision, type AccessRequest } from '../../domain/request/access-request';
+import { awaitsDecision, personName, type AccessRequest } from '../../domain/request/access-request';
 import type { AccessRequestService } from '../../workflows/access-request.service';
 import type { WorkflowDeps } from '../../workflows/workflow-deps';
 import {
@@ -35,7 +35,14 @@ import { renderNotificationCard } from '../cards/notification.card';
 import { renderRequestCard, type RequestCardModel } from '../cards/request.card';
 import { describeRequestStatus, renderDecidedCard } from '../cards/decided.card';
 import type { RequesterCache } from './requester-cache';
-import { approvalCardFor, cardActivity, decidedCardFor, myAccessCardFor, namesOf } from './request-cards';
+import {
+  approvalCardFor,
+  cardActivity,
+  decidedCardFor,
+  decidedSubject,
+  myAccessCardFor,
+  namesOf,
+} from './request-cards';
 
 /** What one turn's handlers work with; set on the turn by the endpoint. */
 export interface BotTurnServices {
@@ -120,10 +127,7 @@ async function eligibleRoles(context: TurnContext, actor: AuditActor): Promise<C
   const user = await requesters.getUser(actor.objectId);
   if (!user) return [];
   const catalog = deps.catalog.catalog;
-  const all = catalog.apps.flatMap((a) => a.roles);
-  const groupIds = await requesters.memberGroupIds(user.id, [
-    ...new Set(all.flatMap((r) => [...r.eligibility.groupIds, r.groupId])),
-  ]);
+  const groupIds = await requesters.memberGroupIds(user.id, catalogPolicyGroupIds(catalog));
   return rolesEligibleFor(catalog, { groupIds, department: user.department });
 }
 
@@ -167,13 +171,13 @@ async function menuCard(context: TurnContext): Promise<CardJson> {
 function statusText(request: AccessRequest, catalog: Catalog): string {
   const { appName, roleName } = namesOf(catalog, request);
   const lines = [
-    `**${appName} · ${roleName}** for ${request.requester.displayName ?? request.requester.upn ?? request.requester.id}: ${describeRequestStatus(request.status)}.`,
+    `**${appName} · ${roleName}** for ${personName(request.requester)}: ${describeRequestStatus(request.status)}.`,
     `Request ${request.id}, submitted ${request.submittedAt}.`,
   ];
   const stage = request.stages[request.currentStage];
   if (awaitsDecision(request) && stage) {
     lines.push(
-      `Waiting on stage ${stage.number}: ${stage.approvers.map((a) => a.displayName ?? a.upn ?? a.id).join(', ')}${stage.dueAt ? ` (until ${stage.dueAt})` : ''}.`,
+      `Waiting on stage ${stage.number}: ${stage.approvers.map(personName).join(', ')}${stage.dueAt ? ` (until ${stage.dueAt})` : ''}.`,
     );
   }
   if (request.expiresAt && request.status === 'Active') lines.push(`Access until ${request.expiresAt}.`);
@@ -288,8 +292,9 @@ function decide(decision: 'approve' | 'deny'): VerbHandler {
       if (r && awaitsDecision(r))
         return approvalCardFor(r, cardDeps(deps), ['Say why you deny the request: the requester sees it.']);
     }
+    let checked: AccessRequest;
     try {
-      await service.decide({
+      checked = await service.decide({
         actor,
         requestId: input.requestId,
         decision,
@@ -308,16 +313,9 @@ function decide(decision: 'approve' | 'deny'): VerbHandler {
         ? approvalCardFor(r, cardDeps(deps), errors)
         : decidedCardFor(r, catalog, input.stage, errors);
     }
-    const r = (await deps.requests.get(input.requestId)) as AccessRequest;
-    const { appName, roleName, role } = namesOf(catalog, r);
-    const stage = r.stages.find((s) => s.number === input.stage);
-    const of = Math.max(1, role?.approval.stages.length ?? 1);
+    // The decision is not recorded yet (the orchestration does that): the card says what this click did.
     return renderDecidedCard({
-      requestId: r.id,
-      requesterName: r.requester.displayName ?? r.requester.upn ?? r.requester.id,
-      appName,
-      roleName,
-      stage: { number: stage ? ((stage.number - 1) % of) + 1 : input.stage, of },
+      ...decidedSubject(checked, catalog, input.stage),
       outcome: decision === 'approve' ? 'approved' : 'denied',
       by: context.activity.from?.name ?? actor.objectId,
       at: deps.clock.now().toISOString(),

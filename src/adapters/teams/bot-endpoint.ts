@@ -24,7 +24,9 @@ function tenantOf(context: TurnContext): string | undefined {
  */
 async function remember(channel: TeamsChannel, context: TurnContext, tenant: string): Promise<void> {
   const a = context.activity;
-  const reference: Partial<ConversationReference> = Turn.getConversationReference(a);
+  // A reference to the conversation, not to this activity: proactive sends start a new message.
+  const { activityId: _activity, ...reference }: Partial<ConversationReference> =
+    Turn.getConversationReference(a);
   reference.conversation = {
     ...(reference.conversation as ConversationReference['conversation']),
     tenantId: tenant,
@@ -33,16 +35,15 @@ async function remember(channel: TeamsChannel, context: TurnContext, tenant: str
   const teamsChannel = (a.channelData as { channel?: { id?: string } } | undefined)?.channel?.id;
   if (kind === 'channel' && teamsChannel) {
     // Post to the channel itself, not into the thread this activity came from.
-    const base = { ...reference, conversation: { ...reference.conversation, id: teamsChannel } };
-    delete base.activityId;
-    await channel.conversations.rememberChannel(teamsChannel, base as Partial<ConversationReference>);
+    await channel.conversations.rememberChannel(teamsChannel, {
+      ...reference,
+      conversation: { ...reference.conversation, id: teamsChannel },
+    } as Partial<ConversationReference>);
     return;
   }
   const userId = a.from?.aadObjectId;
   if ((kind === undefined || kind === 'personal') && userId) {
-    const base = { ...reference };
-    delete base.activityId;
-    await channel.conversations.rememberUser(userId, base);
+    await channel.conversations.rememberUser(userId, reference);
   }
 }
 

@@ -545,7 +545,8 @@ export interface ContinueConversationAdapter {
 }
 
 /**
- * A {@link ProactiveSender} over botbuilder: continues the stored conversation and sends the activity.
+ * A {@link ProactiveSender} over botbuilder: continues the stored conversation and sends the activity, or
+ * updates it in place when the activity has an `id`; resolves with the activity's id.
  * botframework-connector throws @azure/core-rest-pipeline's RestError, with `statusCode` and the response
  * (`response.headers` an HttpHeaders with `get`); this maps it to a {@link SendFailure}. A conversation with
  * no stored reference fails as 404, so the caller escalates as for any unreachable user.

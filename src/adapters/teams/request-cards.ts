@@ -5,13 +5,18 @@
  */
 import { CardFactory, type Activity } from 'botbuilder';
 import type { Catalog, CatalogRole } from '../../domain/catalog/catalog.model';
-import { findRole } from '../../domain/catalog/catalog.policy';
-import type { AccessRequest, StageState } from '../../domain/request/access-request';
+import {
+  personName,
+  type AccessRequest,
+  type Decision,
+  type Person,
+  type StageState,
+} from '../../domain/request/access-request';
 import type { Directory } from '../../ports/directory.port';
 import type { RequestStore } from '../../ports/request-store.port';
 import { renderApprovalCard } from '../cards/approval.card';
 import type { CardJson } from '../cards/card-template';
-import { renderDecidedCard } from '../cards/decided.card';
+import { renderDecidedCard, type DecidedCardSubject } from '../cards/decided.card';
 import { renderMyAccessCard } from '../cards/my-access.card';
 
 /** A message activity carrying one card, with `summary` as the text Teams shows in notifications. */
@@ -38,10 +43,32 @@ export function stagePosition(
   return { number: k, of, name: role?.approval.stages[k - 1]?.name };
 }
 
-const person = (p: { id: string; upn?: string; displayName?: string }) => ({
-  displayName: p.displayName ?? p.upn ?? p.id,
-  upn: p.upn ?? p.id,
-});
+const person = (p: Person) => ({ displayName: personName(p), upn: p.upn ?? p.id });
+
+/** The name of whoever made `decision` on `stage`, as the stage resolved them (never from card data). */
+export function deciderName(stage: StageState, decision: Decision): string {
+  const by = stage.approvers.find((a) => a.id.toLowerCase() === decision.approverId.toLowerCase());
+  return by ? personName(by) : decision.approverId;
+}
+
+/** The line under a decided card's heading: who asked for what, and which stage the card was about. */
+export function decidedSubject(
+  request: AccessRequest,
+  catalog: Catalog,
+  stageNumber: number,
+  errors?: readonly string[],
+): DecidedCardSubject {
+  const stage = request.stages.find((s) => s.number === stageNumber);
+  const { appName, roleName, role } = namesOf(catalog, request);
+  return {
+    requestId: request.id,
+    requesterName: personName(request.requester),
+    appName,
+    roleName,
+    stage: stage ? stagePosition(request, role, stage) : { number: stageNumber, of: stageNumber },
+    errors,
+  };
+}
 
 /** The approval card for the request's current stage, with the requester's manager and current access. */
 export async function approvalCardFor(
@@ -86,25 +113,16 @@ export function decidedCardFor(
   errors?: readonly string[],
 ): CardJson {
   const stage = request.stages.find((s) => s.number === stageNumber);
-  const { appName, roleName, role } = namesOf(catalog, request);
-  const subject = {
-    requestId: request.id,
-    requesterName: person(request.requester).displayName,
-    appName,
-    roleName,
-    stage: stage ? stagePosition(request, role, stage) : { number: stageNumber, of: stageNumber },
-    errors,
-  };
+  const subject = decidedSubject(request, catalog, stageNumber, errors);
   const deciding = stage?.decisions.filter(
     (d) => d.decision === (stage.outcome === 'denied' ? 'deny' : 'approve'),
   );
   const last = deciding?.[deciding.length - 1];
   if (stage && stage.outcome !== 'pending' && last) {
-    const by = stage.approvers.find((a) => a.id.toLowerCase() === last.approverId.toLowerCase());
     return renderDecidedCard({
       ...subject,
       outcome: stage.outcome,
-      by: by ? person(by).displayName : last.approverId,
+      by: deciderName(stage, last),
       at: last.at,
       comment: last.comment,
     });
@@ -122,8 +140,7 @@ export async function myAccessCardFor(
     .sort((a, b) => (a.expiresAt ?? '9999').localeCompare(b.expiresAt ?? '9999'));
   return renderMyAccessCard({
     grants: active.map((r) => {
-      const { appName, roleName } = namesOf(deps.catalog, r);
-      const role = findRole(deps.catalog, r.appId, r.roleId);
+      const { appName, roleName, role } = namesOf(deps.catalog, r);
       return {
         requestId: r.id,
         appName,

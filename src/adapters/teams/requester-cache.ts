@@ -7,6 +7,7 @@
  * and approver resolution never use this cache; they run in the orchestration against the directory itself.
  */
 import type { Catalog } from '../../domain/catalog/catalog.model';
+import { catalogPolicyGroupIds } from '../../domain/catalog/catalog.policy';
 import type { Clock } from '../../ports/clock.port';
 import type { Directory, DirectoryUser } from '../../ports/directory.port';
 
@@ -24,19 +25,6 @@ interface Facts {
   at: number;
 }
 
-/** Every group the catalog's policy asks about. */
-function catalogGroups(catalog: Catalog): string[] {
-  const ids = new Set<string>();
-  for (const app of catalog.apps) {
-    for (const role of app.roles) {
-      ids.add(role.groupId);
-      role.eligibility.groupIds.forEach((g) => ids.add(g));
-      if (role.autoApprove?.requesterInGroup) ids.add(role.autoApprove.requesterInGroup);
-    }
-  }
-  return [...ids];
-}
-
 /**
  * A Directory that answers `getUser` and `memberGroupIds` for recently seen people from memory, and passes
  * everything else through.
@@ -45,6 +33,7 @@ export class RequesterCache implements Directory {
   private readonly facts = new Map<string, Promise<Facts>>();
   private readonly refreshing = new Set<string>();
   private readonly groups: string[];
+  private readonly known: ReadonlySet<string>;
 
   constructor(
     private readonly directory: Directory,
@@ -53,7 +42,8 @@ export class RequesterCache implements Directory {
     private readonly ttlMs = REQUESTER_FACTS_TTL_MS,
     private readonly maxStaleMs = REQUESTER_FACTS_MAX_STALE_MS,
   ) {
-    this.groups = catalogGroups(catalog);
+    this.groups = catalogPolicyGroupIds(catalog);
+    this.known = new Set(this.groups);
   }
 
   /** Starts fetching `userId`'s facts if they are not fresh; never rejects (a failure is retried on use). */
@@ -117,8 +107,7 @@ export class RequesterCache implements Directory {
   }
 
   async memberGroupIds(userId: string, candidateGroupIds: string[]): Promise<string[]> {
-    const known = new Set(this.groups);
-    if (!candidateGroupIds.every((g) => known.has(g.toLowerCase()))) {
+    if (!candidateGroupIds.every((g) => this.known.has(g.toLowerCase()))) {
       return this.directory.memberGroupIds(userId, candidateGroupIds);
     }
     const { groupIds } = await this.factsOf(userId);

@@ -20,7 +20,7 @@ import type { RequestStore } from '../../ports/request-store.port';
 import { renderNotificationCard, type NotificationCardModel } from '../cards/notification.card';
 import type { ConversationStore, Delivery, DeliveryStore } from '../tables/teams.store';
 import { ProactiveErrorCodes, ProactiveSendError, type ProactiveQueue } from './proactive-queue';
-import { approvalCardFor, cardActivity, decidedCardFor, namesOf } from './request-cards';
+import { approvalCardFor, cardActivity, decidedCardFor, deciderName, namesOf } from './request-cards';
 
 /** Notifications that ask their recipients to decide a stage. */
 const APPROVAL_KINDS = new Set<string>(['approval-requested', 'approval-escalated']);
@@ -59,8 +59,11 @@ export class TeamsNotifier implements Notifier {
     if (n.kind === 'approval-requested' && this.deps.approversChannelId) {
       recipients.push(`channel:${this.deps.approversChannelId}`);
     }
+    // One card for every recipient, built on first need (an approval card reads the directory and the store).
+    let built: Promise<object> | undefined;
+    const activity = () => (built ??= this.activityFor(n, request));
     for (const recipient of recipients) {
-      const outcome = await this.deliver(n, recipient, request);
+      const outcome = await this.deliver(n, recipient, request, activity);
       if (outcome === 'unreachable' && !recipient.startsWith('channel:')) unreachable.push(recipient);
     }
     if (request) await this.closeApprovalCards(request);
@@ -72,6 +75,7 @@ export class TeamsNotifier implements Notifier {
     n: Notification,
     recipient: string,
     request: AccessRequest | undefined,
+    activity: () => Promise<object>,
   ): Promise<Delivery['status'] | 'failed'> {
     const done = await this.deps.deliveries.get(n.requestId, n.id, recipient);
     if (done) return done.status;
@@ -94,9 +98,9 @@ export class TeamsNotifier implements Notifier {
     }
     const stage = request?.stages[request.currentStage]?.number;
     try {
-      const activity = await this.activityFor(n, request);
+      const card = await activity();
       this.deps.references.set(conversationId, reference);
-      const activityId = await this.deps.queue.send(conversationId, activity, {
+      const activityId = await this.deps.queue.send(conversationId, card, {
         tenantId: reference.conversation?.tenantId,
       });
       await record({
@@ -148,8 +152,7 @@ export class TeamsNotifier implements Notifier {
       const stage = [...r.stages].reverse().find((s) => s.decisions.length > 0);
       const d = stage?.decisions[stage.decisions.length - 1];
       if (!stage || !d) return undefined;
-      const by = stage.approvers.find((a) => a.id.toLowerCase() === d.approverId.toLowerCase());
-      return { d, by: by?.displayName ?? by?.upn ?? d.approverId };
+      return { d, by: deciderName(stage, d) };
     };
     switch (n.kind) {
       case 'request-submitted':

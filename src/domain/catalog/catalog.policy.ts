@@ -62,6 +62,18 @@ export function findRoleByRef(catalog: Catalog, ref: string): CatalogRole | unde
   return slash < 0 ? undefined : findRole(catalog, ref.slice(0, slash), ref.slice(slash + 1));
 }
 
+/** The groups whose membership the role's policy asks about: its own, eligibility, auto-approval. */
+export function policyGroupIds(role: CatalogRole): string[] {
+  const ids = new Set<string>([...role.eligibility.groupIds, role.groupId]);
+  if (role.autoApprove?.requesterInGroup) ids.add(role.autoApprove.requesterInGroup);
+  return [...ids];
+}
+
+/** The groups any role's policy asks about, each once. */
+export function catalogPolicyGroupIds(catalog: Catalog): string[] {
+  return [...new Set(allRoles(catalog).flatMap(policyGroupIds))];
+}
+
 /** Every role of the catalog, in file order. */
 export function allRoles(catalog: Catalog): CatalogRole[] {
   return catalog.apps.flatMap((a) => [...a.roles]);

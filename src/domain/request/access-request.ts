@@ -146,6 +146,27 @@ export function authorizeDecision(request: AccessRequest, actorId: string, stage
 }
 
 /**
+ * True when the request's current stage waits on `approverId`: exactly when {@link authorizeDecision} would let
+ * them decide it now (the "pending" list is the decisions a person can make).
+ */
+export function waitsOn(request: AccessRequest, approverId: string): boolean {
+  const stage = request.stages[request.currentStage];
+  if (!stage) return false;
+  try {
+    authorizeDecision(request, approverId, stage.number);
+    return true;
+  } catch (err) {
+    if (err instanceof DomainError) return false;
+    throw err;
+  }
+}
+
+/** How a person is named to people: display name, else UPN, else object id. */
+export function personName(p: Person): string {
+  return p.displayName ?? p.upn ?? p.id;
+}
+
+/**
  * Records an authorised decision and works out the stage's outcome: one deny denies the stage (and the
  * request); it is approved once the quorum of approvals is reached. Opening the next stage, and approving the
  * request after the last one, is the orchestration's step (stages are resolved one at a time). Returns the new
