@@ -18,6 +18,43 @@ export interface DirectoryUser {
   accountEnabled: boolean;
 }
 
+/**
+ * A group as Attest must know it before it promises to change its membership: Graph cannot add to or remove
+ * from every kind of group.
+ */
+export interface DirectoryGroup {
+  id: string;
+  displayName: string;
+  /** `groupTypes` as Graph reports it (`Unified` for Microsoft 365 groups, `DynamicMembership`). */
+  groupTypes: string[];
+  securityEnabled: boolean;
+  /** Mail-enabled security groups and distribution lists are managed in Exchange, not through Graph. */
+  mailEnabled: boolean;
+  /** Synced from on-premises Active Directory: membership is changed there, never through Graph. */
+  onPremisesSyncEnabled: boolean;
+  /** Role-assignable: Graph changes its members only with RoleManagement.ReadWrite.Directory as well. */
+  isAssignableToRole: boolean;
+}
+
+/** One group's changes in a round of {@link Directory.groupMembersDelta}. */
+export interface GroupMemberChanges {
+  groupId: string;
+  /** User ids that became members (on a first round: every current member). */
+  added: string[];
+  /** User ids that stopped being members. */
+  removed: string[];
+  /** The group itself was deleted. */
+  groupDeleted?: boolean;
+}
+
+/** A round of member changes for a set of groups, and where the next round starts. */
+export interface GroupMembershipDelta {
+  /** At most one entry per group, with every page of the round merged. */
+  changes: GroupMemberChanges[];
+  /** Opaque: pass it back as `{ deltaLink }` for what changed since. */
+  deltaLink: string;
+}
+
 /** Whether an add changed the group; `already-member` is success, so a repeated grant is harmless. */
 export interface AddMemberResult {
   outcome: 'added' | 'already-member';
@@ -59,6 +96,9 @@ export interface Directory {
   /** The owners of the group that are users. Unknown group: DIRECTORY.NOT_FOUND. */
   groupOwners(groupId: string): Promise<DirectoryUser[]>;
 
+  /** The group's kind and flags, or undefined when the directory has no such group. */
+  getGroup(groupId: string): Promise<DirectoryGroup | undefined>;
+
   /** Every direct member of the group that is a user, across all pages. Unknown group: DIRECTORY.NOT_FOUND. */
   groupMembers(groupId: string): Promise<DirectoryUser[]>;
 
@@ -66,11 +106,25 @@ export interface Directory {
   isMember(groupId: string, userId: string): Promise<boolean>;
 
   /**
-   * Which of `candidateGroupIds` the user is a direct member of, in the order given, without duplicates.
-   * A candidate group that does not exist is DIRECTORY.NOT_FOUND (a catalog naming a deleted group is a
-   * mistake someone should fix, not a silent "no").
+   * Whether the user is a member of the group directly or through nested groups (what the catalog means by
+   * "members of group X" for eligibility, auto-approval and the admin group). Unknown group: DIRECTORY.NOT_FOUND.
+   */
+  isTransitiveMember(groupId: string, userId: string): Promise<boolean>;
+
+  /**
+   * Which of `candidateGroupIds` the user is a member of, directly or through nested groups (Graph's
+   * checkMemberGroups), in the order given, without duplicates. A candidate group that does not exist is
+   * DIRECTORY.NOT_FOUND (a catalog naming a deleted group is a mistake someone should fix, not a silent "no").
    */
   memberGroupIds(userId: string, candidateGroupIds: string[]): Promise<string[]>;
+
+  /**
+   * Member changes of groups since a previous round (Graph `groups/delta` with `members@delta`). Start with
+   * `{ groupIds }` (at most 50 per round, Graph's `$filter` limit): the first round reports every current
+   * member as added. Continue with `{ deltaLink }`. A delta link the directory no longer honours is
+   * DIRECTORY.DELTA_EXPIRED: start again with `{ groupIds }` (a full sweep).
+   */
+  groupMembersDelta(start: { groupIds: string[] } | { deltaLink: string }): Promise<GroupMembershipDelta>;
 
   /** Adds the user to the group; idempotent. Unknown group or user: DIRECTORY.NOT_FOUND. */
   addMember(groupId: string, userId: string): Promise<AddMemberResult>;
@@ -96,6 +150,8 @@ export type DirectoryErrorCode =
   | 'DIRECTORY.UNAVAILABLE'
   /** Attest's identity lacks a permission, or its token was refused. */
   | 'DIRECTORY.FORBIDDEN'
+  /** A delta link the directory no longer honours (expired or unknown sync state): sweep again in full. */
+  | 'DIRECTORY.DELTA_EXPIRED'
   /** Anything else the directory refused. */
   | 'DIRECTORY.FAILED';
 

@@ -65,6 +65,9 @@ const PERMISSION: Record<Operation, string> = {
   addMember: 'GroupMember.ReadWrite.All',
   removeMember: 'GroupMember.ReadWrite.All',
   lastSignIns: 'AuditLog.Read.All and User.Read.All',
+  getGroup: 'GroupMember.Read.All',
+  isTransitiveMember: 'GroupMember.Read.All',
+  groupMembersDelta: 'GroupMember.Read.All',
 };
 
 /** A Graph failure, whether it came as a thrown GraphError, a raw Response or a `$batch` sub-response. */
@@ -437,6 +440,19 @@ export class GraphDirectory implements Directory {
       throw directoryError('removeMember', f, doing, groupId, this.groupNotFoundMessage(groupId));
     }
     throw directoryError('removeMember', f, doing, groupId);
+  }
+
+  // PLACEHOLDER(issue 8): implemented on the graph branch before this lands.
+  getGroup(): Promise<never> {
+    throw new Error('getGroup: not yet implemented');
+  }
+
+  isTransitiveMember(): Promise<never> {
+    throw new Error('isTransitiveMember: not yet implemented');
+  }
+
+  groupMembersDelta(): Promise<never> {
+    throw new Error('groupMembersDelta: not yet implemented');
   }
 
   async lastSignIns(userIds: string[]): Promise<Map<string, Date | null>> {

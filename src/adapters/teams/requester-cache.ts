@@ -135,6 +135,18 @@ export class RequesterCache implements Directory {
   removeMember(groupId: string, userId: string) {
     return this.directory.removeMember(groupId, userId);
   }
+  getGroup(groupId: string) {
+    return this.directory.getGroup(groupId);
+  }
+
+  isTransitiveMember(groupId: string, userId: string) {
+    return this.directory.isTransitiveMember(groupId, userId);
+  }
+
+  groupMembersDelta(start: { groupIds: string[] } | { deltaLink: string }) {
+    return this.directory.groupMembersDelta(start);
+  }
+
   lastSignIns(userIds: string[]) {
     return this.directory.lastSignIns(userIds);
   }
