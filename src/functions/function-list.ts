@@ -15,6 +15,7 @@ import type {
 } from '../workflows/access-request.types';
 import { ActivityNames, FunctionNames, OrchestrationNames } from '../workflows/names';
 import type { WorkflowDeps } from '../workflows/workflow-deps';
+import type { AccessRequest } from '../domain/request/access-request';
 import type { ActivityContext, ActivityFunction, FunctionDefinition } from './function-types';
 
 /** An activity entry: validates that an input arrived, then calls the workflow's activity with the ports. */
@@ -65,5 +66,6 @@ export function buildFunctionList(_config: AttestConfig): FunctionDefinition[] {
     activity<MembershipInput, unknown>(ActivityNames.grantAccess, activities.grantAccess),
     activity<MembershipInput, unknown>(ActivityNames.revokeAccess, activities.revokeAccess),
     activity<NotifyInput, unknown>(ActivityNames.notify, activities.notify),
+    activity<{ request: AccessRequest }, unknown>(ActivityNames.saveState, activities.saveState),
   ];
 }

@@ -28,6 +28,8 @@ export const ActivityNames = {
   revokeAccess: 'request-revoke-access',
   /** Tell people what happened. */
   notify: 'request-notify',
+  /** Save the request's state with no audit event. */
+  saveState: 'request-save-state',
 } as const;
 
 /** External events an access-request orchestration waits for. */

@@ -2,6 +2,7 @@
 import type { AuditLogPort } from '../ports/audit-log.port';
 import type { Clock } from '../ports/clock.port';
 import type { Directory } from '../ports/directory.port';
+import type { MembershipLedger } from '../ports/membership-ledger.port';
 import type { Notifier } from '../ports/notifier.port';
 import type { RequestStore } from '../ports/request-store.port';
 import type { Catalog, CatalogStamp } from '../domain/catalog/catalog.model';
@@ -9,6 +10,8 @@ import type { Catalog, CatalogStamp } from '../domain/catalog/catalog.model';
 /** Everything activities and the application service use. */
 export interface WorkflowDeps {
   directory: Directory;
+  /** Which grants hold each membership Attest touched (see src/domain/ledger). */
+  ledger: MembershipLedger;
   audit: AuditLogPort;
   requests: RequestStore;
   notifier: Notifier;
