@@ -26,6 +26,18 @@ export const TableNames = {
    * be updated in place.
    */
   teamsDeliveries: 'TeamsDeliveries',
+  /**
+   * The membership ledger: PartitionKey = group id, RowKey = user id (both lower-case, escaped), one row per
+   * (group, user) Attest has touched or baselined; the entry as JSON in `doc` (split over `doc1`… when long).
+   */
+  membershipLedger: 'MembershipLedger',
+  /**
+   * The reconciler's memory: PartitionKey `group` (RowKey group id: baselined at) and `delta` (RowKey batch key:
+   * the batch's delta link).
+   */
+  reconcileState: 'ReconcileState',
+  /** Drift findings for the review tab and the next campaign: PartitionKey = group id, RowKey = user|kind|day. */
+  driftFindings: 'DriftFindings',
   /** The local host's own probe row, written at start-up to prove storage answers. */
   hostProbe: 'AttestHostProbe',
 } as const;
