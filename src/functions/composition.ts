@@ -9,6 +9,7 @@ import { createGraphClient } from '../adapters/graph/graph-client';
 import { GraphDirectory } from '../adapters/graph/graph-directory';
 import { AuditLogStore } from '../adapters/tables/audit-log.store';
 import { TableNotifier } from '../adapters/tables/notification.store';
+import { TableMembershipLedger } from '../adapters/tables/membership-ledger.store';
 import { TableRequestStore } from '../adapters/tables/request.store';
 import { createTeamsChannel, type TeamsChannel } from '../adapters/teams/teams-channel';
 import { TeamsNotifier } from '../adapters/teams/teams-notifier';
@@ -60,7 +61,12 @@ export function hostServicesFactory(opts: {
     });
     const requests = new TableRequestStore(tables.client(TableNames.accessRequests));
     const outbox = new TableNotifier(tables.client(TableNames.notifications), clock);
-    await Promise.all([audit.init(), requests.init(), outbox.init()]);
+    const ledger = new TableMembershipLedger({
+      ledger: tables.client(TableNames.membershipLedger),
+      state: tables.client(TableNames.reconcileState),
+      findings: tables.client(TableNames.driftFindings),
+    });
+    await Promise.all([audit.init(), requests.init(), outbox.init(), ledger.init()]);
     const teams = opts.teams
       ? await createTeamsChannel({ bot: config.bot, tables, directory, catalog: catalog.catalog, clock })
       : undefined;
@@ -79,6 +85,7 @@ export function hostServicesFactory(opts: {
       : outbox;
     const deps: WorkflowDeps = {
       directory,
+      ledger,
       audit,
       requests,
       notifier,

@@ -54,6 +54,11 @@ export interface LocalHostOptions {
   /** Functions to mount besides the app's own (tests mount samples here). */
   extraFunctions?: FunctionDefinition[];
   /**
+   * Functions that stand in for the app's own of the same name. Tests use it to run an earlier version of an
+   * orchestration, then restart on today's code and watch its instances finish.
+   */
+  overrides?: FunctionDefinition[];
+  /**
    * Deliver notifications in Teams (default true). Off, they stay in the outbox table and nobody is reported
    * unreachable: what the workflow tests use, which are about the orchestration, not the bot.
    */
@@ -152,7 +157,11 @@ export async function startLocalHost(options: LocalHostOptions): Promise<LocalHo
     const { catalog } = (await services.workflow()).catalog;
     const roles = catalog.apps.reduce((n, a) => n + a.roles.length, 0);
 
-    const list = [...buildFunctionList(config), ...(options.extraFunctions ?? [])];
+    const replaced = new Map((options.overrides ?? []).map((f) => [f.name, f]));
+    const list = [
+      ...buildFunctionList(config).map((f) => replaced.get(f.name) ?? f),
+      ...(options.extraFunctions ?? []),
+    ];
     validateFunctionList(list);
     const store = new TaskHubStore(tables.client(TableNames.localTaskHub(config.taskHub)));
     const durable = new ReplayHost(store, replayRegistry(list, services), {

@@ -11,7 +11,8 @@ import { startLocalHost, type LocalHost } from '../../src/local/local-host';
 import { freePort } from '../../src/local/port-check';
 import type { AuditEvent } from '../../src/ports/audit-log.port';
 import type { Clock } from '../../src/ports/clock.port';
-import type { RuntimeStatus } from '../../src/ports/durable-client.port';
+import type { DurableClientPort, RuntimeStatus } from '../../src/ports/durable-client.port';
+import type { FunctionDefinition } from '../../src/functions/function-types';
 import { AccessRequestService } from '../../src/workflows/access-request.service';
 import type { WorkflowDeps } from '../../src/workflows/workflow-deps';
 import { eventually } from './storage';
@@ -36,9 +37,20 @@ export interface WorkflowHost {
 
 /** Starts the host for one test file; pass a TestClock to move time forward (timers, expiry). */
 export async function startWorkflowHost(
-  options: { clock?: Clock; teams?: boolean; env?: Record<string, string> } = {},
+  options: {
+    clock?: Clock;
+    teams?: boolean;
+    env?: Record<string, string>;
+    /** Reuse a data folder (a restart); it is then the caller's to remove. */
+    dataDir?: string;
+    /** Functions that stand in for the app's own (an earlier version of an orchestration). */
+    overrides?: FunctionDefinition[];
+    /** Wraps the durable client the service starts orchestrations with. */
+    durable?: (client: DurableClientPort) => DurableClientPort;
+  } = {},
 ): Promise<WorkflowHost> {
-  const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'attest-workflow-'));
+  const ownData = options.dataDir === undefined;
+  const dataDir = options.dataDir ?? fs.mkdtempSync(path.join(os.tmpdir(), 'attest-workflow-'));
   const env = {
     ATTEST_HTTP_PORT: String(await freePort()),
     ATTEST_GRAPH_SIM_PORT: String(await freePort()),
@@ -54,9 +66,10 @@ export async function startWorkflowHost(
     log,
     clock: options.clock,
     teams: options.teams ?? false,
+    overrides: options.overrides,
   });
   const deps = await host.services.workflow();
-  const service = new AccessRequestService(deps, host.durable);
+  const service = new AccessRequestService(deps, options.durable ? options.durable(host.durable) : host.durable);
   const events = async (stream: string) => {
     const out: AuditEvent[] = [];
     for await (const e of deps.audit.read(stream)) out.push(e);
@@ -105,6 +118,7 @@ export async function startWorkflowHost(
     },
     stop: async () => {
       await host.stop();
+      if (!ownData) return;
       await stopLeftoverAzurite(dataDir);
       fs.rmSync(dataDir, { recursive: true, force: true });
     },

@@ -44,6 +44,21 @@ const built = [
     code: 'REQUEST.SELF_APPROVAL',
     reason: 'requesters never approve their own',
   }),
+  vocabulary.accessRevokeFailed(ctx, {
+    reason: 'expired',
+    group,
+    attempt: 3,
+    code: 'DIRECTORY.UNAVAILABLE',
+    error: 'Graph answered 503',
+    nextAttemptAt: '2026-01-02T00:04:00Z',
+  }),
+  vocabulary.accessGrantFailed(ctx, {
+    group,
+    attempt: 1,
+    code: 'DIRECTORY.FAILED',
+    error: 'dynamic group',
+    permanent: true,
+  }),
 ];
 
 test('every action of the vocabulary has exactly one builder', () => {
