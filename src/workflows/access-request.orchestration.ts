@@ -651,15 +651,27 @@ class AccessRequestFlow {
           );
           const approvers = withFallback(current, fallback, decided);
           dueAt = new Date(this.now().getTime() + policy.timeoutMs);
-          this.replaceStage(index, { ...current, approvers, escalated: true, dueAt: dueAt.toISOString() });
+          const approvals = current.decisions.filter((d) => d.decision === 'approve').length;
+          // With `quorum: all`, a fallback who already approved stands in for the approvers who did not decide.
+          const done = this.v2 && approvals >= approvalsNeeded({ quorum: current.quorum, approvers });
+          this.replaceStage(index, {
+            ...current,
+            approvers,
+            escalated: true,
+            dueAt: dueAt.toISOString(),
+            outcome: done ? 'approved' : current.outcome,
+          });
           yield* this.record(
             approvalEscalated(this.audit(SYSTEM), {
               stage: number,
               from: current.approvers.map((a) => a.id),
               to: [fallback.id],
-              reason: 'nobody decided before the stage timed out',
+              reason: done
+                ? `nobody else decided before the stage timed out; its fallback ${personName(fallback)} had already approved`
+                : 'nobody decided before the stage timed out',
             }),
           );
+          if (done) break;
           yield* this.askApprovers([fallback], number, 'approval-escalated');
           continue;
         }
