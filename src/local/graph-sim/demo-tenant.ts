@@ -23,7 +23,11 @@ export interface SimUser extends PlaygroundPerson {
   lastNonInteractiveSignInDateTime: string | null;
 }
 
-/** A security group as the simulator stores it, with owners and members as user ids. */
+/**
+ * A group as the simulator stores it, with owners as user ids and direct members as user or group ids (a
+ * group id there is a nested group). The kind flags are optional so state files from before they existed
+ * still load: absent means false / null.
+ */
 export interface SimGroup {
   id: string;
   displayName: string;
@@ -31,9 +35,16 @@ export interface SimGroup {
   mailNickname: string;
   securityEnabled: boolean;
   mailEnabled: boolean;
+  /** `Unified` (Microsoft 365 group), `DynamicMembership`. */
   groupTypes: string[];
   ownerIds: string[];
   memberIds: string[];
+  /** Synced from on-premises AD: Graph refuses membership writes. */
+  onPremisesSyncEnabled?: boolean | null;
+  /** Role-assignable: membership writes need RoleManagement.ReadWrite.Directory too. */
+  isAssignableToRole?: boolean | null;
+  /** The rule of a dynamic group (`groupTypes` has `DynamicMembership`). */
+  membershipRule?: string | null;
 }
 
 /** The whole directory the simulator serves. */
