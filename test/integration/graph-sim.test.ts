@@ -11,8 +11,14 @@ import {
 import {
   DEMO_APPS,
   DEMO_ATTEST_ADMINS_GROUP_ID,
+  DEMO_DISTRIBUTION_LIST_ID,
+  DEMO_DYNAMIC_GROUP_ID,
+  DEMO_MAIL_ENABLED_SECURITY_GROUP_ID,
   DEMO_ONCALL_GROUP_ID,
+  DEMO_ONPREM_SYNCED_GROUP_ID,
+  DEMO_ROLE_ASSIGNABLE_GROUP_ID,
   DEMO_TENANT_ID,
+  DEMO_UNIFIED_GROUP_ID,
   PLAYGROUND_USERS,
   demoGroupId,
   demoTenant,
@@ -849,6 +855,119 @@ describe('Graph simulator groups/delta with members@delta', () => {
       ]);
     } finally {
       await sim.close();
+    }
+  });
+});
+
+describe('Graph simulator group kinds', () => {
+  const KINDS = {
+    dynamic: DEMO_DYNAMIC_GROUP_ID,
+    synced: DEMO_ONPREM_SYNCED_GROUP_ID,
+    mailSecurity: DEMO_MAIL_ENABLED_SECURITY_GROUP_ID,
+    distribution: DEMO_DISTRIBUTION_LIST_ID,
+    roleAssignable: DEMO_ROLE_ASSIGNABLE_GROUP_ID,
+    unified: DEMO_UNIFIED_GROUP_ID,
+  };
+  let sim: GraphSimulator;
+  let client: Client;
+  beforeAll(async () => {
+    ({ sim, client } = await start());
+  });
+  afterAll(() => sim.close());
+
+  test('GET /groups/{id} returns the kind flags by default and honours $select', async () => {
+    const dyn = (await client.api(`/groups/${KINDS.dynamic}`).get()) as Record<string, unknown>;
+    expect(dyn).toMatchObject({
+      id: KINDS.dynamic,
+      groupTypes: ['DynamicMembership'],
+      securityEnabled: true,
+      mailEnabled: false,
+      onPremisesSyncEnabled: null,
+      isAssignableToRole: false,
+      membershipRule: '(user.department -eq "Engineering")',
+    });
+    const synced = (await client
+      .api(`/groups/${KINDS.synced}`)
+      .select(['id', 'onPremisesSyncEnabled'])
+      .get()) as Record<string, unknown>;
+    expect(synced).toEqual({
+      '@odata.context': `${sim.url}/$metadata#groups(id,onPremisesSyncEnabled)/$entity`,
+      id: KINDS.synced,
+      onPremisesSyncEnabled: true,
+    });
+    const dl = (await client.api(`/groups/${KINDS.distribution}`).get()) as Record<string, unknown>;
+    expect([dl.mailEnabled, dl.securityEnabled]).toEqual([true, false]);
+    const unified = (await client.api(`/groups/${KINDS.unified}`).get()) as Record<string, unknown>;
+    expect(unified.groupTypes).toEqual(['Unified']);
+    const roles = (await client.api(`/groups/${KINDS.roleAssignable}`).get()) as Record<string, unknown>;
+    expect(roles.isAssignableToRole).toBe(true);
+  });
+
+  test.each([
+    ['dynamic', 403, 'Authorization_RequestDenied', 'Insufficient privileges to complete the operation.'],
+    [
+      'synced',
+      400,
+      'Request_BadRequest',
+      'Unable to update the specified properties for on-premises mastered Directory Sync objects or objects currently undergoing migration.',
+    ],
+    [
+      'mailSecurity',
+      400,
+      'Request_BadRequest',
+      'Cannot Update a mail-enabled security groups and or distribution list.',
+    ],
+    [
+      'distribution',
+      400,
+      'Request_BadRequest',
+      'Cannot Update a mail-enabled security groups and or distribution list.',
+    ],
+    [
+      'roleAssignable',
+      403,
+      'Authorization_RequestDenied',
+      'Insufficient privileges to complete the operation.',
+    ],
+  ] as const)(
+    'member add and remove on a %s group are refused with %i %s',
+    async (kind, status, code, message) => {
+      const group = KINDS[kind];
+      const before = (await client
+        .api(`/groups/${group}/members`)
+        .select('id')
+        .get()) as Collection<UserBody>;
+      const add = await graphErrorOf(client.api(`/groups/${group}/members/$ref`).post(ref(ALEX)));
+      const remove = await graphErrorOf(
+        client.api(`/groups/${group}/members/${before.value[0].id}/$ref`).delete(),
+      );
+      for (const err of [add, remove])
+        expect([err.statusCode, err.code, err.message]).toEqual([status, code, message]);
+      const after = (await client.api(`/groups/${group}/members`).select('id').get()) as Collection<UserBody>;
+      expect(after.value).toEqual(before.value);
+    },
+  );
+
+  test('a Microsoft 365 group takes member writes; a role-assignable one does once RoleManagement is granted', async () => {
+    await expect(
+      client.api(`/groups/${KINDS.unified}/members/$ref`).post(ref(CONTRACTOR)),
+    ).resolves.toBeUndefined();
+    const granted = await start({ grantRoleManagement: true });
+    try {
+      await expect(
+        granted.client.api(`/groups/${KINDS.roleAssignable}/members/$ref`).post(ref(ALEX)),
+      ).resolves.toBeUndefined();
+    } finally {
+      await granted.sim.close();
+    }
+  });
+
+  test('the demo catalog uses none of these groups, and each has a member or two', () => {
+    const catalog = fs.readFileSync(path.join(__dirname, '..', '..', 'catalog', 'demo-catalog.yaml'), 'utf8');
+    const tenant = demoTenant(new Date());
+    for (const id of Object.values(KINDS)) {
+      expect(catalog).not.toContain(id);
+      expect(tenant.groups.find((g) => g.id === id)?.memberIds.length).toBeGreaterThanOrEqual(1);
     }
   });
 });

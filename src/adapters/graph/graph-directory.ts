@@ -11,6 +11,7 @@ import {
   type AddMemberResult,
   type Directory,
   type DirectoryErrorCode,
+  type DirectoryGroup,
   type DirectoryUser,
   type GroupMemberChanges,
   type GroupMembershipDelta,
@@ -34,6 +35,17 @@ const USER_SELECT = [
   'department',
   'jobTitle',
   'accountEnabled',
+];
+
+/** The group properties behind DirectoryGroup. */
+const GROUP_SELECT = [
+  'id',
+  'displayName',
+  'groupTypes',
+  'securityEnabled',
+  'mailEnabled',
+  'onPremisesSyncEnabled',
+  'isAssignableToRole',
 ];
 
 /** Graph's largest page for directory object collections. */
@@ -110,6 +122,17 @@ interface GraphObject {
 interface GraphPage {
   '@odata.nextLink'?: string;
   value: GraphObject[];
+}
+
+/** A group as Graph returns it with GROUP_SELECT. */
+interface GraphGroup {
+  id: string;
+  displayName?: string | null;
+  groupTypes?: string[] | null;
+  securityEnabled?: boolean | null;
+  mailEnabled?: boolean | null;
+  onPremisesSyncEnabled?: boolean | null;
+  isAssignableToRole?: boolean | null;
 }
 
 /** A group in a `groups/delta` page: `@removed` when the group was deleted. */
@@ -451,7 +474,10 @@ export class GraphDirectory implements Directory {
           : this.groupNotFoundMessage(groupId),
       );
     }
-    throw directoryError('addMember', f, doing, groupId);
+    throw (
+      (await this.refusedForKind('addMember', groupId, f, doing)) ??
+      directoryError('addMember', f, doing, groupId)
+    );
   }
 
   async removeMember(groupId: string, userId: string): Promise<RemoveMemberResult> {
@@ -470,12 +496,63 @@ export class GraphDirectory implements Directory {
         return { outcome: 'not-member', ...requestIdOf(f.requestId) };
       throw directoryError('removeMember', f, doing, groupId, this.groupNotFoundMessage(groupId));
     }
-    throw directoryError('removeMember', f, doing, groupId);
+    throw (
+      (await this.refusedForKind('removeMember', groupId, f, doing)) ??
+      directoryError('removeMember', f, doing, groupId)
+    );
   }
 
-  // PLACEHOLDER(issue 8): implemented on the graph branch before this lands.
-  getGroup(): Promise<never> {
-    throw new Error('getGroup: not yet implemented');
+  /**
+   * When Graph refused a membership write (400 or 403) because of what kind of group it is, an error that says
+   * so; Graph's own messages ("Insufficient privileges ...") would send an admin after the wrong permission.
+   * Costs one read, and only on a refusal.
+   */
+  private async refusedForKind(
+    op: 'addMember' | 'removeMember',
+    groupId: string,
+    f: GraphFailure,
+    doing: string,
+  ): Promise<DirectoryError | undefined> {
+    if (f.status !== 400 && f.status !== 403) return undefined;
+    let group: DirectoryGroup | undefined;
+    try {
+      group = await this.getGroup(groupId);
+    } catch {
+      return undefined;
+    }
+    const reason = group && unmanageableReason(group);
+    if (!group || !reason) return undefined;
+    const base = directoryError(op, f, doing, groupId);
+    const roleOnly = reason === ROLE_ASSIGNABLE;
+    return new DirectoryError(
+      roleOnly ? 'DIRECTORY.FORBIDDEN' : 'DIRECTORY.FAILED',
+      `Microsoft Graph refused ${doing}: group "${group.displayName}" (${groupId}) ${reason}`,
+      base.details,
+    );
+  }
+
+  async getGroup(groupId: string): Promise<DirectoryGroup | undefined> {
+    if (groupId.trim() === '') return undefined;
+    try {
+      const g = (await this.client
+        .api(`/groups/${seg(groupId)}`)
+        .select(GROUP_SELECT)
+        .get()) as GraphGroup;
+      return {
+        id: g.id,
+        displayName: g.displayName ?? '',
+        groupTypes: g.groupTypes ?? [],
+        // Graph sends null for flags never set; null means "not that kind".
+        securityEnabled: g.securityEnabled === true,
+        mailEnabled: g.mailEnabled === true,
+        onPremisesSyncEnabled: g.onPremisesSyncEnabled === true,
+        isAssignableToRole: g.isAssignableToRole === true,
+      };
+    } catch (e) {
+      const f = failureOf(e);
+      if (f.status === 404) return undefined;
+      throw directoryError('getGroup', f, `reading group ${groupId}`, groupId);
+    }
   }
 
   isTransitiveMember(): Promise<never> {
@@ -677,6 +754,24 @@ export class GraphDirectory implements Directory {
       `the group may have been deleted or belong to another tenant.`
     );
   }
+}
+
+const ROLE_ASSIGNABLE =
+  'is role-assignable: changing its members needs the application permission RoleManagement.ReadWrite.Directory ' +
+  "as well; grant it to Attest's app registration, or back the role with a group that is not role-assignable.";
+
+/** Why Graph cannot change this group's members, or undefined when it can. */
+export function unmanageableReason(g: DirectoryGroup): string | undefined {
+  if (g.groupTypes.some((t) => t.toLowerCase() === 'dynamicmembership'))
+    return 'has dynamic membership: its members come from its rule, so nobody can be added or removed.';
+  if (g.onPremisesSyncEnabled)
+    return 'is synced from on-premises Active Directory: change its members there, not through Graph.';
+  if (g.mailEnabled && !g.groupTypes.some((t) => t.toLowerCase() === 'unified'))
+    return g.securityEnabled
+      ? 'is a mail-enabled security group: its members are managed in Exchange Online, not through Graph.'
+      : 'is a distribution list: its members are managed in Exchange Online, not through Graph.';
+  if (g.isAssignableToRole) return ROLE_ASSIGNABLE;
+  return undefined;
 }
 
 function requestIdOf(id: string | null | undefined): { requestId?: string } {

@@ -41,6 +41,8 @@ export interface RouteContext {
   ids: RequestIds;
   /** Member entries per page of `groups/delta` (a group without members counts as one). */
   deltaPageSize: number;
+  /** Whether the app holds RoleManagement.ReadWrite.Directory, needed to change role-assignable groups. */
+  grantRoleManagement: boolean;
 }
 
 /** A Graph error response with the standard body: `{error:{code,message,innerError:{date,request-id,client-request-id}}}`. */
@@ -121,6 +123,9 @@ const GROUP_DEFAULT_SELECT = [
   'securityEnabled',
   'mailEnabled',
   'groupTypes',
+  'onPremisesSyncEnabled',
+  'isAssignableToRole',
+  'membershipRule',
 ];
 const GROUP_SELECTABLE = new Set(GROUP_DEFAULT_SELECT);
 const GROUP_FILTERABLE: Record<string, FilterPropertyType> = {
@@ -162,7 +167,8 @@ function userView(u: SimUser, select: string[] | undefined): Record<string, unkn
 
 function groupView(g: SimGroup, select: string[] | undefined): Record<string, unknown> {
   const out: Record<string, unknown> = {};
-  for (const f of select ?? GROUP_DEFAULT_SELECT) out[f] = g[f as keyof SimGroup];
+  // Graph sends null for a property never set (e.g. onPremisesSyncEnabled of a cloud-only group).
+  for (const f of select ?? GROUP_DEFAULT_SELECT) out[f] = g[f as keyof SimGroup] ?? null;
   return out;
 }
 
@@ -318,6 +324,39 @@ function listDirectoryObjects(ctx: RouteContext, req: SimRequest, ids: string[])
   return json(page(ctx, req, items, contextUrl(ctx, 'directoryObjects', select)));
 }
 
+/**
+ * Graph's refusal of a membership write for the group's kind, if any. The shapes, and where they come from:
+ * - dynamic membership (`DynamicMembership`): 403 Authorization_RequestDenied "Insufficient privileges to
+ *   complete the operation." (Microsoft's troubleshooting article "403 error when adding a user to a group by
+ *   using Microsoft Graph API" names dynamic groups as a cause; members come from the rule only);
+ * - synced from on-premises AD: 400 Request_BadRequest "Unable to update the specified properties for
+ *   on-premises mastered Directory Sync objects or objects currently undergoing migration." (Graph's message
+ *   for any write to a synced object, as reported in microsoftgraph/microsoft-graph-docs issues);
+ * - mail-enabled security group or distribution list: 400 Request_BadRequest "Cannot Update a mail-enabled
+ *   security groups and or distribution list." (observed, microsoftgraph/microsoft-graph-docs#14827);
+ * - role-assignable, without RoleManagement.ReadWrite.Directory: 403 Authorization_RequestDenied
+ *   "Insufficient privileges to complete the operation." (the add-member page requires that permission).
+ */
+function membershipWriteRefusal(ctx: RouteContext, g: SimGroup): RouteError | undefined {
+  const insufficient = () =>
+    new RouteError(403, 'Authorization_RequestDenied', 'Insufficient privileges to complete the operation.');
+  if (g.groupTypes.includes('DynamicMembership')) return insufficient();
+  if (g.onPremisesSyncEnabled === true) {
+    return badRequest(
+      'Unable to update the specified properties for on-premises mastered Directory Sync objects or objects currently undergoing migration.',
+      'Request_BadRequest',
+    );
+  }
+  if (g.mailEnabled && !g.groupTypes.includes('Unified')) {
+    return badRequest(
+      'Cannot Update a mail-enabled security groups and or distribution list.',
+      'Request_BadRequest',
+    );
+  }
+  if (g.isAssignableToRole === true && !ctx.grantRoleManagement) return insufficient();
+  return undefined;
+}
+
 const DIRECTORY_OBJECT_REF = /^https?:\/\/[^/]+\/(?:v1\.0|beta)\/(?:directoryObjects|users)\/([^/?#]+)$/i;
 
 function addMember(ctx: RouteContext, req: SimRequest, groupId: string): SimResponse {
@@ -332,6 +371,8 @@ function addMember(ctx: RouteContext, req: SimRequest, groupId: string): SimResp
   const match = DIRECTORY_OBJECT_REF.exec(ref);
   if (!match) throw badRequest(`Invalid URL format specified in payload: '${ref}'.`, 'Request_BadRequest');
   const group = requireGroup(ctx, groupId);
+  const refused = membershipWriteRefusal(ctx, group);
+  if (refused) throw refused;
   const user = requireUser(ctx, decodeURIComponent(match[1]));
   if (!ctx.store.addMember(group.id, user.id)) {
     throw badRequest(
@@ -344,6 +385,8 @@ function addMember(ctx: RouteContext, req: SimRequest, groupId: string): SimResp
 
 function removeMember(ctx: RouteContext, groupId: string, userId: string): SimResponse {
   const group = requireGroup(ctx, groupId);
+  const refused = membershipWriteRefusal(ctx, group);
+  if (refused) throw refused;
   const user = findUser(ctx, userId);
   if (!user || !ctx.store.removeMember(group.id, user.id)) throw notFound(userId);
   return empty(204);

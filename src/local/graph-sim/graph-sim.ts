@@ -52,6 +52,11 @@ export interface GraphSimOptions {
    * Graph splits a group's `members@delta` across pages.
    */
   deltaPageSize?: number;
+  /**
+   * Whether the app holds RoleManagement.ReadWrite.Directory (default false): without it, member writes to a
+   * role-assignable group answer 403 Authorization_RequestDenied, as Graph does.
+   */
+  grantRoleManagement?: boolean;
 }
 
 /** A running simulator. */
@@ -115,6 +120,7 @@ interface Settings {
   random: () => number;
   now: () => Date;
   deltaPageSize: number;
+  grantRoleManagement: boolean;
 }
 
 class Simulator {
@@ -185,6 +191,7 @@ class Simulator {
       now: this.settings.now,
       ids,
       deltaPageSize: this.settings.deltaPageSize,
+      grantRoleManagement: this.settings.grantRoleManagement,
     };
     const res = this.fault(method, ids) ?? routeGraphRequest(ctx, req);
     if (WRITE_METHODS.has(method)) {
@@ -445,6 +452,7 @@ export async function startGraphSimulator(opts: GraphSimOptions): Promise<GraphS
     random: opts.random ?? Math.random,
     now,
     deltaPageSize: Math.max(1, Math.floor(opts.deltaPageSize ?? DEFAULT_DELTA_PAGE_SIZE)),
+    grantRoleManagement: opts.grantRoleManagement === true,
   });
   const server = http.createServer((req, res) => {
     const header = req.headers['client-request-id'];

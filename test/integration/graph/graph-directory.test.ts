@@ -13,7 +13,13 @@ import {
 import {
   DEMO_APPS,
   DEMO_ATTEST_ADMINS_GROUP_ID,
+  DEMO_DISTRIBUTION_LIST_ID,
+  DEMO_DYNAMIC_GROUP_ID,
+  DEMO_MAIL_ENABLED_SECURITY_GROUP_ID,
   DEMO_ONCALL_GROUP_ID,
+  DEMO_ONPREM_SYNCED_GROUP_ID,
+  DEMO_ROLE_ASSIGNABLE_GROUP_ID,
+  DEMO_UNIFIED_GROUP_ID,
   PLAYGROUND_USERS,
   demoGroupId,
   demoTenant,
@@ -679,4 +685,73 @@ describe('GraphDirectory.groupMembersDelta', () => {
       await s.sim.close();
     }
   });
+});
+
+describe('GraphDirectory.getGroup and groups Graph will not change', () => {
+  let s: Started;
+  beforeAll(async () => {
+    s = await start();
+  });
+  afterAll(() => s.sim.close());
+
+  test('getGroup maps each kind to DirectoryGroup, and an unknown group is undefined', async () => {
+    expect(await s.directory.getGroup(DEMO_DYNAMIC_GROUP_ID)).toEqual({
+      id: DEMO_DYNAMIC_GROUP_ID,
+      displayName: 'Engineering (dynamic)',
+      groupTypes: ['DynamicMembership'],
+      securityEnabled: true,
+      mailEnabled: false,
+      onPremisesSyncEnabled: false,
+      isAssignableToRole: false,
+    });
+    expect(await s.directory.getGroup(DEMO_ONPREM_SYNCED_GROUP_ID)).toMatchObject({
+      onPremisesSyncEnabled: true,
+    });
+    expect(await s.directory.getGroup(DEMO_DISTRIBUTION_LIST_ID)).toMatchObject({
+      mailEnabled: true,
+      securityEnabled: false,
+    });
+    expect(await s.directory.getGroup(DEMO_ROLE_ASSIGNABLE_GROUP_ID)).toMatchObject({
+      isAssignableToRole: true,
+    });
+    expect(await s.directory.getGroup(DEMO_UNIFIED_GROUP_ID)).toMatchObject({ groupTypes: ['Unified'] });
+    expect(await s.directory.getGroup(AWS_READONLY)).toMatchObject({
+      groupTypes: [],
+      securityEnabled: true,
+      mailEnabled: false,
+      onPremisesSyncEnabled: false,
+      isAssignableToRole: false,
+    });
+    expect(await s.directory.getGroup(UNKNOWN_GROUP)).toBeUndefined();
+  });
+
+  test.each([
+    ['dynamic', 'DIRECTORY.FAILED', DEMO_DYNAMIC_GROUP_ID, /dynamic membership/],
+    ['on-premises synced', 'DIRECTORY.FAILED', DEMO_ONPREM_SYNCED_GROUP_ID, /on-premises Active Directory/],
+    [
+      'mail-enabled security',
+      'DIRECTORY.FAILED',
+      DEMO_MAIL_ENABLED_SECURITY_GROUP_ID,
+      /mail-enabled security group.*Exchange/,
+    ],
+    ['distribution list', 'DIRECTORY.FAILED', DEMO_DISTRIBUTION_LIST_ID, /distribution list/],
+    [
+      'role-assignable',
+      'DIRECTORY.FORBIDDEN',
+      DEMO_ROLE_ASSIGNABLE_GROUP_ID,
+      /RoleManagement\.ReadWrite\.Directory/,
+    ],
+  ])(
+    'a refused write to a %s group is %s with a message that says why',
+    async (_kind, code, groupId, message) => {
+      const add = await directoryErrorOf(s.directory.addMember(groupId, ALEX));
+      const remove = await directoryErrorOf(s.directory.removeMember(groupId, ALEX));
+      for (const err of [add, remove]) {
+        expect(err.code).toBe(code);
+        expect(err.message).toMatch(message);
+        expect(err.details.target).toBe(groupId);
+        expect(err.details.requestId).toMatch(REQUEST_ID);
+      }
+    },
+  );
 });
