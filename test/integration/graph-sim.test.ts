@@ -15,6 +15,7 @@ import {
   DEMO_DYNAMIC_GROUP_ID,
   DEMO_MAIL_ENABLED_SECURITY_GROUP_ID,
   DEMO_ONCALL_GROUP_ID,
+  DEMO_ONCALL_SECONDARY_GROUP_ID,
   DEMO_ONPREM_SYNCED_GROUP_ID,
   DEMO_ROLE_ASSIGNABLE_GROUP_ID,
   DEMO_TENANT_ID,
@@ -211,28 +212,32 @@ describe('Graph simulator, called through createGraphClient', () => {
     expect(err.message).toContain('between 1 and 999');
   });
 
-  test('group members page over @odata.nextLink with $top', async () => {
-    const seen: string[] = [];
+  test('group members page over @odata.nextLink with $top, users and nested groups each typed', async () => {
+    const seen: [string, string][] = [];
     let pages = 0;
     let res = (await client
       .api(`/groups/${DEMO_ONCALL_GROUP_ID}/members`)
       .top(5)
-      .select(['id', 'displayName'])
+      .select(['id', 'displayName', 'userPrincipalName'])
       .get()) as Collection<UserBody & { '@odata.type': string }>;
     for (;;) {
       pages++;
       expect(res.value.length).toBeLessThanOrEqual(5);
-      for (const m of res.value) {
-        expect(m['@odata.type']).toBe('#microsoft.graph.user');
-        seen.push(m.id);
-      }
+      for (const m of res.value) seen.push([m.id, m['@odata.type']]);
       if (!res['@odata.nextLink']) break;
       expect(res['@odata.nextLink']).toContain('$skiptoken=');
       res = (await client.api(res['@odata.nextLink']).get()) as typeof res;
     }
-    const expected = demoTenant(new Date()).groups.find((g) => g.id === DEMO_ONCALL_GROUP_ID)?.memberIds;
+    const tenant = demoTenant(new Date());
+    const expected = tenant.groups.find((g) => g.id === DEMO_ONCALL_GROUP_ID)?.memberIds ?? [];
     expect(pages).toBe(3);
-    expect(seen).toEqual(expected);
+    expect(seen).toEqual(
+      expected.map((id) => [
+        id,
+        tenant.groups.some((g) => g.id === id) ? '#microsoft.graph.group' : '#microsoft.graph.user',
+      ]),
+    );
+    expect(seen).toContainEqual([DEMO_ONCALL_SECONDARY_GROUP_ID, '#microsoft.graph.group']);
   });
 
   test('group owners are listed', async () => {
@@ -969,5 +974,91 @@ describe('Graph simulator group kinds', () => {
       expect(catalog).not.toContain(id);
       expect(tenant.groups.find((g) => g.id === id)?.memberIds.length).toBeGreaterThanOrEqual(1);
     }
+  });
+});
+
+describe('Graph simulator nested groups: transitiveMembers and checkMemberGroups', () => {
+  const NORA = demoUserId('nora.johansson');
+  const MARIA = demoUserId('maria.silva');
+  let sim: GraphSimulator;
+  let client: Client;
+  beforeAll(async () => {
+    ({ sim, client } = await start());
+  });
+  afterAll(() => sim.close());
+
+  test('transitiveMembers lists members of nested groups once, with the nested group itself, over pages', async () => {
+    const ids: string[] = [];
+    let res = (await client
+      .api(`/groups/${DEMO_ONCALL_GROUP_ID}/transitiveMembers`)
+      .select(['id'])
+      .top(4)
+      .get()) as Collection<{ id: string; '@odata.type': string }>;
+    for (;;) {
+      ids.push(...res.value.map((m) => m.id));
+      if (!res['@odata.nextLink']) break;
+      res = (await client.api(res['@odata.nextLink']).get()) as typeof res;
+    }
+    const direct = demoTenant(new Date()).groups.find((g) => g.id === DEMO_ONCALL_GROUP_ID)?.memberIds ?? [];
+    expect(ids).toEqual([...direct, NORA, MARIA]);
+    expect(new Set(ids).size).toBe(ids.length);
+  });
+
+  test('a cycle of nested groups ends: each member once', async () => {
+    const { sim: s2, client: c2 } = await start();
+    try {
+      expect(s2.addGroupMember(DEMO_ONCALL_SECONDARY_GROUP_ID, DEMO_ONCALL_GROUP_ID)).toBe(true);
+      const res = (await c2
+        .api(`/groups/${DEMO_ONCALL_SECONDARY_GROUP_ID}/transitiveMembers`)
+        .select('id')
+        .get()) as Collection<{ id: string }>;
+      const ids = res.value.map((m) => m.id);
+      expect(ids.slice(0, 3)).toEqual([NORA, MARIA, DEMO_ONCALL_GROUP_ID]);
+      expect(ids).not.toContain(DEMO_ONCALL_SECONDARY_GROUP_ID);
+      expect(new Set(ids).size).toBe(ids.length);
+    } finally {
+      await s2.close();
+    }
+  });
+
+  test('checkMemberGroups answers the given groups the user is in, through nesting, in the order given', async () => {
+    const unknown = '00000000-0000-4000-8000-000000000404';
+    const res = (await client.api(`/users/${NORA}/checkMemberGroups`).post({
+      groupIds: [SALESFORCE_USERS, DEMO_ONCALL_GROUP_ID, unknown, DEMO_ONCALL_SECONDARY_GROUP_ID],
+    })) as { '@odata.context': string; value: string[] };
+    expect(res).toEqual({
+      '@odata.context': `${sim.url}/$metadata#Collection(Edm.String)`,
+      value: [DEMO_ONCALL_GROUP_ID, DEMO_ONCALL_SECONDARY_GROUP_ID],
+    });
+    // A read: not in the writes log, whatever its method.
+    expect(sim.writes().some((w) => w.path.endsWith('checkMemberGroups'))).toBe(false);
+  });
+
+  test('checkMemberGroups refuses more than 20 groups, a malformed body and an unknown user', async () => {
+    const ids = Array.from(
+      { length: 21 },
+      (_, i) => `00000000-0000-4000-8000-${String(i).padStart(12, '0')}`,
+    );
+    const tooMany = await graphErrorOf(
+      client.api(`/users/${NORA}/checkMemberGroups`).post({ groupIds: ids }),
+    );
+    expect([tooMany.statusCode, tooMany.code]).toEqual([400, 'Request_BadRequest']);
+    expect(tooMany.message).toContain('at most 20');
+    const malformed = await graphErrorOf(client.api(`/users/${NORA}/checkMemberGroups`).post({ ids }));
+    expect(malformed.statusCode).toBe(400);
+    const nobody = await graphErrorOf(
+      client.api('/users/00000000-0000-4000-8000-000000000405/checkMemberGroups').post({ groupIds: [] }),
+    );
+    expect([nobody.statusCode, nobody.code]).toEqual([404, 'Request_ResourceNotFound']);
+  });
+
+  test('directoryObjects/getByIds answers the objects that exist, of the types asked for', async () => {
+    const res = (await client.api('/directoryObjects/getByIds').post({
+      ids: [DEMO_ONCALL_GROUP_ID, NORA, '00000000-0000-4000-8000-000000000404'],
+      types: ['group'],
+    })) as Collection<{ id: string; '@odata.type': string; displayName: string }>;
+    expect(res.value.map((o) => [o['@odata.type'], o.id, o.displayName])).toEqual([
+      ['#microsoft.graph.group', DEMO_ONCALL_GROUP_ID, 'On-call'],
+    ]);
   });
 });

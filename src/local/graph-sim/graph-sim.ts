@@ -92,6 +92,14 @@ const MAX_BATCH_REQUESTS = 20;
 const DEFAULT_DELTA_PAGE_SIZE = 200;
 const MAX_BODY_BYTES = 40 * 1024 * 1024;
 const WRITE_METHODS = new Set(['POST', 'PATCH', 'PUT', 'DELETE']);
+/** POST actions that only read (checkMemberGroups, getByIds): not writes for the log or the write quota. */
+const READ_ACTIONS =
+  /\/(checkMemberGroups|checkMemberObjects|getMemberGroups|getMemberObjects|getByIds)\/?$/i;
+
+/** Whether a request changes the directory (logged, and counted against the write quota). */
+function isWrite(method: string, path: string): boolean {
+  return WRITE_METHODS.has(method) && !READ_ACTIONS.test(path);
+}
 const JSON_CONTENT_TYPE =
   'application/json;odata.metadata=minimal;odata.streaming=true;IEEE754Compatible=false;charset=utf-8';
 
@@ -134,7 +142,7 @@ class Simulator {
   ) {}
 
   /** The injected fault for this request, if any: dice first (429 or 503), then the write quota. */
-  private fault(method: string, ids: RequestIds): SimResponse | undefined {
+  private fault(method: string, path: string, ids: RequestIds): SimResponse | undefined {
     const f = this.settings.faults;
     const now = this.settings.now();
     const retryAfter = String(f.retryAfterSeconds ?? 1);
@@ -165,7 +173,7 @@ class Simulator {
         );
       }
     }
-    if (f.writeQuota && WRITE_METHODS.has(method)) {
+    if (f.writeQuota && isWrite(method, path)) {
       const taken = this.bucket.take(now);
       if (!taken.ok) {
         return graphError(
@@ -193,8 +201,8 @@ class Simulator {
       deltaPageSize: this.settings.deltaPageSize,
       grantRoleManagement: this.settings.grantRoleManagement,
     };
-    const res = this.fault(method, ids) ?? routeGraphRequest(ctx, req);
-    if (WRITE_METHODS.has(method)) {
+    const res = this.fault(method, req.path, ids) ?? routeGraphRequest(ctx, req);
+    if (isWrite(method, req.path)) {
       this.store.recordWrite({
         method,
         path: req.path,

@@ -17,6 +17,7 @@ import {
   DEMO_DYNAMIC_GROUP_ID,
   DEMO_MAIL_ENABLED_SECURITY_GROUP_ID,
   DEMO_ONCALL_GROUP_ID,
+  DEMO_ONCALL_SECONDARY_GROUP_ID,
   DEMO_ONPREM_SYNCED_GROUP_ID,
   DEMO_ROLE_ASSIGNABLE_GROUP_ID,
   DEMO_UNIFIED_GROUP_ID,
@@ -184,10 +185,12 @@ describe('GraphDirectory on the demo tenant', () => {
     ]);
   });
 
-  test('group members are every member of the group, in full', async () => {
+  test('group members are every direct member of the group that is a user, in full', async () => {
     const members = await s.directory.groupMembers(DEMO_ONCALL_GROUP_ID);
-    const expected = seed.groups.find((g) => g.id === DEMO_ONCALL_GROUP_ID)?.memberIds;
-    expect(members.map((m) => m.id)).toEqual(expected);
+    const direct = seed.groups.find((g) => g.id === DEMO_ONCALL_GROUP_ID)?.memberIds ?? [];
+    // The nested secondary on-call group is a member too, but not a person.
+    expect(direct).toContain(DEMO_ONCALL_SECONDARY_GROUP_ID);
+    expect(members.map((m) => m.id)).toEqual(direct.filter((id) => id !== DEMO_ONCALL_SECONDARY_GROUP_ID));
     expect(members.every((m) => m.userPrincipalName.endsWith('@contoso.example'))).toBe(true);
   });
 
@@ -223,7 +226,7 @@ describe('GraphDirectory on the demo tenant', () => {
     );
   });
 
-  test('memberGroupIds picks the groups the user is in from more candidates than fit one batch', async () => {
+  test('memberGroupIds picks the groups the user is in from more candidates than one checkMemberGroups takes', async () => {
     const candidates = [
       ...DEMO_APPS.flatMap((a) => a.roles.map((r) => r.groupId)),
       DEMO_ONCALL_GROUP_ID,
@@ -754,4 +757,44 @@ describe('GraphDirectory.getGroup and groups Graph will not change', () => {
       }
     },
   );
+});
+
+describe('GraphDirectory transitive membership', () => {
+  const NORA = demoUserId('nora.johansson');
+  let s: Started;
+  beforeAll(async () => {
+    s = await start();
+  });
+  afterAll(() => s.sim.close());
+
+  test('Nora is on call only through the nested secondary rota: not a direct member, a transitive one', async () => {
+    expect(await s.directory.isMember(DEMO_ONCALL_GROUP_ID, NORA)).toBe(false);
+    expect(await s.directory.isTransitiveMember(DEMO_ONCALL_GROUP_ID, NORA)).toBe(true);
+    expect(await s.directory.isTransitiveMember(DEMO_ONCALL_SECONDARY_GROUP_ID, NORA)).toBe(true);
+    expect(await s.directory.isTransitiveMember(SALESFORCE_USERS, NORA)).toBe(false);
+  });
+
+  test('memberGroupIds counts nested membership and keeps the order and spelling given', async () => {
+    const asked = [
+      SALESFORCE_USERS,
+      DEMO_ONCALL_GROUP_ID.toUpperCase(),
+      AWS_READONLY,
+      DEMO_ONCALL_SECONDARY_GROUP_ID,
+    ];
+    expect(await s.directory.memberGroupIds(NORA, asked)).toEqual([
+      DEMO_ONCALL_GROUP_ID.toUpperCase(),
+      DEMO_ONCALL_SECONDARY_GROUP_ID,
+    ]);
+  });
+
+  test('an unknown group is DIRECTORY.NOT_FOUND naming the group; an unknown user names the user', async () => {
+    const group = await directoryErrorOf(s.directory.isTransitiveMember(UNKNOWN_GROUP, NORA));
+    expect(group.code).toBe('DIRECTORY.NOT_FOUND');
+    expect(group.details).toMatchObject({ operation: 'isTransitiveMember', target: UNKNOWN_GROUP });
+    expect(group.message).toContain(`Group ${UNKNOWN_GROUP} does not exist`);
+    const user = await directoryErrorOf(s.directory.isTransitiveMember(DEMO_ONCALL_GROUP_ID, UNKNOWN_USER));
+    expect(user.code).toBe('DIRECTORY.NOT_FOUND');
+    expect(user.details).toMatchObject({ operation: 'isTransitiveMember', target: UNKNOWN_USER });
+    expect(user.message).toContain(`User ${UNKNOWN_USER} does not exist`);
+  });
 });
