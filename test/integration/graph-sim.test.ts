@@ -4,6 +4,7 @@ import * as path from 'node:path';
 import type { Client, GraphError } from '@microsoft/microsoft-graph-client';
 import { createGraphClient } from '../../src/adapters/graph/graph-client';
 import {
+  isLoopbackAddress,
   startGraphSimulator,
   type GraphSimOptions,
   type GraphSimulator,
@@ -1060,5 +1061,157 @@ describe('Graph simulator nested groups: transitiveMembers and checkMemberGroups
     expect(res.value.map((o) => [o['@odata.type'], o.id, o.displayName])).toEqual([
       ['#microsoft.graph.group', DEMO_ONCALL_GROUP_ID, 'On-call'],
     ]);
+  });
+});
+
+describe('Graph simulator fault rules and the admin endpoint', () => {
+  const admin = (sim: GraphSimulator, p: string, init: RequestInit = {}) =>
+    fetch(`http://127.0.0.1:${sim.port}/_sim/${p}`, init);
+  const postRules = (sim: GraphSimulator, rules: unknown) =>
+    admin(sim, 'faults', {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json' },
+      body: JSON.stringify({ rules }),
+    });
+
+  test('an outage set through POST /_sim/faults lasts its duration on the simulator clock, then ends', async () => {
+    let clock = Date.parse('2025-06-02T09:00:00Z');
+    const { sim, client } = await start({ now: () => new Date(clock) });
+    try {
+      const set = await postRules(sim, [
+        { path: '/users/**', status: 503, durationMs: 2 * 3600_000, retryAfterSeconds: 30 },
+      ]);
+      expect(set.status).toBe(200);
+      const listed = (await (await admin(sim, 'faults')).json()) as { rules: Record<string, unknown>[] };
+      expect(listed.rules).toEqual([
+        {
+          path: '/users/**',
+          status: 503,
+          durationMs: 7200000,
+          retryAfterSeconds: 30,
+          since: '2025-06-02T09:00:00.000Z',
+          until: '2025-06-02T11:00:00.000Z',
+        },
+      ]);
+      const down = await graphErrorOf(client.api(`/users/${ALEX}/manager`).get());
+      expect([down.statusCode, down.code]).toEqual([503, 'serviceNotAvailable']);
+      expect(down.headers?.get('Retry-After')).toBe('30');
+      // Only what the rule names is down.
+      expect(((await client.api(`/groups/${SALESFORCE_USERS}`).get()) as { id: string }).id).toBe(
+        SALESFORCE_USERS,
+      );
+      clock += 2 * 3600_000 - 1;
+      expect((await graphErrorOf(client.api(`/users/${ALEX}`).get())).statusCode).toBe(503);
+      clock += 1;
+      expect(((await client.api(`/users/${ALEX}`).get()) as UserBody).id).toBe(ALEX);
+    } finally {
+      await sim.close();
+    }
+  });
+
+  test('a rule matches its method and path only, hits its rate of requests, and DELETE /_sim/faults clears it', async () => {
+    const dice = [0.3, 0.7];
+    const { sim, client } = await start({ random: () => dice.shift() ?? 0.9 });
+    try {
+      sim.setFaultRules([
+        { method: 'POST', path: '/groups/*/members/$ref', status: 429, rate: 0.5, retryAfterSeconds: 2 },
+        { method: 'GET', pathRegex: '^/users/[^/]+/manager$', status: 500 },
+      ]);
+      const throttled = await graphErrorOf(
+        client.api(`/groups/${SALESFORCE_USERS}/members/$ref`).post(ref(ALEX)),
+      );
+      expect([throttled.statusCode, throttled.code]).toEqual([429, 'TooManyRequests']);
+      expect(throttled.headers?.get('Retry-After')).toBe('2');
+      await expect(
+        client.api(`/groups/${SALESFORCE_USERS}/members/$ref`).post(ref(ALEX)),
+      ).resolves.toBeUndefined();
+      // A DELETE on a members path is not a POST: untouched.
+      await expect(
+        client.api(`/groups/${SALESFORCE_USERS}/members/${ALEX}/$ref`).delete(),
+      ).resolves.toBeUndefined();
+      const broken = await graphErrorOf(client.api(`/users/${ALEX}/manager`).get());
+      expect([broken.statusCode, broken.code]).toEqual([500, 'generalException']);
+      expect(((await client.api(`/users/${ALEX}`).get()) as UserBody).id).toBe(ALEX);
+      expect(sim.faultRules()).toHaveLength(2);
+
+      expect((await admin(sim, 'faults', { method: 'DELETE' })).status).toBe(204);
+      expect(sim.faultRules()).toEqual([]);
+      expect(((await client.api(`/users/${ALEX}/manager`).get()) as UserBody).id).toBe(PRIYA);
+    } finally {
+      await sim.close();
+    }
+  });
+
+  test('inside $batch each request gets its own injected status; only a /$batch rule fails the whole batch', async () => {
+    const { sim, client } = await start();
+    try {
+      sim.setFaultRules([
+        { method: 'GET', path: '/users/*', status: 503, retryAfterSeconds: 5 },
+        { method: 'POST', path: '/groups/*/members/$ref', status: 403 },
+      ]);
+      const res = (await client.api('/$batch').post({
+        requests: [
+          { id: 'u', method: 'GET', url: `/users/${ALEX}` },
+          { id: 'g', method: 'GET', url: `/groups/${SALESFORCE_USERS}` },
+          { id: 'w', method: 'POST', url: `/groups/${SALESFORCE_USERS}/members/$ref`, body: ref(ALEX) },
+        ],
+      })) as BatchResponse;
+      expect(res.responses.map((r) => [r.id, r.status, r.body?.error?.code])).toEqual([
+        ['u', 503, 'serviceNotAvailable'],
+        ['g', 200, undefined],
+        ['w', 403, 'Authorization_RequestDenied'],
+      ]);
+      expect(res.responses[0].headers['Retry-After']).toBe('5');
+      expect(sim.writes().map((w) => [w.method, w.status, w.batch])).toEqual([['POST', 403, true]]);
+
+      sim.setFaultRules([{ path: '/$batch', status: 503 }]);
+      const whole = await graphErrorOf(
+        client
+          .api('/$batch')
+          .post({ requests: [{ id: 'g', method: 'GET', url: `/groups/${SALESFORCE_USERS}` }] }),
+      );
+      expect(whole.statusCode).toBe(503);
+      expect(((await client.api(`/users/${ALEX}`).get()) as UserBody).id).toBe(ALEX);
+    } finally {
+      await sim.close();
+    }
+  });
+
+  test('the admin endpoint needs no Graph token, refuses malformed rules naming them, and POST /_sim/delta/expire voids delta links', async () => {
+    const { sim } = await start();
+    const token = sim.issueToken();
+    try {
+      const bad = await postRules(sim, [{ status: 503 }, { status: 200 }]);
+      expect(bad.status).toBe(400);
+      expect(((await bad.json()) as { error: { message: string } }).error.message).toBe(
+        'rule 2: status must be an HTTP error status, 400..599',
+      );
+      expect((await postRules(sim, [{ status: 503, rate: 2 }])).status).toBe(400);
+      expect((await postRules(sim, [{ status: 503, pathRegex: '(' }])).status).toBe(400);
+      expect((await postRules(sim, [{ status: 503, colour: 'red' }])).status).toBe(400);
+      expect(() => sim.setFaultRules([{ status: 503, durationMs: -1 }])).toThrow('rule 1: durationMs');
+      expect((await admin(sim, 'nothing-here')).status).toBe(404);
+
+      const { deltaLink } = await deltaRound(
+        sim,
+        token,
+        `/groups/delta?$select=members&$filter=${idFilter([SALESFORCE_USERS])}`,
+      );
+      expect((await admin(sim, 'delta/expire', { method: 'POST' })).status).toBe(204);
+      const expired = await rawGet(sim, token, deltaLink);
+      expect([expired.status, (expired.body as { error: { code: string } }).error.code]).toEqual([
+        400,
+        'syncStateNotFound',
+      ]);
+    } finally {
+      await sim.close();
+    }
+  });
+
+  test('only loopback peers may use the admin endpoint', () => {
+    for (const a of ['127.0.0.1', '127.8.9.10', '::1', '::ffff:127.0.0.1'])
+      expect(isLoopbackAddress(a)).toBe(true);
+    for (const a of ['10.0.0.5', '192.168.1.20', '::ffff:10.0.0.5', 'fe80::1', '', undefined])
+      expect(isLoopbackAddress(a)).toBe(false);
   });
 });

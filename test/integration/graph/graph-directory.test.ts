@@ -798,3 +798,69 @@ describe('GraphDirectory transitive membership', () => {
     expect(user.message).toContain(`User ${UNKNOWN_USER} does not exist`);
   });
 });
+
+describe('GraphDirectory under fault rules set at run time', () => {
+  test('an outage is DIRECTORY.UNAVAILABLE while it lasts and over once the simulator clock passes its end', async () => {
+    let clock = NOW.getTime();
+    const s = await start({ now: () => new Date(clock) });
+    try {
+      s.sim.setFaultRules([{ path: '/**', status: 503, durationMs: 2 * 3600_000, retryAfterSeconds: 0 }]);
+      const err = await directoryErrorOf(s.directory.getUser(ALEX));
+      expect(err.code).toBe('DIRECTORY.UNAVAILABLE');
+      expect(err.details).toMatchObject({ status: 503, graphCode: 'serviceNotAvailable' });
+      clock += 2 * 3600_000;
+      expect((await s.directory.getUser(ALEX))?.id).toBe(ALEX);
+    } finally {
+      await s.sim.close();
+    }
+  });
+
+  test('checkMemberGroups throttled inside $batch is retried after Retry-After until the rule ends on the injected clock', async () => {
+    let clock = NOW.getTime();
+    const waits: number[] = [];
+    const s = await start(
+      { now: () => new Date(clock) },
+      { maxRetries: 0 },
+      {
+        batch: {
+          maxRetries: 3,
+          // The adapter's wait moves the simulator's clock instead of the test's wall time.
+          sleep: async (ms) => {
+            waits.push(ms);
+            clock += ms;
+          },
+        },
+      },
+    );
+    try {
+      s.sim.setFaultRules([
+        {
+          method: 'POST',
+          path: '/users/*/checkMemberGroups',
+          status: 429,
+          durationMs: 5000,
+          retryAfterSeconds: 3,
+        },
+      ]);
+      expect(await s.directory.memberGroupIds(SIOBHAN, [AWS_READONLY, SALESFORCE_USERS])).toEqual([
+        AWS_READONLY,
+      ]);
+      expect(waits).toEqual([3000, 3000]);
+    } finally {
+      await s.sim.close();
+    }
+  });
+
+  test('a 410 Gone on a delta link is DIRECTORY.DELTA_EXPIRED', async () => {
+    const s = await start();
+    try {
+      const first = await s.directory.groupMembersDelta({ groupIds: [AWS_READONLY] });
+      s.sim.setFaultRules([{ method: 'GET', path: '/groups/delta', status: 410 }]);
+      const err = await directoryErrorOf(s.directory.groupMembersDelta({ deltaLink: first.deltaLink }));
+      expect(err.code).toBe('DIRECTORY.DELTA_EXPIRED');
+      expect(err.details).toMatchObject({ status: 410, graphCode: 'resyncRequired' });
+    } finally {
+      await s.sim.close();
+    }
+  });
+});
