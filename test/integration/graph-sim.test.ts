@@ -1215,3 +1215,43 @@ describe('Graph simulator fault rules and the admin endpoint', () => {
       expect(isLoopbackAddress(a)).toBe(false);
   });
 });
+
+describe('Graph simulator request counts', () => {
+  test('outer requests and $batch sub-requests are counted by method, admin calls are not, and a reset starts again', async () => {
+    const { sim, client } = await start({ now: () => new Date('2025-06-02T09:00:00Z') });
+    try {
+      expect(sim.stats()).toEqual({
+        requests: { total: 0, byMethod: {} },
+        batchSubRequests: { total: 0, byMethod: {} },
+        since: '2025-06-02T09:00:00.000Z',
+      });
+      await client.api(`/users/${ALEX}`).get();
+      await client.api('/groups').get();
+      await graphErrorOf(client.api('/users/nobody@contoso.example').get());
+      await client.api('/$batch').post({
+        requests: [
+          { id: '1', method: 'GET', url: `/users/${ALEX}` },
+          { id: '2', method: 'GET', url: `/users/${PRIYA}` },
+          { id: '3', method: 'POST', url: `/groups/${SALESFORCE_USERS}/members/$ref`, body: ref(ALEX) },
+        ],
+      });
+      await fetch(`http://127.0.0.1:${sim.port}/_sim/faults`);
+      const expected = {
+        requests: { total: 4, byMethod: { GET: 3, POST: 1 } },
+        batchSubRequests: { total: 3, byMethod: { GET: 2, POST: 1 } },
+        since: '2025-06-02T09:00:00.000Z',
+      };
+      expect(sim.stats()).toEqual(expected);
+      const viaHttp = await fetch(`http://127.0.0.1:${sim.port}/_sim/stats`);
+      expect(await viaHttp.json()).toEqual(expected);
+
+      expect((await fetch(`http://127.0.0.1:${sim.port}/_sim/stats`, { method: 'DELETE' })).status).toBe(204);
+      expect(sim.stats().requests.total).toBe(0);
+      await client.api(`/users/${ALEX}`).get();
+      sim.resetStats();
+      expect(sim.stats().requests).toEqual({ total: 0, byMethod: {} });
+    } finally {
+      await sim.close();
+    }
+  });
+});

@@ -71,6 +71,23 @@ export interface GraphSimOptions {
   grantRoleManagement?: boolean;
 }
 
+/** Requests counted by method, and their total. */
+export interface GraphSimCount {
+  total: number;
+  /** Upper-case HTTP method to count, e.g. `{ GET: 12, POST: 3 }`. */
+  byMethod: Record<string, number>;
+}
+
+/** What the simulator has been asked since it started or since resetStats (also `GET /_sim/stats`). */
+export interface GraphSimStats {
+  /** HTTP requests received under `/v1.0`, whatever their answer; a `$batch` counts once here. */
+  requests: GraphSimCount;
+  /** The requests inside `$batch` bodies (what Graph throttles one by one). */
+  batchSubRequests: GraphSimCount;
+  /** ISO time on the simulator's clock when counting started. */
+  since: string;
+}
+
 /** A running simulator. */
 export interface GraphSimulator {
   /** Service root, e.g. http://127.0.0.1:5780/v1.0. */
@@ -89,6 +106,10 @@ export interface GraphSimulator {
   clearFaultRules(): void;
   /** The fault rules set, with when each started and ends (`GET /_sim/faults`). */
   faultRules(): ActiveFaultRule[];
+  /** Requests and `$batch` sub-requests received, by method (`GET /_sim/stats`); admin calls are not counted. */
+  stats(): GraphSimStats;
+  /** Starts counting again from zero (`DELETE /_sim/stats`). */
+  resetStats(): void;
   /** Every write (method, path, status, time) on this data dir, including those logged before a restart. */
   writes(): GraphSimWrite[];
   /**
@@ -152,16 +173,42 @@ interface Settings {
   grantRoleManagement: boolean;
 }
 
+function emptyCount(): GraphSimCount {
+  return { total: 0, byMethod: {} };
+}
+
+function bump(count: GraphSimCount, method: string): void {
+  const m = method.toUpperCase();
+  count.total += 1;
+  count.byMethod[m] = (count.byMethod[m] ?? 0) + 1;
+}
+
 class Simulator {
   private readonly bucket = new WriteBucket();
   serviceRoot = '';
   rules: CompiledFaultRule[] = [];
+  counts!: GraphSimStats;
 
   constructor(
     private readonly store: TenantStore,
     private readonly mailDir: string,
     readonly settings: Settings,
-  ) {}
+  ) {
+    this.resetStats();
+  }
+
+  resetStats(): void {
+    this.counts = {
+      requests: emptyCount(),
+      batchSubRequests: emptyCount(),
+      since: this.settings.now().toISOString(),
+    };
+  }
+
+  /** A deep copy, so a caller holding it does not see later counts. */
+  stats(): GraphSimStats {
+    return JSON.parse(JSON.stringify(this.counts)) as GraphSimStats;
+  }
 
   /** The fault of the first rule in force that matches this request and whose dice say so, if any. */
   private ruleFault(
@@ -324,6 +371,7 @@ class Simulator {
         );
       }
     }
+    for (const step of steps) bump(this.counts.batchSubRequests, step.method);
     // Kahn's order, stable by position, so independent requests run in the order they were sent.
     const order: Step[] = [];
     const pending = [...steps];
@@ -388,6 +436,7 @@ class Simulator {
     rawBody: Buffer,
     ids: RequestIds,
   ): Promise<SimResponse> {
+    bump(this.counts.requests, method);
     const now = this.settings.now();
     const token = /^Bearer\s+(\S+)\s*$/i.exec(authorization ?? '')?.[1];
     if (!token) return graphError(401, 'InvalidAuthenticationToken', 'Access token is empty.', ids, now);
@@ -484,6 +533,11 @@ function adminRequest(
     }
     case 'DELETE /_sim/faults':
       sim.rules = [];
+      return { status: 204, headers: {} };
+    case 'GET /_sim/stats':
+      return { status: 200, headers: {}, body: sim.stats() };
+    case 'DELETE /_sim/stats':
+      sim.resetStats();
       return { status: 204, headers: {} };
     case 'POST /_sim/delta/expire':
       store.expireDeltaTokens();
@@ -613,6 +667,8 @@ export async function startGraphSimulator(opts: GraphSimOptions): Promise<GraphS
       sim.rules = [];
     },
     faultRules: () => sim.rules.map((r) => r.active()),
+    stats: () => sim.stats(),
+    resetStats: () => sim.resetStats(),
     writes: () => store.writes(),
     addGroupMember: (groupId, memberId) => store.addMember(groupId.toLowerCase(), memberId.toLowerCase()),
     removeGroupMember: (groupId, memberId) =>

@@ -864,3 +864,46 @@ describe('GraphDirectory under fault rules set at run time', () => {
     }
   });
 });
+
+describe('GraphDirectory request cost, counted by the simulator', () => {
+  test('memberGroupIds of 22 candidates is one HTTP request: two checkMemberGroups and one getByIds inside $batch', async () => {
+    const s = await start();
+    try {
+      const candidates = [
+        ...DEMO_APPS.flatMap((a) => a.roles.map((r) => r.groupId)),
+        DEMO_ONCALL_GROUP_ID,
+        DEMO_ONCALL_SECONDARY_GROUP_ID,
+        DEMO_ATTEST_ADMINS_GROUP_ID,
+        DEMO_UNIFIED_GROUP_ID,
+        DEMO_DYNAMIC_GROUP_ID,
+      ];
+      expect(candidates.length).toBeGreaterThan(20);
+      s.sim.resetStats();
+      await s.directory.memberGroupIds(SIOBHAN, candidates);
+      expect(s.sim.stats()).toMatchObject({
+        requests: { total: 1, byMethod: { POST: 1 } },
+        batchSubRequests: { total: 3, byMethod: { POST: 3 } },
+      });
+      s.sim.resetStats();
+      await s.directory.isTransitiveMember(DEMO_ONCALL_GROUP_ID, SIOBHAN);
+      expect(s.sim.stats()).toMatchObject({ requests: { total: 1 }, batchSubRequests: { total: 2 } });
+    } finally {
+      await s.sim.close();
+    }
+  });
+
+  test('a delta round costs one GET per page', async () => {
+    const s = await start({ deltaPageSize: 5 });
+    try {
+      const members = seed.groups.find((g) => g.id === DEMO_ONCALL_GROUP_ID)?.memberIds.length ?? 0;
+      s.sim.resetStats();
+      await s.directory.groupMembersDelta({ groupIds: [DEMO_ONCALL_GROUP_ID] });
+      expect(s.sim.stats().requests).toEqual({
+        total: Math.ceil(members / 5),
+        byMethod: { GET: Math.ceil(members / 5) },
+      });
+    } finally {
+      await s.sim.close();
+    }
+  });
+});
