@@ -1017,6 +1017,11 @@ describe('Graph simulator nested groups: transitiveMembers and checkMemberGroups
       expect(ids.slice(0, 3)).toEqual([NORA, MARIA, DEMO_ONCALL_GROUP_ID]);
       expect(ids).not.toContain(DEMO_ONCALL_SECONDARY_GROUP_ID);
       expect(new Set(ids).size).toBe(ids.length);
+      // Seeding checks what it is given rather than writing a tenant Graph could not have.
+      expect(() => s2.addGroupMember(DEMO_ONCALL_GROUP_ID, '00000000-0000-4000-8000-000000000405')).toThrow(
+        'no user or group',
+      );
+      expect(() => s2.addGroupMember(DEMO_ONCALL_GROUP_ID, DEMO_ONCALL_GROUP_ID)).toThrow('member of itself');
     } finally {
       await s2.close();
     }
