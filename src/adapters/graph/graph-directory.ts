@@ -469,29 +469,36 @@ export class GraphDirectory implements Directory {
       const f = answer
         ? batchFailure(answer)
         : { message: 'Graph returned no answer for this request in the batch.' };
-      if (f.status === 404 && id.startsWith('check-')) throw this.userNotFound(op, userId, f);
       throw directoryError(op, f, doing, userId);
     };
-    const member = new Set<string>();
-    for (const [i] of chunks.entries()) {
-      for (const g of (answerOf(`check-${i}`).body as { value?: string[] }).value ?? [])
-        member.add(g.toLowerCase());
-    }
+    const groupNotFound = (groupId: string, f?: GraphFailure): DirectoryError =>
+      directoryError(
+        op,
+        f ?? { status: 404, code: 'Request_ResourceNotFound', message: `Group ${groupId} was not found.` },
+        doing,
+        groupId,
+        this.groupNotFoundMessage(groupId),
+      );
     const existing = new Set<string>();
     for (const [i] of existence.entries()) {
       for (const o of (answerOf(`exists-${i}`).body as GraphPage).value ?? [])
         existing.add(o.id.toLowerCase());
     }
-    const missing = groups.find((g) => !existing.has(g.toLowerCase()) && !member.has(g.toLowerCase()));
-    if (missing !== undefined) {
-      throw directoryError(
-        op,
-        { status: 404, code: 'Request_ResourceNotFound', message: `Group ${missing} was not found.` },
-        doing,
-        missing,
-        this.groupNotFoundMessage(missing),
-      );
+    const member = new Set<string>();
+    for (const [i, chunk] of chunks.entries()) {
+      const answer = answers.get(`check-${i}`);
+      if (answer?.status === 404) {
+        // NB. Graph does not document whether an unknown group id in checkMemberGroups is a 404 or simply
+        // absent from the answer; getByIds says which of the user and the groups is missing either way.
+        const f = batchFailure(answer);
+        const missingGroup = chunk.find((g) => !existing.has(g.toLowerCase()));
+        throw missingGroup !== undefined ? groupNotFound(missingGroup, f) : this.userNotFound(op, userId, f);
+      }
+      for (const g of (answerOf(`check-${i}`).body as { value?: string[] }).value ?? [])
+        member.add(g.toLowerCase());
     }
+    const missing = groups.find((g) => !existing.has(g.toLowerCase()) && !member.has(g.toLowerCase()));
+    if (missing !== undefined) throw groupNotFound(missing);
     return groups.filter((g) => member.has(g.toLowerCase()));
   }
 

@@ -851,6 +851,22 @@ describe('GraphDirectory under fault rules set at run time', () => {
     }
   });
 
+  test('should checkMemberGroups answer 404, getByIds tells a missing group from a missing user', async () => {
+    const s = await start();
+    try {
+      s.sim.setFaultRules([{ method: 'POST', path: '/users/*/checkMemberGroups', status: 404 }]);
+      const group = await directoryErrorOf(
+        s.directory.memberGroupIds(SIOBHAN, [AWS_READONLY, UNKNOWN_GROUP]),
+      );
+      expect([group.code, group.details.target]).toEqual(['DIRECTORY.NOT_FOUND', UNKNOWN_GROUP]);
+      const user = await directoryErrorOf(s.directory.memberGroupIds(SIOBHAN, [AWS_READONLY]));
+      expect([user.code, user.details.target]).toEqual(['DIRECTORY.NOT_FOUND', SIOBHAN]);
+      expect(user.message).toContain(`User ${SIOBHAN} does not exist`);
+    } finally {
+      await s.sim.close();
+    }
+  });
+
   test('a 410 Gone on a delta link is DIRECTORY.DELTA_EXPIRED', async () => {
     const s = await start();
     try {
