@@ -11,7 +11,10 @@ import {
   type AddMemberResult,
   type Directory,
   type DirectoryErrorCode,
+  type DirectoryGroup,
   type DirectoryUser,
+  type GroupMemberChanges,
+  type GroupMembershipDelta,
   type RemoveMemberResult,
 } from '../../ports/directory.port';
 import {
@@ -21,7 +24,7 @@ import {
   type GraphBatchOptions,
   type GraphBatchResponse,
 } from './graph-batch';
-import { startsWithFilter } from './graph-odata';
+import { odataQueryValue, odataString, startsWithFilter } from './graph-odata';
 
 /** The user properties Attest reads; the same list for every call, so every DirectoryUser is complete. */
 const USER_SELECT = [
@@ -32,6 +35,17 @@ const USER_SELECT = [
   'department',
   'jobTitle',
   'accountEnabled',
+];
+
+/** The group properties behind DirectoryGroup. */
+const GROUP_SELECT = [
+  'id',
+  'displayName',
+  'groupTypes',
+  'securityEnabled',
+  'mailEnabled',
+  'onPremisesSyncEnabled',
+  'isAssignableToRole',
 ];
 
 /** Graph's largest page for directory object collections. */
@@ -49,6 +63,21 @@ const DIRECTORY_OBJECTS_REF = 'https://graph.microsoft.com/v1.0/directoryObjects
 /** Graph's message for a member add of someone already in the group (a 400, not a 409). */
 const ALREADY_MEMBER = /added object references already exist/i;
 
+/**
+ * Graph's codes for a delta token it no longer honours: 400 `syncStateNotFound` for directory objects (spelt
+ * `SyncStateNotFound` by some services), `resyncRequired` in the error list; a 410 Gone means the same.
+ */
+const DELTA_STATE_GONE = /^(syncStateNotFound|resyncRequired)$/i;
+
+/** Graph's limit on groups in one checkMemberGroups call. */
+const CHECK_MEMBER_GROUPS_MAX = 20;
+
+/** Graph's limit on ids in one directoryObjects/getByIds call. */
+const GET_BY_IDS_MAX = 1000;
+
+/** Graph's limit on ids in one `groups/delta` `$filter`. */
+const DELTA_FILTER_MAX_IDS = 50;
+
 const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 type Operation = keyof Directory;
@@ -61,12 +90,12 @@ const PERMISSION: Record<Operation, string> = {
   groupOwners: 'GroupMember.Read.All',
   groupMembers: 'GroupMember.Read.All',
   isMember: 'GroupMember.Read.All',
-  memberGroupIds: 'GroupMember.Read.All',
+  memberGroupIds: 'GroupMember.Read.All and User.Read.All',
   addMember: 'GroupMember.ReadWrite.All',
   removeMember: 'GroupMember.ReadWrite.All',
   lastSignIns: 'AuditLog.Read.All and User.Read.All',
   getGroup: 'GroupMember.Read.All',
-  isTransitiveMember: 'GroupMember.Read.All',
+  isTransitiveMember: 'GroupMember.Read.All and User.Read.All',
   groupMembersDelta: 'GroupMember.Read.All',
 };
 
@@ -99,6 +128,30 @@ interface GraphObject {
 interface GraphPage {
   '@odata.nextLink'?: string;
   value: GraphObject[];
+}
+
+/** A group as Graph returns it with GROUP_SELECT. */
+interface GraphGroup {
+  id: string;
+  displayName?: string | null;
+  groupTypes?: string[] | null;
+  securityEnabled?: boolean | null;
+  mailEnabled?: boolean | null;
+  onPremisesSyncEnabled?: boolean | null;
+  isAssignableToRole?: boolean | null;
+}
+
+/** A group in a `groups/delta` page: `@removed` when the group was deleted. */
+interface GraphDeltaGroup {
+  id: string;
+  '@removed'?: { reason?: string };
+  'members@delta'?: (GraphObject & { '@removed'?: { reason?: string } })[];
+}
+
+interface GraphDeltaPage {
+  '@odata.nextLink'?: string;
+  '@odata.deltaLink'?: string;
+  value: GraphDeltaGroup[];
 }
 
 interface GraphErrorBody {
@@ -187,6 +240,8 @@ function batchFailure(r: GraphBatchResponse): GraphFailure {
 
 function codeFor(f: GraphFailure): DirectoryErrorCode {
   if (f.status === undefined) return 'DIRECTORY.UNAVAILABLE';
+  if (f.status === 410 || (f.status === 400 && DELTA_STATE_GONE.test(f.code ?? '')))
+    return 'DIRECTORY.DELTA_EXPIRED';
   if (f.status === 404) return 'DIRECTORY.NOT_FOUND';
   if (f.status === 429) return 'DIRECTORY.THROTTLED';
   if (f.status === 401 || f.status === 403) return 'DIRECTORY.FORBIDDEN';
@@ -225,6 +280,11 @@ function directoryError(
           ? `Microsoft Graph could not be reached while ${doing} (${f.message}). Check the network path to Graph.`
           : `Microsoft Graph was unavailable while ${doing}, after every retry (${graph}). Try again ${wait}; ` +
             `check the Microsoft 365 service health page if it persists.`;
+      break;
+    case 'DIRECTORY.DELTA_EXPIRED':
+      message =
+        `Microsoft Graph no longer honours the delta link while ${doing} (${graph}): its sync state expired ` +
+        `(after 7 days) or is unknown. Start again from the group ids, a full sweep.`;
       break;
     case 'DIRECTORY.FORBIDDEN':
       message =
@@ -348,6 +408,24 @@ export class GraphDirectory implements Directory {
   }
 
   async memberGroupIds(userId: string, candidateGroupIds: string[]): Promise<string[]> {
+    return this.transitiveGroups('memberGroupIds', userId, candidateGroupIds);
+  }
+
+  async isTransitiveMember(groupId: string, userId: string): Promise<boolean> {
+    return (await this.transitiveGroups('isTransitiveMember', userId, [groupId])).length > 0;
+  }
+
+  /**
+   * Which candidates the user is in, directly or through nesting: checkMemberGroups (transitive, at most 20
+   * groups a call) for each chunk of 20, and one directoryObjects/getByIds to tell a group the user is not in
+   * from a group that does not exist (checkMemberGroups answers only "the groups you are in"). All of them go
+   * in one `$batch`, so up to 380 candidates cost one round trip.
+   */
+  private async transitiveGroups(
+    op: 'memberGroupIds' | 'isTransitiveMember',
+    userId: string,
+    candidateGroupIds: string[],
+  ): Promise<string[]> {
     // The first spelling of each id wins, so the answer uses the caller's own strings in the caller's order.
     const groups: string[] = [];
     const seenIds = new Set<string>();
@@ -357,41 +435,71 @@ export class GraphDirectory implements Directory {
       groups.push(g);
     }
     if (groups.length === 0) return [];
-    // One GET of the first page of members per group, 20 to a batch; only groups larger than a page cost
-    // more requests. NB. checkMemberGroups would be one call, but the simulator does not serve it.
+    const chunks: string[][] = [];
+    for (let i = 0; i < groups.length; i += CHECK_MEMBER_GROUPS_MAX)
+      chunks.push(groups.slice(i, i + CHECK_MEMBER_GROUPS_MAX));
+    const existence: string[][] = [];
+    for (let i = 0; i < groups.length; i += GET_BY_IDS_MAX)
+      existence.push(groups.slice(i, i + GET_BY_IDS_MAX));
+    const doing =
+      groups.length === 1
+        ? `checking whether user ${userId} is in group ${groups[0]}`
+        : `checking which of ${groups.length} groups user ${userId} is in`;
     const answers = await this.batched(
-      'memberGroupIds',
-      groups.map((g, i) => ({
-        id: String(i),
-        method: 'GET' as const,
-        url: `/groups/${seg(g)}/members?$select=id&$top=${PAGE_SIZE}`,
-      })),
-      `checking which of ${groups.length} groups user ${userId} is in`,
+      op,
+      [
+        ...chunks.map((chunk, i) => ({
+          id: `check-${i}`,
+          method: 'POST' as const,
+          url: `/users/${seg(userId)}/checkMemberGroups`,
+          body: { groupIds: chunk },
+        })),
+        ...existence.map((ids, i) => ({
+          id: `exists-${i}`,
+          method: 'POST' as const,
+          url: '/directoryObjects/getByIds',
+          body: { ids, types: ['group'] },
+        })),
+      ],
+      doing,
     );
-    const wanted = userId.toLowerCase();
-    const found: string[] = [];
-    for (const [i, groupId] of groups.entries()) {
-      const answer = answers.get(String(i));
-      if (!answer || answer.status !== 200) {
-        const f = answer
-          ? batchFailure(answer)
-          : { message: 'Graph returned no answer for this request in the batch.' };
-        throw directoryError(
-          'memberGroupIds',
-          f,
-          `reading the members of group ${groupId}`,
-          groupId,
-          this.groupNotFoundMessage(groupId),
-        );
-      }
-      const page = answer.body as GraphPage;
-      if (page.value.some((m) => m.id.toLowerCase() === wanted)) found.push(groupId);
-      else if (page['@odata.nextLink']) {
-        if (await this.pageContains('memberGroupIds', groupId, page['@odata.nextLink'], userId))
-          found.push(groupId);
-      }
+    const answerOf = (id: string): GraphBatchResponse => {
+      const answer = answers.get(id);
+      if (answer && answer.status === 200) return answer;
+      const f = answer
+        ? batchFailure(answer)
+        : { message: 'Graph returned no answer for this request in the batch.' };
+      throw directoryError(op, f, doing, userId);
+    };
+    const groupNotFound = (groupId: string, f?: GraphFailure): DirectoryError =>
+      directoryError(
+        op,
+        f ?? { status: 404, code: 'Request_ResourceNotFound', message: `Group ${groupId} was not found.` },
+        doing,
+        groupId,
+        this.groupNotFoundMessage(groupId),
+      );
+    const existing = new Set<string>();
+    for (const [i] of existence.entries()) {
+      for (const o of (answerOf(`exists-${i}`).body as GraphPage).value ?? [])
+        existing.add(o.id.toLowerCase());
     }
-    return found;
+    const member = new Set<string>();
+    for (const [i, chunk] of chunks.entries()) {
+      const answer = answers.get(`check-${i}`);
+      if (answer?.status === 404) {
+        // NB. Graph does not document whether an unknown group id in checkMemberGroups is a 404 or simply
+        // absent from the answer; getByIds says which of the user and the groups is missing either way.
+        const f = batchFailure(answer);
+        const missingGroup = chunk.find((g) => !existing.has(g.toLowerCase()));
+        throw missingGroup !== undefined ? groupNotFound(missingGroup, f) : this.userNotFound(op, userId, f);
+      }
+      for (const g of (answerOf(`check-${i}`).body as { value?: string[] }).value ?? [])
+        member.add(g.toLowerCase());
+    }
+    const missing = groups.find((g) => !existing.has(g.toLowerCase()) && !member.has(g.toLowerCase()));
+    if (missing !== undefined) throw groupNotFound(missing);
+    return groups.filter((g) => member.has(g.toLowerCase()));
   }
 
   async addMember(groupId: string, userId: string): Promise<AddMemberResult> {
@@ -420,7 +528,10 @@ export class GraphDirectory implements Directory {
           : this.groupNotFoundMessage(groupId),
       );
     }
-    throw directoryError('addMember', f, doing, groupId);
+    throw (
+      (await this.refusedForKind('addMember', groupId, f, doing)) ??
+      directoryError('addMember', f, doing, groupId)
+    );
   }
 
   async removeMember(groupId: string, userId: string): Promise<RemoveMemberResult> {
@@ -439,20 +550,132 @@ export class GraphDirectory implements Directory {
         return { outcome: 'not-member', ...requestIdOf(f.requestId) };
       throw directoryError('removeMember', f, doing, groupId, this.groupNotFoundMessage(groupId));
     }
-    throw directoryError('removeMember', f, doing, groupId);
+    throw (
+      (await this.refusedForKind('removeMember', groupId, f, doing)) ??
+      directoryError('removeMember', f, doing, groupId)
+    );
   }
 
-  // PLACEHOLDER(issue 8): implemented on the graph branch before this lands.
-  getGroup(): Promise<never> {
-    throw new Error('getGroup: not yet implemented');
+  /**
+   * When Graph refused a membership write (400 or 403) because of what kind of group it is, an error that says
+   * so; Graph's own messages ("Insufficient privileges ...") would send an admin after the wrong permission.
+   * Costs one read, and only on a refusal.
+   */
+  private async refusedForKind(
+    op: 'addMember' | 'removeMember',
+    groupId: string,
+    f: GraphFailure,
+    doing: string,
+  ): Promise<DirectoryError | undefined> {
+    if (f.status !== 400 && f.status !== 403) return undefined;
+    let group: DirectoryGroup | undefined;
+    try {
+      group = await this.getGroup(groupId);
+    } catch {
+      return undefined;
+    }
+    const reason = group && unmanageableReason(group);
+    if (!group || !reason) return undefined;
+    const base = directoryError(op, f, doing, groupId);
+    const roleOnly = reason === ROLE_ASSIGNABLE;
+    return new DirectoryError(
+      roleOnly ? 'DIRECTORY.FORBIDDEN' : 'DIRECTORY.FAILED',
+      `Microsoft Graph refused ${doing}: group "${group.displayName}" (${groupId}) ${reason}`,
+      base.details,
+    );
   }
 
-  isTransitiveMember(): Promise<never> {
-    throw new Error('isTransitiveMember: not yet implemented');
+  async getGroup(groupId: string): Promise<DirectoryGroup | undefined> {
+    if (groupId.trim() === '') return undefined;
+    try {
+      const g = (await this.client
+        .api(`/groups/${seg(groupId)}`)
+        .select(GROUP_SELECT)
+        .get()) as GraphGroup;
+      return {
+        id: g.id,
+        displayName: g.displayName ?? '',
+        groupTypes: g.groupTypes ?? [],
+        // Graph sends null for flags never set; null means "not that kind".
+        securityEnabled: g.securityEnabled === true,
+        mailEnabled: g.mailEnabled === true,
+        onPremisesSyncEnabled: g.onPremisesSyncEnabled === true,
+        isAssignableToRole: g.isAssignableToRole === true,
+      };
+    } catch (e) {
+      const f = failureOf(e);
+      if (f.status === 404) return undefined;
+      throw directoryError('getGroup', f, `reading group ${groupId}`, groupId);
+    }
   }
 
-  groupMembersDelta(): Promise<never> {
-    throw new Error('groupMembersDelta: not yet implemented');
+  async groupMembersDelta(
+    start: { groupIds: string[] } | { deltaLink: string },
+  ): Promise<GroupMembershipDelta> {
+    let url: string;
+    let doing: string;
+    if ('deltaLink' in start) {
+      url = start.deltaLink;
+      doing = 'reading group member changes from a delta link';
+    } else {
+      const ids = [...new Set(start.groupIds.map((g) => g.toLowerCase()))];
+      if (ids.length === 0 || ids.length > DELTA_FILTER_MAX_IDS) {
+        // NB. Without a $filter Graph would sweep every group in the tenant: never send that by accident.
+        throw new DirectoryError(
+          'DIRECTORY.FAILED',
+          `groupMembersDelta takes 1 to ${DELTA_FILTER_MAX_IDS} group ids per round (Graph's $filter limit), ` +
+            `not ${ids.length}: split the groups into rounds of at most ${DELTA_FILTER_MAX_IDS}.`,
+          { operation: 'groupMembersDelta' },
+        );
+      }
+      const filter = ids.map((id) => `id eq ${odataString(id)}`).join(' or ');
+      url = `/groups/delta?$select=members&$filter=${odataQueryValue(filter)}`;
+      doing = `starting a delta round of the members of ${ids.length} groups`;
+    }
+    // One entry per group across every page; a large group's members@delta comes split over several pages.
+    const byGroup = new Map<string, { added: Set<string>; removed: Set<string>; groupDeleted: boolean }>();
+    for (;;) {
+      let page: GraphDeltaPage;
+      try {
+        page = (await this.client.api(url).get()) as GraphDeltaPage;
+      } catch (e) {
+        throw directoryError('groupMembersDelta', failureOf(e), doing);
+      }
+      for (const g of page.value ?? []) {
+        const id = g.id.toLowerCase();
+        let entry = byGroup.get(id);
+        if (!entry) {
+          entry = { added: new Set(), removed: new Set(), groupDeleted: false };
+          byGroup.set(id, entry);
+        }
+        if (g['@removed']) entry.groupDeleted = true;
+        for (const m of g['members@delta'] ?? []) {
+          // Nested groups are members too, but access is about people.
+          if (!isUser(m)) continue;
+          // Within one round the last word on a member wins: added then removed is removed.
+          const [to, from] = m['@removed'] ? [entry.removed, entry.added] : [entry.added, entry.removed];
+          from.delete(m.id);
+          to.add(m.id);
+        }
+      }
+      if (page['@odata.nextLink']) {
+        url = page['@odata.nextLink'];
+        continue;
+      }
+      if (!page['@odata.deltaLink']) {
+        throw directoryError(
+          'groupMembersDelta',
+          { status: 200, message: 'The delta page had neither @odata.nextLink nor @odata.deltaLink.' },
+          doing,
+        );
+      }
+      const changes: GroupMemberChanges[] = [...byGroup].map(([groupId, e]) =>
+        e.groupDeleted
+          ? { groupId, added: [], removed: [], groupDeleted: true }
+          : { groupId, added: [...e.added], removed: [...e.removed] },
+      );
+      return { changes, deltaLink: page['@odata.deltaLink'] };
+    }
   }
 
   async lastSignIns(userIds: string[]): Promise<Map<string, Date | null>> {
@@ -581,6 +804,24 @@ export class GraphDirectory implements Directory {
       `the group may have been deleted or belong to another tenant.`
     );
   }
+}
+
+const ROLE_ASSIGNABLE =
+  'is role-assignable: changing its members needs the application permission RoleManagement.ReadWrite.Directory ' +
+  "as well; grant it to Attest's app registration, or back the role with a group that is not role-assignable.";
+
+/** Why Graph cannot change this group's members, or undefined when it can. */
+export function unmanageableReason(g: DirectoryGroup): string | undefined {
+  if (g.groupTypes.some((t) => t.toLowerCase() === 'dynamicmembership'))
+    return 'has dynamic membership: its members come from its rule, so nobody can be added or removed.';
+  if (g.onPremisesSyncEnabled)
+    return 'is synced from on-premises Active Directory: change its members there, not through Graph.';
+  if (g.mailEnabled && !g.groupTypes.some((t) => t.toLowerCase() === 'unified'))
+    return g.securityEnabled
+      ? 'is a mail-enabled security group: its members are managed in Exchange Online, not through Graph.'
+      : 'is a distribution list: its members are managed in Exchange Online, not through Graph.';
+  if (g.isAssignableToRole) return ROLE_ASSIGNABLE;
+  return undefined;
 }
 
 function requestIdOf(id: string | null | undefined): { requestId?: string } {
