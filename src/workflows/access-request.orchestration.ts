@@ -270,7 +270,7 @@ class AccessRequestFlow {
     if (attempts === 0) {
       this.moveTo('Revoking', {
         pendingExtension: undefined,
-        revocation: end,
+        revocation: { reason: end.reason, by: end.by },
         revoking: { since: this.now().toISOString(), attempts: 0 },
       });
     }
@@ -350,7 +350,7 @@ class AccessRequestFlow {
     this.moveTo('Revoked', {
       pendingExtension: undefined,
       revokedAt: this.now().toISOString(),
-      revocation: end,
+      revocation: { reason: end.reason, by: end.by },
       revoking: undefined,
     });
     yield* this.record(

@@ -119,9 +119,7 @@ test('Graph down for two hours across the expiry: the request reads Revoking, ne
     membership: 'removed',
     attempts: expect.any(Number),
   });
-  expect(await storedWhen(w, requestId, (r) => r.status === 'Revoked')).toMatchObject({
-    revoking: undefined,
-  });
+  expect((await storedWhen(w, requestId, (r) => r.status === 'Revoked')).revoking).toBeUndefined();
   expect(await w.deps.ledger.owedRemovals()).toEqual([]);
   expect((await w.deps.audit.verify()).ok).toBe(true);
 }, 120000);
