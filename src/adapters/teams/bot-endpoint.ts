@@ -5,11 +5,17 @@
  */
 import type { HttpRequest, HttpResponseInit } from '@azure/functions';
 import type { ConversationReference, TurnContext } from 'botbuilder';
-import { TurnContext as Turn } from 'botbuilder';
+import { Channels, TurnContext as Turn } from 'botbuilder';
 import type { AccessRequestService } from '../../workflows/access-request.service';
 import type { WorkflowDeps } from '../../workflows/workflow-deps';
 import { setTurnServices } from './attest-bot';
 import type { TeamsChannel } from './teams-channel';
+
+/**
+ * The one Bot Service channel Attest serves. NB. An Azure Bot also has Web Chat and Direct Line, whose client
+ * chooses `from` (with any `aadObjectId`) and `channelData`: only Teams vouches for who the sender is.
+ */
+const SERVED_CHANNEL = Channels.Msteams;
 
 /** The tenant an activity comes from, as Teams reports it. */
 function tenantOf(context: TurnContext): string | undefined {
@@ -73,6 +79,14 @@ export async function handleBotRequest(
   } catch {
     return { status: 400, jsonBody: { error: 'The request body must be a Bot Framework activity in JSON.' } };
   }
+  // Refused before authentication and before anything is read or written: a 4xx tells the Bot Service the
+  // activity was not taken, and is not retried.
+  if (body.channelId !== SERVED_CHANNEL) {
+    return {
+      status: 403,
+      jsonBody: { error: `Attest serves Microsoft Teams only, not '${String(body.channelId)}'.` },
+    };
+  }
   const { channel, deps, service } = await ctx();
   const allowed = new Set(channel.bot.allowedTenants);
   const res: CapturedResponse = { status: 200, headers: {}, ended: false };
@@ -97,6 +111,8 @@ export async function handleBotRequest(
   };
   const nodeReq = { body, headers: Object.fromEntries(request.headers.entries()), method: request.method };
   await channel.adapter.process(nodeReq, nodeRes, async (context) => {
+    // NB. Checked again on the activity the adapter built, so no later change to the parsing can bypass it.
+    if (context.activity.channelId !== SERVED_CHANNEL) return;
     const tenant = tenantOf(context);
     if (!tenant || !allowed.has(tenant)) {
       if (context.activity.type === 'message') {

@@ -100,6 +100,68 @@ async function submitAsAlex(
   return requestId;
 }
 
+/** Every entity of every table (the durable task hub's too), to show that an activity changed nothing. */
+async function everyTable(): Promise<Record<string, unknown[]>> {
+  const out: Record<string, unknown[]> = {};
+  for await (const t of h.host.tables.service().listTables()) {
+    const rows: unknown[] = [];
+    for await (const e of h.host.tables.client(t.name as string).listEntities()) rows.push(e);
+    out[t.name as string] = rows;
+  }
+  return out;
+}
+
+// NB. First in the file: no orchestration is running yet, so any change to a table would be this test's.
+describe('channels other than Teams', () => {
+  test('a webchat message, invoke and conversationUpdate are refused with 403 and leave everything untouched', async () => {
+    const channel = await h.host.services.teams();
+    const warm = jest.spyOn(channel.requesters, 'warm');
+    const getUser = jest.spyOn(h.deps.directory, 'getUser');
+    const groups = jest.spyOn(h.deps.directory, 'memberGroupIds');
+    try {
+      const before = await everyTable();
+      const from = connector.received.length;
+      // On Web Chat or Direct Line the client chooses `from` and `channelData`: here it claims to be Alex.
+      const webchat = {
+        channelId: 'webchat',
+        conversation: { id: 'webchat-conversation-1', tenantId: TENANT },
+      };
+      const answers = [
+        await bot.post(alex, {
+          ...webchat,
+          type: 'conversationUpdate',
+          membersAdded: [{ id: `29:${alex.id}`, aadObjectId: alex.id }],
+        }),
+        await bot.post(alex, { ...webchat, type: 'message', text: 'request' }),
+        await bot.click(
+          alex,
+          CardVerbs.requestSubmit,
+          { roleRef: SNOWFLAKE_ANALYST, duration: '30d', justification: 'Quarterly revenue analysis' },
+          webchat,
+        ),
+        await bot.click(
+          alex,
+          CardVerbs.requestApprove,
+          { requestId: '00000000-0000-4000-8000-000000000000', stage: 1 },
+          webchat,
+        ),
+      ];
+      expect(answers.map((a) => a.status)).toEqual([403, 403, 403, 403]);
+      expect(answers.map((a) => a.card ?? a.message)).toEqual([undefined, undefined, undefined, undefined]);
+      expect(connector.received.length).toBe(from);
+      expect(warm).not.toHaveBeenCalled();
+      expect(getUser).not.toHaveBeenCalled();
+      expect(groups).not.toHaveBeenCalled();
+      expect(await everyTable()).toEqual(before);
+      expect((await channel.conversations.user(alex.id))?.conversation?.id).toBe(personalConversation(alex));
+    } finally {
+      warm.mockRestore();
+      getUser.mockRestore();
+      groups.mockRestore();
+    }
+  });
+});
+
 describe('chat commands', () => {
   test('help answers with the menu card, every command a button, naming who the bot sees', async () => {
     const from = connector.received.length;
