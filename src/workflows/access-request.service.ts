@@ -144,9 +144,8 @@ export class AccessRequestService {
     stage?: number;
     decisionId?: string;
   }): Promise<AccessRequest> {
-    const request = await this.load(command.requestId);
+    const request = await this.checkDecision(command);
     const stage = command.stage ?? request.stages[request.currentStage]?.number ?? 0;
-    await this.guard(command.actor, request, () => authorizeDecision(request, command.actor.objectId, stage));
     // The audit names the approver as the directory does (Teams sends only the object id).
     const approver = request.stages
       .find((s) => s.number === stage)
@@ -159,6 +158,22 @@ export class AccessRequestService {
       comment: command.comment,
     };
     await this.durable.raiseEvent(request.id, EventNames.decision, event, { eventId: event.decisionId });
+    return request;
+  }
+
+  /**
+   * Whether `actor` may decide `stage` (or the current stage) of the request now, without deciding: the
+   * request as checked, or a DomainError, audited as a refused attempt. A channel calls it before it shows
+   * anything of a request to someone who clicked on it.
+   */
+  async checkDecision(command: {
+    actor: AuditActor;
+    requestId: string;
+    stage?: number;
+  }): Promise<AccessRequest> {
+    const request = await this.load(command.requestId);
+    const stage = command.stage ?? request.stages[request.currentStage]?.number ?? 0;
+    await this.guard(command.actor, request, () => authorizeDecision(request, command.actor.objectId, stage));
     return request;
   }
 

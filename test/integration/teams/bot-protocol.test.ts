@@ -361,6 +361,27 @@ describe('deciding on the approval card', () => {
     expect((await h.events(attemptsStream(id)))[0]?.actor.objectId).toBe(siobhan.id);
   });
 
+  test('someone who may not see the request is refused without a word of it, on deny without a reason too', async () => {
+    const id = await submitAsAlex();
+    const details = ['Alex Chen', 'Priya Raman', 'Snowflake', 'Analyst', 'Quarterly revenue', '30 days'];
+    const shown = (a: { card?: unknown; message?: string }) => `${cardText(a.card)}\n${a.message ?? ''}`;
+    // Deny without a comment used to answer with the full approval card, asking for a reason.
+    const bare = await bot.click(siobhan, CardVerbs.requestDeny, { requestId: id, stage: 1 });
+    expect(shown(bare)).toContain('not an approver');
+    for (const fact of details) expect(shown(bare)).not.toContain(fact);
+    const approve = await bot.click(siobhan, CardVerbs.requestApprove, { requestId: id, stage: 1 });
+    for (const fact of details) expect(shown(approve)).not.toContain(fact);
+    expect(await h.actions(attemptsStream(id))).toEqual(['attempt.refused', 'attempt.refused']);
+    // Once decided, the refusal used to show the decided card: who asked, for what, who decided and why.
+    await bot.click(priya, CardVerbs.requestDeny, { requestId: id, stage: 1, comment: 'Use the dashboard' });
+    await h.until(id, 'approval.decided');
+    const late = await bot.click(siobhan, CardVerbs.requestDeny, { requestId: id, stage: 1 });
+    for (const fact of [...details, 'Use the dashboard', 'denied']) expect(shown(late)).not.toContain(fact);
+    // The requester and the approvers still see the request on a refusal.
+    const mine = await bot.click(alex, CardVerbs.requestDeny, { requestId: id, stage: 1 });
+    expect(cardText(mine.card)).toContain('Alex Chen');
+  });
+
   test('a stale card (a stage that is not the current one) is refused', async () => {
     const id = await submitAsAlex();
     const answer = await bot.click(priya, CardVerbs.requestApprove, { requestId: id, stage: 2 });
