@@ -111,6 +111,7 @@ export class AccessRequestService {
       justification: command.justification,
       ticketReference: command.ticketReference,
       submittedAt: this.deps.clock.now().toISOString(),
+      submittedVia: command.actor.channel,
       status: 'Submitted',
       stages: [],
       currentStage: 0,

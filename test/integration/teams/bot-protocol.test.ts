@@ -339,9 +339,31 @@ describe('the request card', () => {
         .slice(from)
         .find((a) => a.conversationId === CHANNEL && JSON.stringify(a.activity).includes(id)),
     );
-    await waitFor('the submitted card to Alex', () =>
+  });
+
+  test('a requester who submits on the card is told once, on the card; one who submits elsewhere, in chat', async () => {
+    const from = connector.received.length;
+    const id = await submitAsAlex(); // the card they clicked now says "Request submitted"
+    // The request-submitted notice goes out before the approval card: once Priya has hers, Alex's is decided.
+    await waitFor('Priya’s card', () =>
+      sentTo(priya, from).find((a) => JSON.stringify(cardOf(a.activity) ?? {}).includes(id)),
+    );
+    await h.until(id, 'approval.requested');
+    expect(
+      sentTo(alex, from).filter((a) => cardText(cardOf(a.activity)).includes('Request submitted')),
+    ).toEqual([]);
+    // Submitted from the CLI (or the tab): Teams is the only place the requester hears of it.
+    const { requestId } = await h.service.submit({
+      actor: { objectId: alex.id, channel: 'cli' },
+      appId: 'snowflake',
+      roleId: 'analyst',
+      durationMs: 30 * 24 * 3600_000,
+      justification: 'Quarterly revenue analysis for finance',
+    });
+    const told = await waitFor('the submitted card to Alex', () =>
       sentTo(alex, from).find((a) => cardText(cardOf(a.activity)).includes('Request submitted')),
     );
+    expect(JSON.stringify(cardOf(told.activity))).toContain(requestId);
   });
 });
 
