@@ -252,7 +252,7 @@ async function submit(
     durationMs = d.ms;
   }
   try {
-    const { requestId, extended } = await service.submit({
+    const { requestId, extended, autoApproved } = await service.submit({
       actor,
       appId: role.appId,
       roleId: role.id,
@@ -271,7 +271,7 @@ async function submit(
       roleName,
       at: deps.clock.now().toISOString(),
       durationMs,
-      stageCount: role.approval.stages.length,
+      stageCount: autoApproved ? 0 : role.approval.stages.length,
     });
   } catch (err) {
     if (!(err instanceof DomainError)) throw err;

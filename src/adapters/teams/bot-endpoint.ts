@@ -6,6 +6,7 @@
 import type { HttpRequest, HttpResponseInit } from '@azure/functions';
 import type { ConversationReference, TurnContext } from 'botbuilder';
 import { Channels, TurnContext as Turn } from 'botbuilder';
+import type { Directory } from '../../ports/directory.port';
 import type { AccessRequestService } from '../../workflows/access-request.service';
 import type { WorkflowDeps } from '../../workflows/workflow-deps';
 import { setTurnServices } from './attest-bot';
@@ -65,7 +66,11 @@ interface CapturedResponse {
 export interface BotEndpointContext {
   channel: TeamsChannel;
   deps: WorkflowDeps;
-  service: (deps: WorkflowDeps) => AccessRequestService;
+  /**
+   * The service on the workflow's ports (the live directory), with `requesterFacts` (the requester cache) for
+   * the checks a click may make on cached facts.
+   */
+  service: (deps: WorkflowDeps, requesterFacts: Directory) => AccessRequestService;
 }
 
 /** Handles one POST to /api/messages. */
@@ -124,8 +129,13 @@ export async function handleBotRequest(
     const userId = context.activity.from?.aadObjectId;
     // Fetch what the request card needs now (in the background), so a click does not wait on Graph.
     if (userId) channel.requesters.warm(userId);
+    // Cards are built from the cache; the service decides on the live directory where it matters (auto-approval).
     const turnDeps = { ...deps, directory: channel.requesters };
-    setTurnServices(context, { deps: turnDeps, service: service(turnDeps), requesters: channel.requesters });
+    setTurnServices(context, {
+      deps: turnDeps,
+      service: service(deps, channel.requesters),
+      requesters: channel.requesters,
+    });
     await channel.app.run(context);
   });
   return res.body === undefined

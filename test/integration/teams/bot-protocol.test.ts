@@ -7,7 +7,7 @@ import { HttpRequest } from '@azure/functions';
 import { handleBotRequest } from '../../../src/adapters/teams/bot-endpoint';
 import { createTeamsChannel } from '../../../src/adapters/teams/teams-channel';
 import { CardVerbs } from '../../../src/adapters/cards/card-verbs';
-import { PLAYGROUND_USERS } from '../../../src/local/graph-sim/demo-tenant';
+import { DEMO_ONCALL_GROUP_ID, PLAYGROUND_USERS } from '../../../src/local/graph-sim/demo-tenant';
 import { AccessRequestService, attemptsStream } from '../../../src/workflows/access-request.service';
 import {
   BotClient,
@@ -573,6 +573,46 @@ describe('reaching people', () => {
   });
 });
 
+describe('auto-approval', () => {
+  // NB. Siobhan (Engineering, reporting to Priya) is in On-call, whose members get AWS Production ReadOnly for up
+  // to 12h without an approver. (Alex already holds it from an earlier test, so his request would be an extension.)
+  const AWS_READONLY = 'aws-production/readonly';
+  const outcome = async (id: string) =>
+    ((await h.events(id)).find((e) => e.action === 'policy.evaluated')?.details as { outcome?: string })
+      ?.outcome;
+
+  test('is decided on the directory as it is now, not on the requester facts the bot cached', async () => {
+    await bot.say(siobhan, 'request'); // the bot now holds Siobhan's facts: in On-call
+    await h.deps.directory.removeMember(DEMO_ONCALL_GROUP_ID, siobhan.id);
+    try {
+      const answer = await bot.click(siobhan, CardVerbs.requestSubmit, {
+        roleRef: AWS_READONLY,
+        duration: '8h',
+        justification: 'Investigating the checkout latency incident',
+      });
+      const id = /[0-9a-f-]{36}/.exec(cardText(answer.card))?.[0] as string;
+      await h.until(id, 'policy.evaluated');
+      expect(await outcome(id)).toBe('approval-required');
+      await h.stageOpen(id, 1);
+      expect(cardText(answer.card)).toContain('It needs 1 approval stage');
+      await bot.click(priya, CardVerbs.requestDeny, { requestId: id, stage: 1, comment: 'Not on call now' });
+      await h.until(id, 'approval.decided');
+    } finally {
+      await h.deps.directory.addMember(DEMO_ONCALL_GROUP_ID, siobhan.id);
+    }
+    // Back in On-call: the same request is approved without anyone, and the card says so at once.
+    const answer = await bot.click(siobhan, CardVerbs.requestSubmit, {
+      roleRef: AWS_READONLY,
+      duration: '8h',
+      justification: 'Investigating the checkout latency incident',
+    });
+    const id = /[0-9a-f-]{36}/.exec(cardText(answer.card))?.[0] as string;
+    await h.until(id, 'access.granted');
+    expect(await outcome(id)).toBe('auto-approved');
+    expect(cardText(answer.card)).toContain('It needs no approval.');
+  });
+});
+
 describe('authentication', () => {
   test('outside local mode an activity without a Bot Framework token is refused with 401', async () => {
     const bot = {
@@ -608,7 +648,11 @@ describe('authentication', () => {
           }),
         },
       }),
-      async () => ({ channel, deps, service: (d) => new AccessRequestService(d, h.host.durable) }),
+      async () => ({
+        channel,
+        deps,
+        service: (d, facts) => new AccessRequestService(d, h.host.durable, undefined, facts),
+      }),
     );
     expect(res.status).toBe(401);
     expect(connector.received.length).toBe(before);
