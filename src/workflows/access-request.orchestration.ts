@@ -31,7 +31,7 @@ import {
 import type { AuditActor, AuditEventInput } from '../domain/audit/audit-event.model';
 import type { ApprovalStage } from '../domain/catalog/catalog.model';
 import { DomainError } from '../domain/domain-error';
-import { publicReason } from '../domain/errors/public-reason';
+import { publicReason } from '../domain/errors/public-message';
 import { transition, type RequestStatus } from '../domain/request/request-lifecycle';
 import {
   approvalsNeeded,
