@@ -191,7 +191,7 @@ async function maySee(deps: WorkflowDeps, actor: AuditActor, r: AccessRequest): 
   const me = actor.objectId;
   if (r.requester.id.toLowerCase() === me) return true;
   if (r.stages.some((s) => s.approvers.some((a) => a.id.toLowerCase() === me))) return true;
-  return deps.adminGroupId ? deps.directory.isMember(deps.adminGroupId, me) : false;
+  return deps.adminGroupId ? deps.directory.isTransitiveMember(deps.adminGroupId, me) : false;
 }
 
 async function status(context: TurnContext, actor: AuditActor, id: string): Promise<string> {
