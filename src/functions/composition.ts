@@ -19,7 +19,8 @@ import { DomainError } from '../domain/domain-error';
 import type { Clock } from '../ports/clock.port';
 import type { Directory } from '../ports/directory.port';
 import type { WorkflowDeps } from '../workflows/workflow-deps';
-import type { AppServices, GraphAccess } from './function-types';
+import type { GraphAccess } from '../adapters/graph/graph-access';
+import type { AppServices } from './function-types';
 
 /**
  * Creates the ports once (tables made, catalog loaded and validated); later calls share the result. With

@@ -9,12 +9,7 @@ import type { AttestConfig } from '../config/config';
 import type { DurableClientPort } from '../ports/durable-client.port';
 import type { WorkflowDeps } from '../workflows/workflow-deps';
 import type { TeamsChannel } from '../adapters/teams/teams-channel';
-
-/** How to reach the directory: Microsoft Graph's base URL and a bearer-token source (simulator or real). */
-export interface GraphAccess {
-  baseUrl: string;
-  getToken: () => Promise<string>;
-}
+import type { GraphAccess } from '../adapters/graph/graph-access';
 
 /** What a function can use besides its trigger: built once per host from the configuration. */
 export interface AppServices {

@@ -17,7 +17,6 @@ import {
   type AppServices,
   type FunctionContext,
   type FunctionDefinition,
-  type GraphAccess,
   type HttpFunction,
   type TimerFunction,
 } from '../functions/function-types';
@@ -30,7 +29,7 @@ import { PortInUseError, isPortFree } from './port-check';
 import { ReplayHost, type ActivityRunner, type ReplayHostRegistry } from './replay-host/replay-host';
 import { TaskHubStore } from './replay-host/task-hub-store';
 import { startTimers } from './timers';
-import { graphAccessFor } from '../adapters/graph/graph-access';
+import { graphAccessFor, type GraphAccess } from '../adapters/graph/graph-access';
 import { systemClock } from '../adapters/system-clock';
 import { appServices } from '../functions/composition';
 import type { Clock } from '../ports/clock.port';
