@@ -87,22 +87,30 @@ export async function startLocalHost(options: LocalHostOptions): Promise<LocalHo
     for (const stop of stops.reverse()) await stop().catch((err) => log(`stop: ${(err as Error).message}`));
   };
   try {
-    // Fail on a taken port before anything starts, with the setting to change.
-    const wanted: [string, number, string][] = [
-      ['Attest HTTP server', config.local.httpPort, 'ATTEST_HTTP_PORT'],
-    ];
-    if (options.playground !== false)
-      wanted.push(['Agents Playground', config.local.playgroundPort, 'ATTEST_PLAYGROUND_PORT']);
-    if (config.directory.mode === 'simulator' && config.directory.port !== 0) {
-      wanted.push(['Graph simulator', config.directory.port, 'ATTEST_GRAPH_SIM_PORT']);
-    }
-    for (const [part, port, setting] of wanted) {
-      if (port !== 0 && !(await isPortFree(port))) throw new PortInUseError(part, port, setting);
-    }
-
     if (options.fresh) {
       await stopLeftoverAzurite(dataDir);
       fs.rmSync(dataDir, { recursive: true, force: true });
+    }
+    // A port of 0 is the one this data folder's host had (so the Playground's and Teams' saved addresses
+    // still reach it after a restart), or else whatever the OS assigns when the server binds.
+    const had = serve ? readHostRecord(dataDir)?.ports : undefined;
+    const portFor = (configured: number, recorded: number | undefined) => ({
+      port: configured || recorded || 0,
+      recorded: configured === 0 && !!recorded,
+    });
+    const httpPort = portFor(config.local.httpPort, had?.http);
+    const playgroundPort = portFor(config.local.playgroundPort, had?.playground);
+    const graphPort = portFor(config.directory.mode === 'simulator' ? config.directory.port : 0, had?.graph);
+    // Fail on a taken port before anything starts, with the setting to change.
+    const wanted: [string, { port: number; recorded: boolean }, string][] = [
+      ['Attest HTTP server', httpPort, 'ATTEST_HTTP_PORT'],
+    ];
+    if (options.playground !== false)
+      wanted.push(['Agents Playground', playgroundPort, 'ATTEST_PLAYGROUND_PORT']);
+    if (config.directory.mode === 'simulator')
+      wanted.push(['Graph simulator', graphPort, 'ATTEST_GRAPH_SIM_PORT']);
+    for (const [part, { port, recorded }, setting] of wanted) {
+      if (port !== 0 && !(await isPortFree(port))) throw new PortInUseError(part, port, setting, recorded);
     }
     fs.mkdirSync(dataDir, { recursive: true });
 
@@ -112,10 +120,16 @@ export async function startLocalHost(options: LocalHostOptions): Promise<LocalHo
         dataDir,
         tablePort: config.storage.tablePort,
         blobPort: config.storage.blobPort,
+        had: { tablePort: had?.azuriteTable, blobPort: had?.azuriteBlob },
       });
       stops.push(() => (azurite as EmbeddedAzurite).stop());
     }
-    const tables = createTableFactory(config.storage);
+    // Azurite's ports are the ones it bound (the configured ones may be 0).
+    const tables = createTableFactory(
+      azurite
+        ? { mode: 'embedded', tablePort: azurite.tablePort, blobPort: azurite.blobPort }
+        : config.storage,
+    );
     const probe = await tables.ensureTable(TableNames.hostProbe);
     await probe.upsertEntity({ partitionKey: 'host', rowKey: 'last-start', at: new Date() });
 
@@ -124,7 +138,7 @@ export async function startLocalHost(options: LocalHostOptions): Promise<LocalHo
     if (config.directory.mode === 'simulator') {
       const d = config.directory;
       graphSim = await startGraphSimulator({
-        port: d.port,
+        port: serve ? graphPort.port : d.port,
         dataDir,
         faults: {
           latencyMs: d.latencyMs,
@@ -180,8 +194,16 @@ export async function startLocalHost(options: LocalHostOptions): Promise<LocalHo
         stop: stopAll,
       };
     }
+    let playground: RunningPlayground | undefined; // started last, once the bot answers
+    const ports = (): LocalHostPorts => ({
+      http: server.port,
+      ...(graphSim ? { graph: graphSim.port } : {}),
+      ...(playground ? { playground: playground.port } : {}),
+      ...(azurite ? { azuriteTable: azurite.tablePort, azuriteBlob: azurite.blobPort } : {}),
+    });
     const server: LocalHttpServer = await startHttpServer({
-      port: config.local.httpPort,
+      port: httpPort.port,
+      recorded: httpPort.recorded,
       functions: list.filter((f): f is HttpFunction => f.kind === 'http'),
       contextFor,
       log,
@@ -197,16 +219,23 @@ export async function startLocalHost(options: LocalHostOptions): Promise<LocalHo
           playground: playground ? { url: playground.url } : { disabled: true },
           orchestrations: { resumed },
         },
+        ports: ports(),
       }),
     });
     stops.push(() => server.close());
     const url = `http://127.0.0.1:${server.port}`;
-    writeHostRecord(dataDir, {
+    const graphToken = graphSim ? await graph.getToken() : undefined;
+    const record = (): HostRecord => ({
       pid: process.pid,
       url,
-      graph: graphSim ? { url: graphSim.url, token: await graph.getToken() } : undefined,
+      ports: ports(),
+      graph: graphSim ? { url: graphSim.url, token: graphToken as string } : undefined,
     });
-    stops.push(async () => fs.rmSync(hostRecordPath(dataDir), { force: true }));
+    writeHostRecord(dataDir, record());
+    // Stopped, the record keeps only the ports, for the next start on this folder to bind again.
+    stops.push(async () =>
+      writeHostRecord(dataDir, { url, ports: record().ports, stoppedAt: new Date().toISOString() }),
+    );
 
     const timers = startTimers(
       list.filter((f): f is TimerFunction => f.kind === 'timer'),
@@ -223,15 +252,16 @@ export async function startLocalHost(options: LocalHostOptions): Promise<LocalHo
     );
     stops.push(async () => timers.stop());
 
-    let playground: RunningPlayground | undefined;
     if (options.playground !== false) {
       playground = await startPlayground({
-        port: config.local.playgroundPort,
+        port: playgroundPort.port,
+        recorded: playgroundPort.recorded,
         botEndpoint: `${url}/api/messages`,
         configYaml: playgroundConfigYaml({ botName: 'Attest', currentUserId: options.playgroundUser }),
         dataDir,
       });
       stops.push(() => (playground as RunningPlayground).stop());
+      writeHostRecord(dataDir, record()); // now with the Playground's port
     }
 
     const modes = describeModes(config);
@@ -266,10 +296,25 @@ export async function startLocalHost(options: LocalHostOptions): Promise<LocalHo
   }
 }
 
-/** What a serving local host leaves in its data folder, so the CLI can find it (and its simulator). */
+/** The ports a serving local host got (0 in the configuration: the OS chose them). */
+export interface LocalHostPorts {
+  http: number;
+  graph?: number;
+  playground?: number;
+  azuriteTable?: number;
+  azuriteBlob?: number;
+}
+
+/**
+ * What a serving local host leaves in its data folder (`host.json`), so the CLI can find it (and its
+ * simulator) and a later start can bind the same ports. A stopped host's record has no `pid`.
+ */
 export interface HostRecord {
-  pid: number;
+  /** The running host's process; absent once it stopped cleanly. */
+  pid?: number;
   url: string;
+  ports?: LocalHostPorts;
+  stoppedAt?: string;
   /** The simulator's URL and a token it accepts: local development only, like Azurite's well-known key. */
   graph?: { url: string; token: string };
 }
@@ -282,14 +327,19 @@ function writeHostRecord(dataDir: string, record: HostRecord): void {
   fs.writeFileSync(hostRecordPath(dataDir), JSON.stringify(record), { mode: 0o600 });
 }
 
-/** The serving host on `dataDir`, if one is alive (a record left by a killed host is ignored). */
-export function liveHost(dataDir: string): HostRecord | undefined {
-  let record: HostRecord;
+/** The record a host left in `dataDir` (running, killed or stopped), if any. */
+export function readHostRecord(dataDir: string): HostRecord | undefined {
   try {
-    record = JSON.parse(fs.readFileSync(hostRecordPath(path.resolve(dataDir)), 'utf8')) as HostRecord;
+    return JSON.parse(fs.readFileSync(hostRecordPath(path.resolve(dataDir)), 'utf8')) as HostRecord;
   } catch {
     return undefined;
   }
+}
+
+/** The serving host on `dataDir`, if one is alive (a record left by a killed or stopped host is ignored). */
+export function liveHost(dataDir: string): HostRecord | undefined {
+  const record = readHostRecord(dataDir);
+  if (record?.pid === undefined) return undefined;
   try {
     process.kill(record.pid, 0);
     const cmdline = fs.readFileSync(`/proc/${record.pid}/cmdline`, 'utf8');

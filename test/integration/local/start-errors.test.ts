@@ -2,7 +2,7 @@ import net from 'node:net';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { ENTRY, choosePorts, runToExit } from '../../support/host-process';
+import { ENTRY, ANY_PORTS, runToExit } from '../../support/host-process';
 
 let dataDir: string;
 beforeAll(() => (dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'attest-start-errors-'))));
@@ -34,9 +34,10 @@ test('a missing required setting stops npm start with one line naming it', async
 });
 
 test('a port already in use is one clear line, not a stack trace', async () => {
-  const ports = await choosePorts();
+  // The blocker takes a port from the OS and keeps it; the host is told to use exactly that one.
   const blocker = net.createServer();
-  await new Promise<void>((r) => blocker.listen(Number(ports.ATTEST_HTTP_PORT), '127.0.0.1', r));
+  await new Promise<void>((r) => blocker.listen(0, '127.0.0.1', r));
+  const ports = { ...ANY_PORTS, ATTEST_HTTP_PORT: String((blocker.address() as net.AddressInfo).port) };
   try {
     const result = await runToExit(ENTRY.main, ['--data', dataDir, '--no-playground'], { ...ports });
     expect(result.code).toBe(2);
@@ -59,7 +60,7 @@ test('an unknown option prints the usage', async () => {
 });
 
 test('an access catalog that does not load stops npm start with its problems, file and line', async () => {
-  const ports = await choosePorts();
+  const ports = ANY_PORTS;
   const missing = await runToExit(ENTRY.main, ['--data', dataDir, '--no-playground'], {
     ...ports,
     ATTEST_CATALOG_PATH: path.join(dataDir, 'no-such-catalog.yaml'),
@@ -74,7 +75,7 @@ test('an access catalog that does not load stops npm start with its problems, fi
     'id: broken\nname: Broken\nversion: 1\napps:\n  crm:\n    name: CRM\n    colour: blue\n    roles: {}\n',
   );
   const invalid = await runToExit(ENTRY.main, ['--data', dataDir, '--no-playground'], {
-    ...(await choosePorts()),
+    ...ANY_PORTS,
     ATTEST_CATALOG_PATH: broken,
   });
   expect(invalid.code).toBe(2);
