@@ -58,7 +58,7 @@ export interface LocalHostOptions {
    */
   teams?: boolean;
   log?: (line: string) => void;
-  /** The clock for the workflow and the replay host (tests move it forward). */
+  /** The clock for the workflow, the replay host, the simulator and the timers (tests move it forward). */
   clock?: Clock;
 }
 
@@ -140,6 +140,7 @@ export async function startLocalHost(options: LocalHostOptions): Promise<LocalHo
       graphSim = await startGraphSimulator({
         port: serve ? graphPort.port : d.port,
         dataDir,
+        ...(options.clock ? { now: () => (options.clock as Clock).now() } : {}),
         faults: {
           latencyMs: d.latencyMs,
           throttleRate: d.throttleRate,
@@ -249,6 +250,7 @@ export async function startLocalHost(options: LocalHostOptions): Promise<LocalHo
           ),
         ),
       log,
+      options.clock ? { clock: options.clock } : undefined,
     );
     stops.push(async () => timers.stop());
 
