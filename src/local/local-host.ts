@@ -32,6 +32,7 @@ import { startTimers } from './timers';
 import { graphAccessFor, type GraphAccess } from '../adapters/graph/graph-access';
 import { systemClock } from '../adapters/system-clock';
 import { appServices } from '../functions/composition';
+import type { CatalogInUse } from '../functions/catalog-in-use';
 import type { Clock } from '../ports/clock.port';
 
 /** How to start the local host. */
@@ -161,10 +162,23 @@ export async function startLocalHost(options: LocalHostOptions): Promise<LocalHo
       graph,
       clock: options.clock ?? systemClock,
       teams: options.teams ?? true,
+      // The serving host checks the catalog against the directory in the background; CLI sessions do not.
+      checkCatalog: serve,
+      log,
     });
-    // Fail fast: a catalog that does not load (or names groups the directory lacks) stops start-up here.
-    const { catalog } = (await services.workflow()).catalog;
+    stops.push(async () => services.stop?.());
+    // The catalog FILE must load (syntax and schema), or a last good one be kept: with neither, start-up stops
+    // here. Nothing waits on Graph: the directory check runs in the background (see /healthz catalogCheck).
+    await services.workflow();
+    const inUse = await (services.catalog as () => Promise<CatalogInUse>)();
+    const { catalog } = inUse.loaded;
     const roles = catalog.apps.reduce((n, a) => n + a.roles.length, 0);
+    if (inUse.fileProblem) {
+      log(
+        `attest: the access catalog does not load (${inUse.fileProblem.code}); new requests are refused until it does:\n${inUse.fileProblem.message}\n` +
+          `Running on the last good catalog, ${catalog.id} v${catalog.version} (saved ${inUse.savedAt}).`,
+      );
+    }
 
     const list = [...buildFunctionList(config), ...(options.extraFunctions ?? [])];
     validateFunctionList(list);
@@ -221,6 +235,19 @@ export async function startLocalHost(options: LocalHostOptions): Promise<LocalHo
           orchestrations: { resumed },
         },
         ports: ports(),
+        catalog: {
+          id: catalog.id,
+          version: catalog.version,
+          file: inUse.loaded.file,
+          source: inUse.source,
+          ...(inUse.fileProblem
+            ? {
+                newRequests: 'refused',
+                fileProblem: { code: inUse.fileProblem.code, message: inUse.fileProblem.message },
+              }
+            : { newRequests: 'accepted' }),
+        },
+        catalogCheck: services.catalogCheck?.(),
       }),
     });
     stops.push(() => server.close());
@@ -282,7 +309,10 @@ export async function startLocalHost(options: LocalHostOptions): Promise<LocalHo
         `  mail            ${modes.mail}${config.mail.mode === 'simulator' ? ` (kept in ${path.join(dataDir, 'mail')})` : ''}`,
         `  tickets         ${modes.tickets}`,
         `  orchestrations  local replay host (${resumed} resumed)`,
-        `  catalog         ${config.catalogPath}: ${catalog.id} v${catalog.version} (${catalog.apps.length} apps, ${roles} roles)`,
+        inUse.fileProblem
+          ? `  catalog         ${config.catalogPath} DOES NOT LOAD (${inUse.fileProblem.code}): new requests refused; running on the last good catalog ${catalog.id} v${catalog.version} (saved ${inUse.savedAt})`
+          : `  catalog         ${config.catalogPath}: ${catalog.id} v${catalog.version} (${catalog.apps.length} apps, ${roles} roles)`,
+        `  catalog check   ${checkLine(services)} (groups and people against the directory, in the background; ${url}/healthz shows it)`,
         `  bot             ${url}/api/messages (${modes.bot})`,
         `  health          ${url}/healthz`,
         playground
@@ -296,6 +326,16 @@ export async function startLocalHost(options: LocalHostOptions): Promise<LocalHo
     await stopAll();
     throw err;
   }
+}
+
+/** The catalog check's state for the banner. */
+function checkLine(services: AppServices): string {
+  const check = services.catalogCheck?.();
+  if (!check) return 'not run';
+  if (check.state === 'pending')
+    return check.waiting ? `pending (Graph did not answer yet: retrying)` : 'pending';
+  const n = check.problems.length;
+  return `${check.state}${n ? ` (${n} problem${n === 1 ? '' : 's'}, see the log)` : ''}`;
 }
 
 /** The ports a serving local host got (0 in the configuration: the OS chose them). */

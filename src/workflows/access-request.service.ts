@@ -52,7 +52,8 @@ export class AccessRequestService {
    * an extension of that grant instead of a second one. Policy problems are a DomainError naming each.
    */
   async submit(command: SubmitCommand): Promise<{ requestId: string; extended: boolean }> {
-    const { catalog, stamp } = this.deps.catalog;
+    const { catalog, stamp, unavailable } = this.deps.catalog;
+    if (unavailable !== undefined) throw new DomainError('CATALOG.UNAVAILABLE', unavailable);
     const role = findRole(catalog, command.appId, command.roleId);
     if (!role) {
       const app = catalog.apps.find((a) => a.id === command.appId);

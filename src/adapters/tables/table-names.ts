@@ -26,6 +26,11 @@ export const TableNames = {
    * be updated in place.
    */
   teamsDeliveries: 'TeamsDeliveries',
+  /**
+   * The last access catalog that loaded (its YAML text, file name and stamp), so a host whose catalog file is
+   * broken still serves existing requests, revocations and digests on it, even on a cold start.
+   */
+  catalogSnapshots: 'CatalogSnapshots',
   /** The local host's own probe row, written at start-up to prove storage answers. */
   hostProbe: 'AttestHostProbe',
 } as const;
