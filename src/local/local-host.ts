@@ -334,8 +334,13 @@ function checkLine(services: AppServices): string {
   if (!check) return 'not run';
   if (check.state === 'pending')
     return check.waiting ? `pending (Graph did not answer yet: retrying)` : 'pending';
-  const n = check.problems.length;
-  return `${check.state}${n ? ` (${n} problem${n === 1 ? '' : 's'}, see the log)` : ''}`;
+  const errors = check.problems.filter((p) => p.severity === 'error').length;
+  const warnings = check.problems.length - errors;
+  const counts = [
+    errors ? `${errors} problem${errors === 1 ? '' : 's'}` : '',
+    warnings ? `${warnings} warning${warnings === 1 ? '' : 's'}` : '',
+  ].filter(Boolean);
+  return `${check.state}${counts.length ? ` (${counts.join(', ')}: see the log)` : ''}`;
 }
 
 /** The ports a serving local host got (0 in the configuration: the OS chose them). */

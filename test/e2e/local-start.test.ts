@@ -52,11 +52,12 @@ test('npm start on fresh data is healthy within 15 s, and the bot answers in the
       }
     }, 100);
   });
-  expect(host.output()).toContain(`Open http://127.0.0.1:${host.ports.playground}`);
+  const { playground } = await host.currentPorts();
+  expect(host.output()).toContain(`Open http://127.0.0.1:${playground}`);
 
   browser = await launchChromium();
   const page = await browser.newPage({ viewport: { width: 1400, height: 900 } });
-  await page.goto(`http://127.0.0.1:${host.ports.playground}`, { waitUntil: 'networkidle' });
+  await page.goto(`http://127.0.0.1:${playground}`, { waitUntil: 'networkidle' });
   await expect(page.title()).resolves.toBe('Microsoft 365 Agents Playground');
   await page.screenshot({ path: path.join(ARTIFACTS, 'playground-loaded.png') });
 

@@ -70,7 +70,8 @@ async function startAs(as: string, fresh = false): Promise<Page> {
     'the start-up banner',
   );
   const page = await browser.newPage({ viewport: { width: 1400, height: 1000 } });
-  await page.goto(`http://127.0.0.1:${running.ports.playground}`, { waitUntil: 'networkidle' });
+  const { playground } = await running.currentPorts();
+  await page.goto(`http://127.0.0.1:${playground}`, { waitUntil: 'networkidle' });
   // Opening the chat installs the app for this person: the bot welcomes them and remembers the conversation.
   await page.getByText('Welcome to Attest').first().waitFor({ timeout: 30000 });
   return page;

@@ -42,8 +42,10 @@ export interface HostProcess {
   output: () => string;
   exited: Promise<number | null>;
   url: string;
-  /** The ports the host reported on /healthz. */
+  /** The ports the host reported on /healthz once it served (the Playground, started last, may not be in yet). */
   ports: LocalHostPorts;
+  /** The ports /healthz reports now (after the banner: the Playground's too). */
+  currentPorts(): Promise<LocalHostPorts>;
 }
 
 /** Starts `entry` with `args`; resolves once the host has recorded its URL and /healthz answers there. */
@@ -87,7 +89,9 @@ export async function startHostProcess(
     child.kill('SIGKILL');
     throw new Error(`${(err as Error).message}\n--- host output ---\n${out}`);
   });
-  return { child, output: () => out, exited, url, ports };
+  const currentPorts = async () =>
+    ((await (await fetch(`${url}/healthz`)).json()) as { ports: LocalHostPorts }).ports;
+  return { child, output: () => out, exited, url, ports, currentPorts };
 }
 
 /** Runs `entry` to completion (for start-up failures) and returns its exit code and output. */
