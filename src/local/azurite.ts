@@ -108,7 +108,9 @@ export async function startAzurite(opts: {
   ) {
     return handle(opts.dataDir, previous, true);
   }
-  if (previous) await stopLeftoverAzurite(opts.dataDir);
+  // NB. The record stays until the new one replaces it: should a recorded port be taken, the next start
+  // tries the same ports again (and says so) rather than quietly moving elsewhere.
+  if (previous) await Promise.all([stopPid(previous.table.pid), stopPid(previous.blob.pid)]);
 
   const services = {
     table: {
@@ -163,7 +165,8 @@ export async function startAzurite(opts: {
     record.blob.port = blobPort;
     fs.writeFileSync(recordPath(opts.dataDir), JSON.stringify(record));
   } catch (err) {
-    await stopLeftoverAzurite(opts.dataDir);
+    // Stopped, but recorded with the ports asked for, so the next start asks for the same ones.
+    await Promise.all([stopPid(table.pid), stopPid(blob.pid)]);
     throw err;
   }
   return handle(opts.dataDir, record, false);
