@@ -71,7 +71,8 @@ export class AccessRequestService {
   async submit(
     command: SubmitCommand,
   ): Promise<{ requestId: string; extended: boolean; autoApproved: boolean }> {
-    const { catalog, stamp } = this.deps.catalog;
+    const { catalog, stamp, unavailable } = this.deps.catalog;
+    if (unavailable !== undefined) throw new DomainError('CATALOG.UNAVAILABLE', unavailable);
     const role = findRole(catalog, command.appId, command.roleId);
     if (!role) {
       const app = catalog.apps.find((a) => a.id === command.appId);

@@ -1,6 +1,6 @@
 /**
  * Test support: the local host in-process (Azurite, the Graph simulator, the replay host; no Playground),
- * with the access-request service wired to it, on free ports and a temporary data folder.
+ * with the access-request service wired to it, on ports the OS assigns and a temporary data folder.
  */
 import fs from 'node:fs';
 import os from 'node:os';
@@ -8,7 +8,6 @@ import path from 'node:path';
 import { loadConfig } from '../../src/config/config';
 import { stopLeftoverAzurite } from '../../src/local/azurite';
 import { startLocalHost, type LocalHost } from '../../src/local/local-host';
-import { freePort } from '../../src/local/port-check';
 import type { AuditEvent } from '../../src/ports/audit-log.port';
 import type { Clock } from '../../src/ports/clock.port';
 import type { DurableClientPort, RuntimeStatus } from '../../src/ports/durable-client.port';
@@ -52,10 +51,10 @@ export async function startWorkflowHost(
   const ownData = options.dataDir === undefined;
   const dataDir = options.dataDir ?? fs.mkdtempSync(path.join(os.tmpdir(), 'attest-workflow-'));
   const env = {
-    ATTEST_HTTP_PORT: String(await freePort()),
-    ATTEST_GRAPH_SIM_PORT: String(await freePort()),
-    ATTEST_AZURITE_TABLE_PORT: String(await freePort()),
-    ATTEST_AZURITE_BLOB_PORT: String(await freePort()),
+    ATTEST_HTTP_PORT: '0',
+    ATTEST_GRAPH_SIM_PORT: '0',
+    ATTEST_AZURITE_TABLE_PORT: '0',
+    ATTEST_AZURITE_BLOB_PORT: '0',
     ...options.env,
   };
   const log = process.env.DEBUG_WORKFLOW ? (line: string) => console.log(line) : () => undefined;
