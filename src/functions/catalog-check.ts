@@ -82,34 +82,11 @@ export async function checkCatalogAgainstDirectory(
   const problems: CatalogCheckProblem[] = [];
   const missingGroups = new Set<string>();
   const kinds = new Map<string, GroupKind>();
-  let kindsUnreadable: string | undefined;
-  const exists = async (id: string): Promise<boolean> => {
-    try {
-      await directory.groupOwners(id);
-      return true;
-    } catch (err) {
-      if (err instanceof DomainError && err.code === 'DIRECTORY.NOT_FOUND') return false;
-      throw err;
-    }
-  };
+  const exists = async (id: string): Promise<boolean> => (await directory.getGroup(id)) !== undefined;
   for (const id of roleGroups) {
-    if (kindsUnreadable === undefined) {
-      try {
-        const group = await directory.getGroup(id);
-        if (group) kinds.set(id, group);
-        else missingGroups.add(id);
-        continue;
-      } catch (err) {
-        if (err instanceof DomainError && err.code === 'DIRECTORY.NOT_FOUND') {
-          missingGroups.add(id);
-          continue;
-        }
-        if (err instanceof DomainError) throw err;
-        // NB. A directory that cannot describe groups yet: check that they exist, and say what was not checked.
-        kindsUnreadable = (err as Error).message;
-      }
-    }
-    if (!(await exists(id))) missingGroups.add(id);
+    const group = await directory.getGroup(id);
+    if (group) kinds.set(id, group);
+    else missingGroups.add(id);
   }
   for (const id of otherGroups) if (!roleGroups.has(id) && !(await exists(id))) missingGroups.add(id);
   const missingPeople = new Set<string>();
@@ -132,14 +109,6 @@ export async function checkCatalogAgainstDirectory(
   problems.push(
     ...locateCatalogProblems(text, file, kindProblems).map((p) => ({ severity: p.severity, ...pick(p) })),
   );
-  if (kindsUnreadable !== undefined) {
-    problems.push({
-      severity: 'warning',
-      code: 'CATALOG.GROUP_KIND_UNCHECKED',
-      file,
-      message: `warning: the directory could not say what kind each role's group is (${kindsUnreadable}), so whether Graph can change their members was not checked.`,
-    });
-  }
   problems.sort((a, b) => (a.line ?? 0) - (b.line ?? 0));
   return {
     ok: !problems.some((p) => p.severity === 'error'),

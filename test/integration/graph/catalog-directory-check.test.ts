@@ -5,7 +5,12 @@ import { createGraphClient } from '../../../src/adapters/graph/graph-client';
 import { GraphDirectory } from '../../../src/adapters/graph/graph-directory';
 import { checkCatalogAgainstDirectory } from '../../../src/functions/catalog-check';
 import { startGraphSimulator, type GraphSimulator } from '../../../src/local/graph-sim/graph-sim';
-import type { Directory, DirectoryGroup } from '../../../src/ports/directory.port';
+import {
+  DEMO_DYNAMIC_GROUP_ID,
+  DEMO_MAIL_ENABLED_SECURITY_GROUP_ID,
+  DEMO_ONPREM_SYNCED_GROUP_ID,
+  DEMO_ROLE_ASSIGNABLE_GROUP_ID,
+} from '../../../src/local/graph-sim/demo-tenant';
 
 const DEMO = path.resolve(__dirname, '..', '..', '..', 'catalog', 'demo-catalog.yaml');
 const GITHUB_OWNERS = '816daa42-c86c-5791-9a5a-14fb28761b30'; // sg-github-owners, behind github/owner
@@ -24,22 +29,6 @@ afterAll(async () => {
   fs.rmSync(dir, { recursive: true, force: true });
 });
 
-/** The directory with `getGroup` answered from `kinds` (groups not listed: as the directory says). */
-function describing(kinds: Record<string, Partial<DirectoryGroup>>): Directory {
-  return Object.assign(Object.create(directory) as Directory, {
-    getGroup: async (id: string): Promise<DirectoryGroup | undefined> => ({
-      id,
-      displayName: `group ${id.slice(0, 8)}`,
-      groupTypes: [],
-      securityEnabled: true,
-      mailEnabled: false,
-      onPremisesSyncEnabled: false,
-      isAssignableToRole: false,
-      ...kinds[id],
-    }),
-  });
-}
-
 test('the demo catalog names only groups and people that exist in the directory', async () => {
   const report = await checkCatalogAgainstDirectory(
     directory,
@@ -57,7 +46,6 @@ test('a group id the directory does not know is reported with the file, the line
   lines[at] = lines[at].replace(GITHUB_OWNERS, '0badc0de-0000-4000-8000-000000000000');
   const report = await checkCatalogAgainstDirectory(directory, lines.join('\n'), 'typo-catalog.yaml');
   expect(report.ok).toBe(false);
-  // NB. Errors only: until the Graph adapter describes groups, a warning says their kind was not checked.
   expect(report.problems.filter((p) => p.severity === 'error')).toEqual([
     expect.objectContaining({
       severity: 'error',
@@ -69,27 +57,30 @@ test('a group id the directory does not know is reported with the file, the line
   ]);
 });
 
-test("a role's group that Graph cannot change fails the check on the role's line; role-assignable is a warning", async () => {
+test("a role's group that Graph cannot change (dynamic, synced from on-premises, mail-enabled) fails the check on the role's line; role-assignable is a warning", async () => {
   const text = fs.readFileSync(DEMO, 'utf8');
   const line = text.split('\n').findIndex((l) => l.includes(GITHUB_OWNERS)) + 1;
-  const dynamic = await checkCatalogAgainstDirectory(
-    describing({ [GITHUB_OWNERS]: { groupTypes: ['DynamicMembership'] } }),
-    text,
-    'demo-catalog.yaml',
-  );
-  expect(dynamic.ok).toBe(false);
-  expect(dynamic.problems).toEqual([
-    expect.objectContaining({
-      severity: 'error',
-      code: 'CATALOG.UNCHANGEABLE_GROUP',
-      line,
-      message: expect.stringContaining('dynamic membership'),
-    }),
-  ]);
+  const withRoleGroup = (groupId: string) => text.replace(GITHUB_OWNERS, groupId);
+  for (const [groupId, why] of [
+    [DEMO_DYNAMIC_GROUP_ID, 'dynamic membership'],
+    [DEMO_ONPREM_SYNCED_GROUP_ID, 'on-premises'],
+    [DEMO_MAIL_ENABLED_SECURITY_GROUP_ID, 'mail-enabled'],
+  ]) {
+    const report = await checkCatalogAgainstDirectory(directory, withRoleGroup(groupId), 'demo-catalog.yaml');
+    expect(report.ok).toBe(false);
+    expect(report.problems).toEqual([
+      expect.objectContaining({
+        severity: 'error',
+        code: 'CATALOG.UNCHANGEABLE_GROUP',
+        line,
+        message: expect.stringContaining(why),
+      }),
+    ]);
+  }
 
   const roleAssignable = await checkCatalogAgainstDirectory(
-    describing({ [GITHUB_OWNERS]: { isAssignableToRole: true } }),
-    text,
+    directory,
+    withRoleGroup(DEMO_ROLE_ASSIGNABLE_GROUP_ID),
     'demo-catalog.yaml',
   );
   expect(roleAssignable.ok).toBe(true);
