@@ -4,7 +4,10 @@
  * failing fails the request within its bound; a stage whose approvers cannot be looked up waits for the
  * directory; and escalation never waits for someone who cannot decide.
  */
+import type { Catalog } from '../../../src/domain/catalog/catalog.model';
+import { DEMO_DYNAMIC_GROUP_ID } from '../../../src/local/graph-sim/demo-tenant';
 import type { GraphSimulator } from '../../../src/local/graph-sim/graph-sim';
+import { AccessRequestService } from '../../../src/workflows/access-request.service';
 import type { DurableClientPort } from '../../../src/ports/durable-client.port';
 import { TestClock } from '../../support/test-clock';
 import { startWorkflowHost, type WorkflowHost } from '../../support/workflow-host';
@@ -50,7 +53,10 @@ beforeAll(async () => {
   sim = w.host.graphSim as GraphSimulator;
 }, 60000);
 afterAll(async () => w?.stop());
-afterEach(() => outage(false));
+afterEach(() => {
+  outage(false);
+  sim.clearFaultRules();
+});
 
 const priya = demo('priya.raman');
 
@@ -81,25 +87,27 @@ test('Graph down for two hours across the expiry: the request reads Revoking, ne
     },
     [priya],
   );
-  outage(true); // after the host is up and the grant made
+  // From now (the host is up, the grant made): 503 to every request for two hours of test-clock time.
+  sim.setFaultRules([{ status: 503, durationMs: 2 * HOUR, retryAfterSeconds: 0 }]);
   const expiresAt = new Date(request.expiresAt as string).getTime();
-  await advance(2 * HOUR, 10 * MINUTE, async () => {
+  const outageEnds = clock.now().getTime() + 2 * HOUR;
+  const seen: string[] = [];
+  // Through the outage (the last step stops short of its end): never Active after the expiry, and the host serves.
+  await advance(2 * HOUR - MINUTE, 10 * MINUTE, async () => {
     if (clock.now().getTime() <= expiresAt) return;
-    const now = await stored(w, requestId);
-    expect(now.status).not.toBe('Active');
+    seen.push((await stored(w, requestId)).status);
+    expect((await fetch(`${w.host.url}/healthz`)).status).toBe(200);
   });
-  await w.until(requestId, 'access.revoke-failed');
+  expect(clock.now().getTime()).toBeLessThan(outageEnds);
+  expect(new Set(seen)).toEqual(new Set(['Revoking']));
   const revoking = await storedWhen(w, requestId, (r) => (r.revoking?.attempts ?? 0) >= 3);
-  expect(revoking.status).toBe('Revoking');
   expect(revoking.revoking).toMatchObject({ lastError: expect.stringMatching(/unavailable|503/i) });
   expect(await w.deps.ledger.owedRemovals()).toEqual(
     expect.arrayContaining([expect.objectContaining({ groupId: request.groupId, userId: siobhan.id })]),
   );
-  const health = await fetch(`${w.host.url}/healthz`);
-  expect(health.status).toBe(200);
+  expect(sim.faultRules()).toEqual([expect.objectContaining({ status: 503 })]);
 
-  outage(false);
-  await advance(2 * HOUR); // the next attempt is at most an hour away
+  await advance(2 * HOUR); // the outage ends by itself; the next attempt is at most an hour after that
   await w.settled(requestId);
   expect(await w.deps.directory.isMember(request.groupId, siobhan.id)).toBe(false);
   const actions = await w.actions(requestId);
@@ -158,6 +166,37 @@ test('a grant that keeps failing is retried until its bound (the requested durat
   outage(false);
   expect(await w.deps.directory.isMember(request.groupId, noah.id)).toBe(false);
 }, 120000);
+
+test('a grant to a group Graph cannot change fails at once, saying why, with nothing retried', async () => {
+  // The next catalog version points the role at a dynamic group (the catalog check would refuse it; this is
+  // what happens when the group was made dynamic after the check).
+  const catalog = JSON.parse(JSON.stringify(w.deps.catalog.catalog)) as Catalog;
+  const analyst = catalog.apps.find((a) => a.id === 'snowflake')?.roles.find((r) => r.id === 'analyst') as {
+    groupId: string;
+  };
+  analyst.groupId = DEMO_DYNAMIC_GROUP_ID;
+  const service = new AccessRequestService(
+    { ...w.deps, catalog: { ...w.deps.catalog, catalog } },
+    w.host.durable,
+  );
+  const alex = demo('alex.chen');
+  const { requestId } = await service.submit({
+    actor: as(alex),
+    appId: 'snowflake',
+    roleId: 'analyst',
+    durationMs: DAY,
+    justification: 'Pull the sales funnel numbers',
+  });
+  await w.stageOpen(requestId, 1);
+  await service.decide({ actor: as(priya), requestId, decision: 'approve' });
+  await w.settled(requestId);
+  const request = await storedWhen(w, requestId, (r) => r.status === 'Failed');
+  expect(request.failure?.reason).toMatch(/dynamic/i);
+  expectPlain(request.failure?.reason);
+  const failed = await onlyEvent(w, requestId, 'access.grant-failed');
+  expect(failed.details).toMatchObject({ attempt: 1, permanent: true });
+  expect(failed.details).not.toHaveProperty('nextAttemptAt');
+});
 
 test('a stage whose approvers cannot be looked up waits for the directory instead of failing the request for good', async () => {
   const mateo = demo('mateo.garcia');
