@@ -68,7 +68,10 @@ export async function startWorkflowHost(
     overrides: options.overrides,
   });
   const deps = await host.services.workflow();
-  const service = new AccessRequestService(deps, options.durable ? options.durable(host.durable) : host.durable);
+  const service = new AccessRequestService(
+    deps,
+    options.durable ? options.durable(host.durable) : host.durable,
+  );
   const events = async (stream: string) => {
     const out: AuditEvent[] = [];
     for await (const e of deps.audit.read(stream)) out.push(e);

@@ -39,6 +39,13 @@ beforeAll(async () => {
   h = await startWorkflowHost({ teams: true, env: { ATTEST_APPROVERS_CHANNEL_ID: CHANNEL } });
   connector = await startConnector();
   bot = new BotClient(`${h.host.url}/api/messages`, connector);
+  // The catalog's directory check runs in the background after start: let it finish, so the Graph reads this
+  // file watches for are the bot's alone.
+  await eventually(
+    async () => (h.host.services.catalogCheck?.().state === 'pending' ? undefined : true),
+    30_000,
+    'the catalog check',
+  );
   await bot.install(priya);
   await bot.install(alex);
   await bot.install(siobhan);
@@ -53,6 +60,34 @@ beforeAll(async () => {
 afterAll(async () => {
   await connector?.close();
   await h?.stop();
+});
+// A second pending request for a role is refused as a duplicate: each test starts with no pending requests.
+afterEach(async () => {
+  const requests = [
+    ...(await h.deps.requests.byRequester(alex.id)),
+    ...(await h.deps.requests.byRequester(siobhan.id)),
+  ];
+  for (const r of requests) {
+    if (r.status !== 'PendingApproval') continue;
+    const stage = r.stages[r.currentStage];
+    const decider = stage?.approvers.find(
+      (a) => a.id !== alex.id && !stage.decisions.some((d) => d.approverId === a.id),
+    );
+    if (!decider) continue;
+    await h.service
+      .decide({
+        actor: { objectId: decider.id, upn: decider.upn, channel: 'cli' },
+        requestId: r.id,
+        decision: 'deny',
+        comment: 'closed between tests',
+      })
+      .catch(() => undefined);
+    await eventually(
+      async () => ((await h.deps.requests.get(r.id))?.status === 'PendingApproval' ? undefined : true),
+      20_000,
+      `${r.id} to be closed between tests`,
+    );
+  }
 });
 
 /** What the connector received for `user`'s personal chat since `from`. */
@@ -354,14 +389,14 @@ describe('the request card', () => {
     ).toEqual([]);
     // Submitted from the CLI (or the tab): Teams is the only place the requester hears of it.
     const { requestId } = await h.service.submit({
-      actor: { objectId: alex.id, channel: 'cli' },
+      actor: { objectId: siobhan.id, channel: 'cli' },
       appId: 'snowflake',
       roleId: 'analyst',
       durationMs: 30 * 24 * 3600_000,
       justification: 'Quarterly revenue analysis for finance',
     });
-    const told = await waitFor('the submitted card to Alex', () =>
-      sentTo(alex, from).find((a) => cardText(cardOf(a.activity)).includes('Request submitted')),
+    const told = await waitFor('the submitted card to Siobhan', () =>
+      sentTo(siobhan, from).find((a) => cardText(cardOf(a.activity)).includes('Request submitted')),
     );
     expect(JSON.stringify(cardOf(told.activity))).toContain(requestId);
   });
