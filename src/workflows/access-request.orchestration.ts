@@ -854,13 +854,20 @@ class AccessRequestFlow {
 
   private *notify(kind: NotificationKind, recipients: string[], text: string): Gen<NotifyResult> {
     this.notices++;
-    const result = (yield this.context.df.callActivityWithRetry(ActivityNames.notify, activityRetry(), {
-      kind,
-      requestId: this.request.id,
-      recipients,
-      text,
-      id: `${String(this.notices).padStart(4, '0')}-${kind}`,
-    })) as NotifyResult | undefined;
+    let result: NotifyResult | undefined;
+    try {
+      result = (yield this.context.df.callActivityWithRetry(ActivityNames.notify, activityRetry(), {
+        kind,
+        requestId: this.request.id,
+        recipients,
+        text,
+        id: `${String(this.notices).padStart(4, '0')}-${kind}`,
+      })) as NotifyResult | undefined;
+    } catch {
+      // Telling people is not worth failing the request for (Teams or Graph down past the retries): the step
+      // itself is recorded, and approvers find what waits on them under `pending`.
+      return { unreachable: [] };
+    }
     return { unreachable: result?.unreachable ?? [] };
   }
 
