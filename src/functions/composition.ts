@@ -7,6 +7,8 @@ import { loadCatalogFile, type LoadedCatalog } from '../adapters/catalog/catalog
 import { sha256 } from '../adapters/crypto/sha256';
 import { createGraphClient } from '../adapters/graph/graph-client';
 import { GraphDirectory } from '../adapters/graph/graph-directory';
+import { GRAPH_WRITE_QUOTA, WritePacer, pacedDirectory } from '../adapters/graph/paced-directory';
+import { TableMembershipLedger } from '../adapters/tables/membership-ledger.store';
 import { AuditLogStore } from '../adapters/tables/audit-log.store';
 import { TableNotifier } from '../adapters/tables/notification.store';
 import { TableRequestStore } from '../adapters/tables/request.store';
@@ -48,8 +50,10 @@ export function hostServicesFactory(opts: {
   let pending: Promise<{ deps: WorkflowDeps; teams?: TeamsChannel }> | undefined;
   const build = async (): Promise<{ deps: WorkflowDeps; teams?: TeamsChannel }> => {
     const { config, tables, graph, clock } = opts;
-    const directory = new GraphDirectory(
-      createGraphClient({ baseUrl: graph.baseUrl, getToken: graph.getToken }),
+    // Every group write of this process shares one pacer: Graph's write quota is per app and tenant.
+    const directory = pacedDirectory(
+      new GraphDirectory(createGraphClient({ baseUrl: graph.baseUrl, getToken: graph.getToken })),
+      new WritePacer(GRAPH_WRITE_QUOTA),
     );
     const catalog = await loadCatalogAgainst(directory, path.resolve(config.catalogPath));
     const audit = new AuditLogStore({
@@ -60,7 +64,12 @@ export function hostServicesFactory(opts: {
     });
     const requests = new TableRequestStore(tables.client(TableNames.accessRequests));
     const outbox = new TableNotifier(tables.client(TableNames.notifications), clock);
-    await Promise.all([audit.init(), requests.init(), outbox.init()]);
+    const ledger = new TableMembershipLedger({
+      ledger: tables.client(TableNames.membershipLedger),
+      state: tables.client(TableNames.reconcileState),
+      findings: tables.client(TableNames.driftFindings),
+    });
+    await Promise.all([audit.init(), requests.init(), outbox.init(), ledger.init()]);
     const teams = opts.teams
       ? await createTeamsChannel({ bot: config.bot, tables, directory, catalog: catalog.catalog, clock })
       : undefined;
@@ -83,6 +92,8 @@ export function hostServicesFactory(opts: {
       requests,
       notifier,
       clock,
+      ledger,
+      reconcile: ledger,
       catalog: { catalog: catalog.catalog, stamp: catalog.stamp },
       adminGroupId: config.adminGroupId,
       ticketTarget: config.tickets.mode === 'none' ? undefined : config.tickets.mode,

@@ -2,6 +2,7 @@
 import type { AuditLogPort } from '../ports/audit-log.port';
 import type { Clock } from '../ports/clock.port';
 import type { Directory } from '../ports/directory.port';
+import type { MembershipLedger, ReconcileStore } from '../ports/membership-ledger.port';
 import type { Notifier } from '../ports/notifier.port';
 import type { RequestStore } from '../ports/request-store.port';
 import type { Catalog, CatalogStamp } from '../domain/catalog/catalog.model';
@@ -13,6 +14,10 @@ export interface WorkflowDeps {
   requests: RequestStore;
   notifier: Notifier;
   clock: Clock;
+  /** Per (group, user): the claims on a membership and the removals owed (docs: "The membership ledger"). */
+  ledger: MembershipLedger;
+  /** The reconciler's sweep state per group, delta links per batch, and its drift findings. */
+  reconcile: ReconcileStore;
   catalog: { catalog: Catalog; stamp: CatalogStamp };
   /** Object ids of Attest admins (may revoke anyone's access). */
   adminGroupId?: string;

@@ -19,6 +19,10 @@ export const AUDIT_ACTIONS = [
   'expiry.reminder-sent',
   'access.revoked',
   'attempt.refused',
+  'membership.baselined',
+  'membership.drift',
+  'membership.removed-outside',
+  'revocation.overdue',
 ] as const;
 
 /** One action of the vocabulary. */
