@@ -11,8 +11,14 @@ import {
 import {
   DEMO_APPS,
   DEMO_ATTEST_ADMINS_GROUP_ID,
+  DEMO_DISTRIBUTION_LIST_ID,
+  DEMO_DYNAMIC_GROUP_ID,
+  DEMO_MAIL_ENABLED_SECURITY_GROUP_ID,
   DEMO_ONCALL_GROUP_ID,
+  DEMO_ONPREM_SYNCED_GROUP_ID,
+  DEMO_ROLE_ASSIGNABLE_GROUP_ID,
   DEMO_TENANT_ID,
+  DEMO_UNIFIED_GROUP_ID,
   PLAYGROUND_USERS,
   demoGroupId,
   demoTenant,
@@ -638,5 +644,330 @@ describe('demo tenant and Playground config', () => {
     expect(yaml.match(/aadObjectId: /g)).toHaveLength(6);
     expect(yaml).toContain('surname: "O\'Brien"');
     expect(yaml).toContain('userPrincipleName: "priya.raman@contoso.example"');
+  });
+});
+
+interface DeltaMember {
+  '@odata.type': string;
+  id: string;
+  '@removed'?: { reason: string };
+}
+interface DeltaGroup {
+  id: string;
+  displayName?: string;
+  '@removed'?: { reason: string };
+  'members@delta'?: DeltaMember[];
+}
+interface DeltaPage {
+  '@odata.nextLink'?: string;
+  '@odata.deltaLink'?: string;
+  value: DeltaGroup[];
+}
+
+/** A GET with the simulator's bearer token, answering status and JSON body, as a raw HTTP client sees them. */
+async function rawGet(
+  sim: GraphSimulator,
+  token: string,
+  pathOrUrl: string,
+): Promise<{ status: number; body: unknown }> {
+  const url = pathOrUrl.startsWith('http') ? pathOrUrl : `${sim.url}${pathOrUrl}`;
+  const res = await fetch(url, { headers: { Authorization: `Bearer ${token}` } });
+  const text = await res.text();
+  return { status: res.status, body: text === '' ? undefined : (JSON.parse(text) as unknown) };
+}
+
+/** Every page of a delta round from `first`, and the deltaLink it ends with. */
+async function deltaRound(
+  sim: GraphSimulator,
+  token: string,
+  first: string,
+): Promise<{ pages: DeltaPage[]; deltaLink: string }> {
+  const pages: DeltaPage[] = [];
+  let next: string | undefined = first;
+  while (next) {
+    const res = await rawGet(sim, token, next);
+    expect(res.status).toBe(200);
+    const page = res.body as DeltaPage;
+    pages.push(page);
+    if (page['@odata.deltaLink']) return { pages, deltaLink: page['@odata.deltaLink'] };
+    next = page['@odata.nextLink'];
+  }
+  throw new Error('delta round ended without a deltaLink');
+}
+
+const idFilter = (ids: string[]) => encodeURIComponent(ids.map((id) => `id eq '${id}'`).join(' or '));
+
+describe('Graph simulator groups/delta with members@delta', () => {
+  const ONCALL_MEMBERS = demoTenant(new Date()).groups.find((g) => g.id === DEMO_ONCALL_GROUP_ID)
+    ?.memberIds as string[];
+  const ADMINS_MEMBERS = demoTenant(new Date()).groups.find((g) => g.id === DEMO_ATTEST_ADMINS_GROUP_ID)
+    ?.memberIds as string[];
+
+  test('a first round lists every current member, splits a large group over pages and ends with a deltaLink', async () => {
+    const sim = await startGraphSimulator({ port: 0, dataDir: tempDir(), deltaPageSize: 5 });
+    const token = sim.issueToken();
+    try {
+      const filter = idFilter([DEMO_ONCALL_GROUP_ID, DEMO_ATTEST_ADMINS_GROUP_ID]);
+      const { pages, deltaLink } = await deltaRound(
+        sim,
+        token,
+        `/groups/delta?$select=displayName,members&$filter=${filter}`,
+      );
+      const total = ONCALL_MEMBERS.length + ADMINS_MEMBERS.length;
+      expect(pages).toHaveLength(Math.ceil(total / 5));
+      expect(pages.slice(0, -1).every((p) => p['@odata.nextLink']?.includes('$skiptoken='))).toBe(true);
+      expect(deltaLink).toMatch(new RegExp(`^${sim.url}/groups/delta\\?\\$deltatoken=`));
+      // The On-call group spans pages: it appears again, with the next members, on later pages.
+      const oncallPages = pages.filter((p) => p.value.some((g) => g.id === DEMO_ONCALL_GROUP_ID));
+      expect(oncallPages.length).toBeGreaterThan(1);
+      const membersOf = (groupId: string) =>
+        pages.flatMap((p) =>
+          p.value.filter((g) => g.id === groupId).flatMap((g) => g['members@delta'] ?? []),
+        );
+      expect(membersOf(DEMO_ONCALL_GROUP_ID).map((m) => m.id)).toEqual(ONCALL_MEMBERS);
+      expect(membersOf(DEMO_ATTEST_ADMINS_GROUP_ID).map((m) => m.id)).toEqual(ADMINS_MEMBERS);
+      expect(membersOf(DEMO_ATTEST_ADMINS_GROUP_ID)[0]).toEqual({
+        '@odata.type': '#microsoft.graph.user',
+        id: ADMINS_MEMBERS[0],
+      });
+      expect(pages[0].value[0].displayName).toBe('On-call');
+      // Nothing changed since: the next round is empty and hands out a new deltaLink.
+      const again = await deltaRound(sim, token, deltaLink);
+      expect(again.pages.flatMap((p) => p.value)).toEqual([]);
+    } finally {
+      await sim.close();
+    }
+  });
+
+  test('a later round reports only changed groups: added members, removed ones with @removed, a deleted group', async () => {
+    const sim = await startGraphSimulator({ port: 0, dataDir: tempDir() });
+    const token = sim.issueToken();
+    const client = createGraphClient({
+      baseUrl: sim.url,
+      getToken: async () => token,
+      retry: { maxRetries: 0 },
+    });
+    try {
+      const watched = [SALESFORCE_USERS, DEMO_ATTEST_ADMINS_GROUP_ID, DEMO_ONCALL_GROUP_ID];
+      const { deltaLink } = await deltaRound(
+        sim,
+        token,
+        `/groups/delta?$select=members&$filter=${idFilter(watched)}`,
+      );
+      const marcus = demoUserId('marcus.johnson');
+      await client.api(`/groups/${SALESFORCE_USERS}/members/$ref`).post(ref(ALEX));
+      await client.api(`/groups/${SALESFORCE_USERS}/members/${marcus}/$ref`).delete();
+      // Through $batch as well; and a member added then removed within the round is no net change.
+      await client.api('/$batch').post({
+        requests: [
+          { id: '1', method: 'POST', url: `/groups/${SALESFORCE_USERS}/members/$ref`, body: ref(PRIYA) },
+          {
+            id: '2',
+            method: 'DELETE',
+            url: `/groups/${SALESFORCE_USERS}/members/${PRIYA}/$ref`,
+            dependsOn: ['1'],
+          },
+          { id: '3', method: 'POST', url: `/groups/${SALESFORCE_USERS}/members/$ref`, body: ref(CONTRACTOR) },
+        ],
+      });
+      expect(sim.deleteGroup(DEMO_ATTEST_ADMINS_GROUP_ID)).toBe(true);
+      // A group outside the filter changes too, and is not reported.
+      expect(sim.addGroupMember(demoGroupId('sg-jira-site-admins'), ALEX)).toBe(true);
+
+      const round = await deltaRound(sim, token, deltaLink);
+      const groups = round.pages.flatMap((p) => p.value);
+      expect(groups.map((g) => g.id)).toEqual([SALESFORCE_USERS, DEMO_ATTEST_ADMINS_GROUP_ID]);
+      expect(groups[0]['members@delta']).toEqual([
+        { '@odata.type': '#microsoft.graph.user', id: ALEX },
+        { '@odata.type': '#microsoft.graph.user', id: marcus, '@removed': { reason: 'deleted' } },
+        { '@odata.type': '#microsoft.graph.user', id: CONTRACTOR },
+      ]);
+      expect(groups[1]).toEqual({ id: DEMO_ATTEST_ADMINS_GROUP_ID, '@removed': { reason: 'changed' } });
+    } finally {
+      await sim.close();
+    }
+  });
+
+  test('delta tokens survive a restart on the same data dir, and changes made before it are reported', async () => {
+    const dataDir = tempDir();
+    const first = await startGraphSimulator({ port: 0, dataDir });
+    const token = first.issueToken();
+    const { deltaLink } = await deltaRound(
+      first,
+      token,
+      `/groups/delta?$select=members&$filter=${idFilter([SALESFORCE_USERS])}`,
+    );
+    first.addGroupMember(SALESFORCE_USERS, ALEX);
+    await first.close();
+    const second = await startGraphSimulator({ port: 0, dataDir });
+    try {
+      const link = deltaLink.replace(first.url, second.url);
+      const round = await deltaRound(second, token, link);
+      expect(round.pages.flatMap((p) => p.value)).toEqual([
+        { id: SALESFORCE_USERS, 'members@delta': [{ '@odata.type': '#microsoft.graph.user', id: ALEX }] },
+      ]);
+    } finally {
+      await second.close();
+    }
+  });
+
+  test('an unknown token and an expired one are 400 syncStateNotFound; more than 50 ids in $filter is 400', async () => {
+    const sim = await startGraphSimulator({ port: 0, dataDir: tempDir() });
+    const token = sim.issueToken();
+    try {
+      const { deltaLink } = await deltaRound(
+        sim,
+        token,
+        `/groups/delta?$select=members&$filter=${idFilter([SALESFORCE_USERS])}`,
+      );
+      expect((await rawGet(sim, token, deltaLink)).status).toBe(200);
+      sim.expireDeltaTokens();
+      for (const link of [
+        deltaLink,
+        '/groups/delta?$deltatoken=bm90LWEtdG9rZW4',
+        '/groups/delta?$skiptoken=x',
+      ]) {
+        const res = await rawGet(sim, token, link);
+        expect(res.status).toBe(400);
+        expect((res.body as { error: { code: string } }).error.code).toBe('syncStateNotFound');
+      }
+      const ids = Array.from(
+        { length: 51 },
+        (_, i) => `00000000-0000-4000-8000-${String(i).padStart(12, '0')}`,
+      );
+      const tooMany = await rawGet(sim, token, `/groups/delta?$select=members&$filter=${idFilter(ids)}`);
+      expect(tooMany.status).toBe(400);
+      expect((tooMany.body as { error: { message: string } }).error.message).toContain('at most 50');
+      const fifty = await rawGet(
+        sim,
+        token,
+        `/groups/delta?$select=members&$filter=${idFilter(ids.slice(0, 50))}`,
+      );
+      expect(fifty.status).toBe(200);
+      const other = await rawGet(
+        sim,
+        token,
+        `/groups/delta?$filter=${encodeURIComponent("displayName eq 'x'")}`,
+      );
+      expect([other.status, (other.body as { error: { code: string } }).error.code]).toEqual([
+        400,
+        'Request_UnsupportedQuery',
+      ]);
+    } finally {
+      await sim.close();
+    }
+  });
+});
+
+describe('Graph simulator group kinds', () => {
+  const KINDS = {
+    dynamic: DEMO_DYNAMIC_GROUP_ID,
+    synced: DEMO_ONPREM_SYNCED_GROUP_ID,
+    mailSecurity: DEMO_MAIL_ENABLED_SECURITY_GROUP_ID,
+    distribution: DEMO_DISTRIBUTION_LIST_ID,
+    roleAssignable: DEMO_ROLE_ASSIGNABLE_GROUP_ID,
+    unified: DEMO_UNIFIED_GROUP_ID,
+  };
+  let sim: GraphSimulator;
+  let client: Client;
+  beforeAll(async () => {
+    ({ sim, client } = await start());
+  });
+  afterAll(() => sim.close());
+
+  test('GET /groups/{id} returns the kind flags by default and honours $select', async () => {
+    const dyn = (await client.api(`/groups/${KINDS.dynamic}`).get()) as Record<string, unknown>;
+    expect(dyn).toMatchObject({
+      id: KINDS.dynamic,
+      groupTypes: ['DynamicMembership'],
+      securityEnabled: true,
+      mailEnabled: false,
+      onPremisesSyncEnabled: null,
+      isAssignableToRole: false,
+      membershipRule: '(user.department -eq "Engineering")',
+    });
+    const synced = (await client
+      .api(`/groups/${KINDS.synced}`)
+      .select(['id', 'onPremisesSyncEnabled'])
+      .get()) as Record<string, unknown>;
+    expect(synced).toEqual({
+      '@odata.context': `${sim.url}/$metadata#groups(id,onPremisesSyncEnabled)/$entity`,
+      id: KINDS.synced,
+      onPremisesSyncEnabled: true,
+    });
+    const dl = (await client.api(`/groups/${KINDS.distribution}`).get()) as Record<string, unknown>;
+    expect([dl.mailEnabled, dl.securityEnabled]).toEqual([true, false]);
+    const unified = (await client.api(`/groups/${KINDS.unified}`).get()) as Record<string, unknown>;
+    expect(unified.groupTypes).toEqual(['Unified']);
+    const roles = (await client.api(`/groups/${KINDS.roleAssignable}`).get()) as Record<string, unknown>;
+    expect(roles.isAssignableToRole).toBe(true);
+  });
+
+  test.each([
+    ['dynamic', 403, 'Authorization_RequestDenied', 'Insufficient privileges to complete the operation.'],
+    [
+      'synced',
+      400,
+      'Request_BadRequest',
+      'Unable to update the specified properties for on-premises mastered Directory Sync objects or objects currently undergoing migration.',
+    ],
+    [
+      'mailSecurity',
+      400,
+      'Request_BadRequest',
+      'Cannot Update a mail-enabled security groups and or distribution list.',
+    ],
+    [
+      'distribution',
+      400,
+      'Request_BadRequest',
+      'Cannot Update a mail-enabled security groups and or distribution list.',
+    ],
+    [
+      'roleAssignable',
+      403,
+      'Authorization_RequestDenied',
+      'Insufficient privileges to complete the operation.',
+    ],
+  ] as const)(
+    'member add and remove on a %s group are refused with %i %s',
+    async (kind, status, code, message) => {
+      const group = KINDS[kind];
+      const before = (await client
+        .api(`/groups/${group}/members`)
+        .select('id')
+        .get()) as Collection<UserBody>;
+      const add = await graphErrorOf(client.api(`/groups/${group}/members/$ref`).post(ref(ALEX)));
+      const remove = await graphErrorOf(
+        client.api(`/groups/${group}/members/${before.value[0].id}/$ref`).delete(),
+      );
+      for (const err of [add, remove])
+        expect([err.statusCode, err.code, err.message]).toEqual([status, code, message]);
+      const after = (await client.api(`/groups/${group}/members`).select('id').get()) as Collection<UserBody>;
+      expect(after.value).toEqual(before.value);
+    },
+  );
+
+  test('a Microsoft 365 group takes member writes; a role-assignable one does once RoleManagement is granted', async () => {
+    await expect(
+      client.api(`/groups/${KINDS.unified}/members/$ref`).post(ref(CONTRACTOR)),
+    ).resolves.toBeUndefined();
+    const granted = await start({ grantRoleManagement: true });
+    try {
+      await expect(
+        granted.client.api(`/groups/${KINDS.roleAssignable}/members/$ref`).post(ref(ALEX)),
+      ).resolves.toBeUndefined();
+    } finally {
+      await granted.sim.close();
+    }
+  });
+
+  test('the demo catalog uses none of these groups, and each has a member or two', () => {
+    const catalog = fs.readFileSync(path.join(__dirname, '..', '..', 'catalog', 'demo-catalog.yaml'), 'utf8');
+    const tenant = demoTenant(new Date());
+    for (const id of Object.values(KINDS)) {
+      expect(catalog).not.toContain(id);
+      expect(tenant.groups.find((g) => g.id === id)?.memberIds.length).toBeGreaterThanOrEqual(1);
+    }
   });
 });

@@ -11,7 +11,10 @@ import {
   type AddMemberResult,
   type Directory,
   type DirectoryErrorCode,
+  type DirectoryGroup,
   type DirectoryUser,
+  type GroupMemberChanges,
+  type GroupMembershipDelta,
   type RemoveMemberResult,
 } from '../../ports/directory.port';
 import {
@@ -21,7 +24,7 @@ import {
   type GraphBatchOptions,
   type GraphBatchResponse,
 } from './graph-batch';
-import { startsWithFilter } from './graph-odata';
+import { odataQueryValue, odataString, startsWithFilter } from './graph-odata';
 
 /** The user properties Attest reads; the same list for every call, so every DirectoryUser is complete. */
 const USER_SELECT = [
@@ -32,6 +35,17 @@ const USER_SELECT = [
   'department',
   'jobTitle',
   'accountEnabled',
+];
+
+/** The group properties behind DirectoryGroup. */
+const GROUP_SELECT = [
+  'id',
+  'displayName',
+  'groupTypes',
+  'securityEnabled',
+  'mailEnabled',
+  'onPremisesSyncEnabled',
+  'isAssignableToRole',
 ];
 
 /** Graph's largest page for directory object collections. */
@@ -48,6 +62,15 @@ const DIRECTORY_OBJECTS_REF = 'https://graph.microsoft.com/v1.0/directoryObjects
 
 /** Graph's message for a member add of someone already in the group (a 400, not a 409). */
 const ALREADY_MEMBER = /added object references already exist/i;
+
+/**
+ * Graph's codes for a delta token it no longer honours: 400 `syncStateNotFound` for directory objects (spelt
+ * `SyncStateNotFound` by some services), `resyncRequired` in the error list; a 410 Gone means the same.
+ */
+const DELTA_STATE_GONE = /^(syncStateNotFound|resyncRequired)$/i;
+
+/** Graph's limit on ids in one `groups/delta` `$filter`. */
+const DELTA_FILTER_MAX_IDS = 50;
 
 const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
@@ -99,6 +122,30 @@ interface GraphObject {
 interface GraphPage {
   '@odata.nextLink'?: string;
   value: GraphObject[];
+}
+
+/** A group as Graph returns it with GROUP_SELECT. */
+interface GraphGroup {
+  id: string;
+  displayName?: string | null;
+  groupTypes?: string[] | null;
+  securityEnabled?: boolean | null;
+  mailEnabled?: boolean | null;
+  onPremisesSyncEnabled?: boolean | null;
+  isAssignableToRole?: boolean | null;
+}
+
+/** A group in a `groups/delta` page: `@removed` when the group was deleted. */
+interface GraphDeltaGroup {
+  id: string;
+  '@removed'?: { reason?: string };
+  'members@delta'?: (GraphObject & { '@removed'?: { reason?: string } })[];
+}
+
+interface GraphDeltaPage {
+  '@odata.nextLink'?: string;
+  '@odata.deltaLink'?: string;
+  value: GraphDeltaGroup[];
 }
 
 interface GraphErrorBody {
@@ -187,6 +234,8 @@ function batchFailure(r: GraphBatchResponse): GraphFailure {
 
 function codeFor(f: GraphFailure): DirectoryErrorCode {
   if (f.status === undefined) return 'DIRECTORY.UNAVAILABLE';
+  if (f.status === 410 || (f.status === 400 && DELTA_STATE_GONE.test(f.code ?? '')))
+    return 'DIRECTORY.DELTA_EXPIRED';
   if (f.status === 404) return 'DIRECTORY.NOT_FOUND';
   if (f.status === 429) return 'DIRECTORY.THROTTLED';
   if (f.status === 401 || f.status === 403) return 'DIRECTORY.FORBIDDEN';
@@ -225,6 +274,11 @@ function directoryError(
           ? `Microsoft Graph could not be reached while ${doing} (${f.message}). Check the network path to Graph.`
           : `Microsoft Graph was unavailable while ${doing}, after every retry (${graph}). Try again ${wait}; ` +
             `check the Microsoft 365 service health page if it persists.`;
+      break;
+    case 'DIRECTORY.DELTA_EXPIRED':
+      message =
+        `Microsoft Graph no longer honours the delta link while ${doing} (${graph}): its sync state expired ` +
+        `(after 7 days) or is unknown. Start again from the group ids, a full sweep.`;
       break;
     case 'DIRECTORY.FORBIDDEN':
       message =
@@ -420,7 +474,10 @@ export class GraphDirectory implements Directory {
           : this.groupNotFoundMessage(groupId),
       );
     }
-    throw directoryError('addMember', f, doing, groupId);
+    throw (
+      (await this.refusedForKind('addMember', groupId, f, doing)) ??
+      directoryError('addMember', f, doing, groupId)
+    );
   }
 
   async removeMember(groupId: string, userId: string): Promise<RemoveMemberResult> {
@@ -439,20 +496,136 @@ export class GraphDirectory implements Directory {
         return { outcome: 'not-member', ...requestIdOf(f.requestId) };
       throw directoryError('removeMember', f, doing, groupId, this.groupNotFoundMessage(groupId));
     }
-    throw directoryError('removeMember', f, doing, groupId);
+    throw (
+      (await this.refusedForKind('removeMember', groupId, f, doing)) ??
+      directoryError('removeMember', f, doing, groupId)
+    );
   }
 
-  // PLACEHOLDER(issue 8): implemented on the graph branch before this lands.
-  getGroup(): Promise<never> {
-    throw new Error('getGroup: not yet implemented');
+  /**
+   * When Graph refused a membership write (400 or 403) because of what kind of group it is, an error that says
+   * so; Graph's own messages ("Insufficient privileges ...") would send an admin after the wrong permission.
+   * Costs one read, and only on a refusal.
+   */
+  private async refusedForKind(
+    op: 'addMember' | 'removeMember',
+    groupId: string,
+    f: GraphFailure,
+    doing: string,
+  ): Promise<DirectoryError | undefined> {
+    if (f.status !== 400 && f.status !== 403) return undefined;
+    let group: DirectoryGroup | undefined;
+    try {
+      group = await this.getGroup(groupId);
+    } catch {
+      return undefined;
+    }
+    const reason = group && unmanageableReason(group);
+    if (!group || !reason) return undefined;
+    const base = directoryError(op, f, doing, groupId);
+    const roleOnly = reason === ROLE_ASSIGNABLE;
+    return new DirectoryError(
+      roleOnly ? 'DIRECTORY.FORBIDDEN' : 'DIRECTORY.FAILED',
+      `Microsoft Graph refused ${doing}: group "${group.displayName}" (${groupId}) ${reason}`,
+      base.details,
+    );
+  }
+
+  async getGroup(groupId: string): Promise<DirectoryGroup | undefined> {
+    if (groupId.trim() === '') return undefined;
+    try {
+      const g = (await this.client
+        .api(`/groups/${seg(groupId)}`)
+        .select(GROUP_SELECT)
+        .get()) as GraphGroup;
+      return {
+        id: g.id,
+        displayName: g.displayName ?? '',
+        groupTypes: g.groupTypes ?? [],
+        // Graph sends null for flags never set; null means "not that kind".
+        securityEnabled: g.securityEnabled === true,
+        mailEnabled: g.mailEnabled === true,
+        onPremisesSyncEnabled: g.onPremisesSyncEnabled === true,
+        isAssignableToRole: g.isAssignableToRole === true,
+      };
+    } catch (e) {
+      const f = failureOf(e);
+      if (f.status === 404) return undefined;
+      throw directoryError('getGroup', f, `reading group ${groupId}`, groupId);
+    }
   }
 
   isTransitiveMember(): Promise<never> {
     throw new Error('isTransitiveMember: not yet implemented');
   }
 
-  groupMembersDelta(): Promise<never> {
-    throw new Error('groupMembersDelta: not yet implemented');
+  async groupMembersDelta(
+    start: { groupIds: string[] } | { deltaLink: string },
+  ): Promise<GroupMembershipDelta> {
+    let url: string;
+    let doing: string;
+    if ('deltaLink' in start) {
+      url = start.deltaLink;
+      doing = 'reading group member changes from a delta link';
+    } else {
+      const ids = [...new Set(start.groupIds.map((g) => g.toLowerCase()))];
+      if (ids.length === 0 || ids.length > DELTA_FILTER_MAX_IDS) {
+        // NB. Without a $filter Graph would sweep every group in the tenant: never send that by accident.
+        throw new DirectoryError(
+          'DIRECTORY.FAILED',
+          `groupMembersDelta takes 1 to ${DELTA_FILTER_MAX_IDS} group ids per round (Graph's $filter limit), ` +
+            `not ${ids.length}: split the groups into rounds of at most ${DELTA_FILTER_MAX_IDS}.`,
+          { operation: 'groupMembersDelta' },
+        );
+      }
+      const filter = ids.map((id) => `id eq ${odataString(id)}`).join(' or ');
+      url = `/groups/delta?$select=members&$filter=${odataQueryValue(filter)}`;
+      doing = `starting a delta round of the members of ${ids.length} groups`;
+    }
+    // One entry per group across every page; a large group's members@delta comes split over several pages.
+    const byGroup = new Map<string, { added: Set<string>; removed: Set<string>; groupDeleted: boolean }>();
+    for (;;) {
+      let page: GraphDeltaPage;
+      try {
+        page = (await this.client.api(url).get()) as GraphDeltaPage;
+      } catch (e) {
+        throw directoryError('groupMembersDelta', failureOf(e), doing);
+      }
+      for (const g of page.value ?? []) {
+        const id = g.id.toLowerCase();
+        let entry = byGroup.get(id);
+        if (!entry) {
+          entry = { added: new Set(), removed: new Set(), groupDeleted: false };
+          byGroup.set(id, entry);
+        }
+        if (g['@removed']) entry.groupDeleted = true;
+        for (const m of g['members@delta'] ?? []) {
+          // Nested groups are members too, but access is about people.
+          if (!isUser(m)) continue;
+          // Within one round the last word on a member wins: added then removed is removed.
+          const [to, from] = m['@removed'] ? [entry.removed, entry.added] : [entry.added, entry.removed];
+          from.delete(m.id);
+          to.add(m.id);
+        }
+      }
+      if (page['@odata.nextLink']) {
+        url = page['@odata.nextLink'];
+        continue;
+      }
+      if (!page['@odata.deltaLink']) {
+        throw directoryError(
+          'groupMembersDelta',
+          { status: 200, message: 'The delta page had neither @odata.nextLink nor @odata.deltaLink.' },
+          doing,
+        );
+      }
+      const changes: GroupMemberChanges[] = [...byGroup].map(([groupId, e]) =>
+        e.groupDeleted
+          ? { groupId, added: [], removed: [], groupDeleted: true }
+          : { groupId, added: [...e.added], removed: [...e.removed] },
+      );
+      return { changes, deltaLink: page['@odata.deltaLink'] };
+    }
   }
 
   async lastSignIns(userIds: string[]): Promise<Map<string, Date | null>> {
@@ -581,6 +754,24 @@ export class GraphDirectory implements Directory {
       `the group may have been deleted or belong to another tenant.`
     );
   }
+}
+
+const ROLE_ASSIGNABLE =
+  'is role-assignable: changing its members needs the application permission RoleManagement.ReadWrite.Directory ' +
+  "as well; grant it to Attest's app registration, or back the role with a group that is not role-assignable.";
+
+/** Why Graph cannot change this group's members, or undefined when it can. */
+export function unmanageableReason(g: DirectoryGroup): string | undefined {
+  if (g.groupTypes.some((t) => t.toLowerCase() === 'dynamicmembership'))
+    return 'has dynamic membership: its members come from its rule, so nobody can be added or removed.';
+  if (g.onPremisesSyncEnabled)
+    return 'is synced from on-premises Active Directory: change its members there, not through Graph.';
+  if (g.mailEnabled && !g.groupTypes.some((t) => t.toLowerCase() === 'unified'))
+    return g.securityEnabled
+      ? 'is a mail-enabled security group: its members are managed in Exchange Online, not through Graph.'
+      : 'is a distribution list: its members are managed in Exchange Online, not through Graph.';
+  if (g.isAssignableToRole) return ROLE_ASSIGNABLE;
+  return undefined;
 }
 
 function requestIdOf(id: string | null | undefined): { requestId?: string } {

@@ -23,7 +23,11 @@ export interface SimUser extends PlaygroundPerson {
   lastNonInteractiveSignInDateTime: string | null;
 }
 
-/** A security group as the simulator stores it, with owners and members as user ids. */
+/**
+ * A group as the simulator stores it, with owners as user ids and direct members as user or group ids (a
+ * group id there is a nested group). The kind flags are optional so state files from before they existed
+ * still load: absent means false / null.
+ */
 export interface SimGroup {
   id: string;
   displayName: string;
@@ -31,9 +35,16 @@ export interface SimGroup {
   mailNickname: string;
   securityEnabled: boolean;
   mailEnabled: boolean;
+  /** `Unified` (Microsoft 365 group), `DynamicMembership`. */
   groupTypes: string[];
   ownerIds: string[];
   memberIds: string[];
+  /** Synced from on-premises AD: Graph refuses membership writes. */
+  onPremisesSyncEnabled?: boolean | null;
+  /** Role-assignable: membership writes need RoleManagement.ReadWrite.Directory too. */
+  isAssignableToRole?: boolean | null;
+  /** The rule of a dynamic group (`groupTypes` has `DynamicMembership`). */
+  membershipRule?: string | null;
 }
 
 /** The whole directory the simulator serves. */
@@ -409,6 +420,102 @@ const OTHER_GROUPS: GroupRow[] = [
   ],
 ];
 
+/** A group of a kind Graph cannot (or may not) change the membership of, with its flags. */
+interface KindRow {
+  row: GroupRow;
+  kind: Partial<
+    Pick<
+      SimGroup,
+      | 'groupTypes'
+      | 'securityEnabled'
+      | 'mailEnabled'
+      | 'onPremisesSyncEnabled'
+      | 'isAssignableToRole'
+      | 'membershipRule'
+    >
+  >;
+}
+
+/**
+ * Groups of each kind that Graph treats specially, none of them used by the demo catalog: Attest must notice
+ * before it promises access through one of them.
+ */
+const KIND_GROUPS: KindRow[] = [
+  {
+    row: [
+      'dyn-engineering-all',
+      'Engineering (dynamic)',
+      'Everyone in Engineering, by a dynamic membership rule.',
+      ['rahul.mehta'],
+      ['rahul.mehta', 'priya.raman', 'alex.chen'],
+    ],
+    kind: { groupTypes: ['DynamicMembership'], membershipRule: '(user.department -eq "Engineering")' },
+  },
+  {
+    row: [
+      'sg-onprem-finance',
+      'Finance (on-premises)',
+      'Finance file shares, synced from on-premises Active Directory.',
+      ['henrik.larsen'],
+      ['aisha.rahman', 'mei.lin'],
+    ],
+    kind: { onPremisesSyncEnabled: true },
+  },
+  {
+    row: [
+      'mesg-security-alerts',
+      'Security alerts',
+      'Mail-enabled security group that receives security alerts.',
+      ['amara.nwosu'],
+      ['kenji.watanabe', 'omar.haddad'],
+    ],
+    kind: { mailEnabled: true },
+  },
+  {
+    row: [
+      'dl-sales-all',
+      'All Sales',
+      'Distribution list of the sales team.',
+      ['sofia.alvarez'],
+      ['emma.laurent', 'jonas.weber'],
+    ],
+    kind: { mailEnabled: true, securityEnabled: false },
+  },
+  {
+    row: [
+      'sg-helpdesk-admins',
+      'Helpdesk administrators (role-assignable)',
+      'Holds the Entra Helpdesk Administrator role; membership changes need RoleManagement.ReadWrite.Directory.',
+      ['tomasz.nowak'],
+      ['nora.johansson'],
+    ],
+    kind: { isAssignableToRole: true },
+  },
+  {
+    row: [
+      'm365-platform-team',
+      'Platform team',
+      'Microsoft 365 group of the platform team (Teams, SharePoint, mailbox).',
+      ['priya.raman'],
+      ['priya.raman', 'alex.chen', 'siobhan.obrien'],
+    ],
+    kind: { groupTypes: ['Unified'], mailEnabled: true, securityEnabled: false },
+  },
+];
+
+/** A dynamic membership group: Graph refuses member adds and removes. */
+export const DEMO_DYNAMIC_GROUP_ID = demoGroupId('dyn-engineering-all');
+/** A group synced from on-premises AD: Graph refuses member adds and removes. */
+export const DEMO_ONPREM_SYNCED_GROUP_ID = demoGroupId('sg-onprem-finance');
+/** A mail-enabled security group: managed in Exchange, Graph refuses member adds and removes. */
+export const DEMO_MAIL_ENABLED_SECURITY_GROUP_ID = demoGroupId('mesg-security-alerts');
+/** A distribution list: managed in Exchange, Graph refuses member adds and removes. */
+export const DEMO_DISTRIBUTION_LIST_ID = demoGroupId('dl-sales-all');
+/** A role-assignable group: member writes need RoleManagement.ReadWrite.Directory as well. */
+export const DEMO_ROLE_ASSIGNABLE_GROUP_ID = demoGroupId('sg-helpdesk-admins');
+/** A Microsoft 365 (Unified) group: Graph changes its members like a security group's. */
+export const DEMO_UNIFIED_GROUP_ID = demoGroupId('m365-platform-team');
+
 /** The apps of the demo catalog, each role backed by one security group of the demo tenant. */
 export const DEMO_APPS: DemoApp[] = APP_GROUPS.map((a) => ({
   id: a.app,
@@ -463,6 +570,9 @@ function groupFromRow([mailNickname, displayName, description, owners, members]:
     groupTypes: [],
     ownerIds: owners.map(demoUserId),
     memberIds: members.map(demoUserId),
+    onPremisesSyncEnabled: null,
+    isAssignableToRole: false,
+    membershipRule: null,
   };
 }
 
@@ -474,6 +584,7 @@ export function demoTenant(now: Date): SimTenant {
     groups: [
       ...APP_GROUPS.flatMap((a) => a.roles.map(([, , g]) => groupFromRow(g))),
       ...OTHER_GROUPS.map(groupFromRow),
+      ...KIND_GROUPS.map(({ row, kind }) => ({ ...groupFromRow(row), ...kind })),
     ],
   };
 }

@@ -8,7 +8,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { SimGroup, SimUser } from './demo-tenant';
 import { compileFilter, ODataFilterError, type FilterPropertyType } from './odata-filter';
-import type { TenantStore } from './tenant.store';
+import type { MembershipChange, TenantStore } from './tenant.store';
 
 /** One request as the router sees it: the path is below the service root (`/users/x`). */
 export interface SimRequest {
@@ -39,6 +39,10 @@ export interface RouteContext {
   mailDir: string;
   now: () => Date;
   ids: RequestIds;
+  /** Member entries per page of `groups/delta` (a group without members counts as one). */
+  deltaPageSize: number;
+  /** Whether the app holds RoleManagement.ReadWrite.Directory, needed to change role-assignable groups. */
+  grantRoleManagement: boolean;
 }
 
 /** A Graph error response with the standard body: `{error:{code,message,innerError:{date,request-id,client-request-id}}}`. */
@@ -119,6 +123,9 @@ const GROUP_DEFAULT_SELECT = [
   'securityEnabled',
   'mailEnabled',
   'groupTypes',
+  'onPremisesSyncEnabled',
+  'isAssignableToRole',
+  'membershipRule',
 ];
 const GROUP_SELECTABLE = new Set(GROUP_DEFAULT_SELECT);
 const GROUP_FILTERABLE: Record<string, FilterPropertyType> = {
@@ -160,7 +167,8 @@ function userView(u: SimUser, select: string[] | undefined): Record<string, unkn
 
 function groupView(g: SimGroup, select: string[] | undefined): Record<string, unknown> {
   const out: Record<string, unknown> = {};
-  for (const f of select ?? GROUP_DEFAULT_SELECT) out[f] = g[f as keyof SimGroup];
+  // Graph sends null for a property never set (e.g. onPremisesSyncEnabled of a cloud-only group).
+  for (const f of select ?? GROUP_DEFAULT_SELECT) out[f] = g[f as keyof SimGroup] ?? null;
   return out;
 }
 
@@ -316,6 +324,39 @@ function listDirectoryObjects(ctx: RouteContext, req: SimRequest, ids: string[])
   return json(page(ctx, req, items, contextUrl(ctx, 'directoryObjects', select)));
 }
 
+/**
+ * Graph's refusal of a membership write for the group's kind, if any. The shapes, and where they come from:
+ * - dynamic membership (`DynamicMembership`): 403 Authorization_RequestDenied "Insufficient privileges to
+ *   complete the operation." (Microsoft's troubleshooting article "403 error when adding a user to a group by
+ *   using Microsoft Graph API" names dynamic groups as a cause; members come from the rule only);
+ * - synced from on-premises AD: 400 Request_BadRequest "Unable to update the specified properties for
+ *   on-premises mastered Directory Sync objects or objects currently undergoing migration." (Graph's message
+ *   for any write to a synced object, as reported in microsoftgraph/microsoft-graph-docs issues);
+ * - mail-enabled security group or distribution list: 400 Request_BadRequest "Cannot Update a mail-enabled
+ *   security groups and or distribution list." (observed, microsoftgraph/microsoft-graph-docs#14827);
+ * - role-assignable, without RoleManagement.ReadWrite.Directory: 403 Authorization_RequestDenied
+ *   "Insufficient privileges to complete the operation." (the add-member page requires that permission).
+ */
+function membershipWriteRefusal(ctx: RouteContext, g: SimGroup): RouteError | undefined {
+  const insufficient = () =>
+    new RouteError(403, 'Authorization_RequestDenied', 'Insufficient privileges to complete the operation.');
+  if (g.groupTypes.includes('DynamicMembership')) return insufficient();
+  if (g.onPremisesSyncEnabled === true) {
+    return badRequest(
+      'Unable to update the specified properties for on-premises mastered Directory Sync objects or objects currently undergoing migration.',
+      'Request_BadRequest',
+    );
+  }
+  if (g.mailEnabled && !g.groupTypes.includes('Unified')) {
+    return badRequest(
+      'Cannot Update a mail-enabled security groups and or distribution list.',
+      'Request_BadRequest',
+    );
+  }
+  if (g.isAssignableToRole === true && !ctx.grantRoleManagement) return insufficient();
+  return undefined;
+}
+
 const DIRECTORY_OBJECT_REF = /^https?:\/\/[^/]+\/(?:v1\.0|beta)\/(?:directoryObjects|users)\/([^/?#]+)$/i;
 
 function addMember(ctx: RouteContext, req: SimRequest, groupId: string): SimResponse {
@@ -330,25 +371,24 @@ function addMember(ctx: RouteContext, req: SimRequest, groupId: string): SimResp
   const match = DIRECTORY_OBJECT_REF.exec(ref);
   if (!match) throw badRequest(`Invalid URL format specified in payload: '${ref}'.`, 'Request_BadRequest');
   const group = requireGroup(ctx, groupId);
+  const refused = membershipWriteRefusal(ctx, group);
+  if (refused) throw refused;
   const user = requireUser(ctx, decodeURIComponent(match[1]));
-  if (group.memberIds.includes(user.id)) {
+  if (!ctx.store.addMember(group.id, user.id)) {
     throw badRequest(
       "One or more added object references already exist for the following modified properties: 'members'.",
       'Request_BadRequest',
     );
   }
-  group.memberIds.push(user.id);
-  ctx.store.save();
   return empty(204);
 }
 
 function removeMember(ctx: RouteContext, groupId: string, userId: string): SimResponse {
   const group = requireGroup(ctx, groupId);
+  const refused = membershipWriteRefusal(ctx, group);
+  if (refused) throw refused;
   const user = findUser(ctx, userId);
-  const at = user ? group.memberIds.indexOf(user.id) : -1;
-  if (at < 0) throw notFound(userId);
-  group.memberIds.splice(at, 1);
-  ctx.store.save();
+  if (!user || !ctx.store.removeMember(group.id, user.id)) throw notFound(userId);
   return empty(204);
 }
 
@@ -463,6 +503,197 @@ function sendMail(ctx: RouteContext, req: SimRequest, userId: string): SimRespon
   return empty(202);
 }
 
+/** Graph's limit on ids in a `groups/delta` `$filter`. */
+const DELTA_FILTER_MAX_IDS = 50;
+
+/** What a delta state token carries: a skip token (`o` set) is a page of a round, a delta token a new round. */
+interface DeltaToken {
+  /** Epoch the token was issued in; expireDeltaTokens() bumps the store's epoch and so voids it. */
+  e: number;
+  /** Report changes after this seq; null on a first round (every current member). */
+  since: number | null;
+  /** The log position the round reports up to (taken when the round started). */
+  upTo: number;
+  /** The `$filter` ids, or null for every group. */
+  g: string[] | null;
+  /** The `$select`, or null for the default projection plus members. */
+  sel: string[] | null;
+  /** Offset of the next page (skip tokens only). */
+  o?: number;
+}
+
+const encodeToken = (t: DeltaToken): string => Buffer.from(JSON.stringify(t)).toString('base64url');
+
+const syncStateNotFound = (): RouteError =>
+  new RouteError(
+    400,
+    'syncStateNotFound',
+    'The sync state is not found or has expired. Start a new round of delta queries without a state token.',
+  );
+
+function decodeToken(ctx: RouteContext, raw: string): DeltaToken {
+  let t: Partial<DeltaToken>;
+  try {
+    t = JSON.parse(Buffer.from(raw, 'base64url').toString('utf8')) as Partial<DeltaToken>;
+  } catch {
+    throw syncStateNotFound();
+  }
+  const pos = ctx.store.deltaPosition();
+  const valid =
+    t !== null &&
+    typeof t === 'object' &&
+    t.e === pos.epoch &&
+    typeof t.upTo === 'number' &&
+    t.upTo <= pos.seq &&
+    (t.since === null || (typeof t.since === 'number' && t.since <= t.upTo)) &&
+    (t.g === null || Array.isArray(t.g)) &&
+    (t.sel === null || Array.isArray(t.sel));
+  if (!valid) throw syncStateNotFound();
+  return t as DeltaToken;
+}
+
+/** `id eq 'a' or id eq 'b'`: the only `$filter` Graph supports on groups/delta. */
+function deltaFilterIds(raw: string): string[] {
+  const ids = raw.split(/\s+or\s+/i).map((clause) => {
+    const m = /^\s*\(?\s*id\s+eq\s+'([^']*)'\s*\)?\s*$/i.exec(clause);
+    if (!m) {
+      throw badRequest(
+        `Unsupported query: groups/delta only supports $filter=id eq '{id}' [or id eq '{id}' ...].`,
+        'Request_UnsupportedQuery',
+      );
+    }
+    return m[1].toLowerCase();
+  });
+  if (ids.length > DELTA_FILTER_MAX_IDS) {
+    // NB. Graph documents the limit of 50 ids but not its error text; this wording is the simulator's own.
+    throw badRequest(
+      `Too many objects in the filter: ${ids.length}. A delta query can filter at most ${DELTA_FILTER_MAX_IDS} objects by id.`,
+      'Request_UnsupportedQuery',
+    );
+  }
+  return [...new Set(ids)];
+}
+
+/** One line of a delta round before paging: a member entry of a group, or a group on its own. */
+interface DeltaEntry {
+  groupId: string;
+  member?: Record<string, unknown>;
+  groupRemoved?: boolean;
+}
+
+function memberRef(ctx: RouteContext, id: string, removed: boolean): Record<string, unknown> {
+  const isGroup = ctx.store.tenant.groups.some((g) => g.id === id);
+  return {
+    '@odata.type': `#${isGroup ? GROUP_TYPE : USER_TYPE}`,
+    id,
+    ...(removed ? { '@removed': { reason: 'deleted' } } : {}),
+  };
+}
+
+/** Every entry of a first round: each group in scope with each of its current members. */
+function firstRoundEntries(ctx: RouteContext, scope: string[] | null): DeltaEntry[] {
+  const groups = scope
+    ? scope.flatMap((id) => ctx.store.tenant.groups.filter((g) => g.id === id))
+    : ctx.store.tenant.groups;
+  return groups.flatMap((g) =>
+    g.memberIds.length === 0
+      ? [{ groupId: g.id }]
+      : g.memberIds.map((m) => ({ groupId: g.id, member: memberRef(ctx, m, false) })),
+  );
+}
+
+/**
+ * The net membership changes in (since, upTo]: per group, each member whose state at upTo differs from its
+ * state at `since` (the first change after `since` tells what it was, the last one what it became).
+ */
+function laterRoundEntries(ctx: RouteContext, t: DeltaToken): DeltaEntry[] {
+  const changes = ctx.store
+    .changesBetween(t.since ?? 0, t.upTo)
+    .filter((c) => t.g === null || t.g.includes(c.groupId));
+  const byGroup = new Map<string, MembershipChange[]>();
+  for (const c of changes) byGroup.set(c.groupId, [...(byGroup.get(c.groupId) ?? []), c]);
+  const entries: DeltaEntry[] = [];
+  for (const [groupId, list] of byGroup) {
+    if (list.some((c) => c.kind === 'groupDeleted')) {
+      entries.push({ groupId, groupRemoved: true });
+      continue;
+    }
+    const first = new Map<string, MembershipChange>();
+    const last = new Map<string, MembershipChange>();
+    for (const c of list) {
+      if (c.memberId === undefined) continue;
+      if (!first.has(c.memberId)) first.set(c.memberId, c);
+      last.set(c.memberId, c);
+    }
+    for (const [memberId, c] of last) {
+      const wasMember = first.get(memberId)?.kind === 'removed';
+      const isMember = c.kind === 'added';
+      if (wasMember !== isMember) entries.push({ groupId, member: memberRef(ctx, memberId, !isMember) });
+    }
+  }
+  return entries;
+}
+
+/**
+ * `GET /groups/delta`: rounds of membership changes as `members@delta`, paged with `@odata.nextLink`, ending
+ * with `@odata.deltaLink`. A group with more members than a page holds is split, and shows up again on the
+ * next page with the rest, as Graph does.
+ */
+function groupsDelta(ctx: RouteContext, req: SimRequest): SimResponse {
+  const skip = req.query.get('$skiptoken');
+  const delta = req.query.get('$deltatoken');
+  let token: DeltaToken;
+  if (skip !== null) token = decodeToken(ctx, skip);
+  else if (delta !== null) {
+    // A new round: report what changed after the last one, up to where the log stands now.
+    token = { ...decodeToken(ctx, delta), upTo: ctx.store.deltaPosition().seq, o: 0 };
+  } else {
+    const select = parseSelect(req.query, new Set([...GROUP_SELECTABLE, 'members']), GROUP_TYPE);
+    const filter = req.query.get('$filter');
+    const pos = ctx.store.deltaPosition();
+    token = {
+      e: pos.epoch,
+      since: null,
+      upTo: pos.seq,
+      g: filter === null ? null : deltaFilterIds(filter),
+      sel: select ?? null,
+      o: 0,
+    };
+  }
+  const entries = token.since === null ? firstRoundEntries(ctx, token.g) : laterRoundEntries(ctx, token);
+  const offset = token.o ?? 0;
+  const pageEntries = entries.slice(offset, offset + ctx.deltaPageSize);
+  const withMembers = token.sel === null || token.sel.includes('members');
+  const props = (token.sel ?? GROUP_DEFAULT_SELECT).filter((f) => f !== 'members');
+  const value: Record<string, unknown>[] = [];
+  for (const e of pageEntries) {
+    let obj = value[value.length - 1];
+    if (!obj || obj.id !== e.groupId) {
+      const group = ctx.store.tenant.groups.find((g) => g.id === e.groupId);
+      obj =
+        e.groupRemoved || !group
+          ? { id: e.groupId, '@removed': { reason: 'changed' } }
+          : { ...groupView(group, props), id: group.id };
+      value.push(obj);
+    }
+    if (e.member && withMembers) {
+      obj['members@delta'] = [...((obj['members@delta'] as unknown[] | undefined) ?? []), e.member];
+    }
+  }
+  const body: Record<string, unknown> = {
+    '@odata.context': contextUrl(ctx, 'groups', token.sel ?? undefined),
+  };
+  if (offset + ctx.deltaPageSize < entries.length) {
+    body['@odata.nextLink'] =
+      `${ctx.serviceRoot}/groups/delta?$skiptoken=${encodeToken({ ...token, o: offset + ctx.deltaPageSize })}`;
+  } else {
+    const next: DeltaToken = { e: token.e, since: token.upTo, upTo: token.upTo, g: token.g, sel: token.sel };
+    body['@odata.deltaLink'] = `${ctx.serviceRoot}/groups/delta?$deltatoken=${encodeToken(next)}`;
+  }
+  body.value = value;
+  return json(body);
+}
+
 type Handler = (ctx: RouteContext, req: SimRequest, params: string[]) => SimResponse;
 
 /** Route table: a path pattern (`*` = one id segment) and the handler per HTTP method. */
@@ -472,6 +703,8 @@ const ROUTES: { pattern: string[]; methods: Record<string, Handler> }[] = [
   { pattern: ['users', '*', 'manager'], methods: { GET: (c, r, [id]) => getManager(c, r, id) } },
   { pattern: ['users', '*', 'sendMail'], methods: { POST: (c, r, [id]) => sendMail(c, r, id) } },
   { pattern: ['groups'], methods: { GET: (c, r) => listGroups(c, r) } },
+  // NB. Before groups/{id}: `delta` is a function, not a group id.
+  { pattern: ['groups', 'delta'], methods: { GET: (c, r) => groupsDelta(c, r) } },
   { pattern: ['groups', '*'], methods: { GET: (c, r, [id]) => getGroup(c, r, id) } },
   {
     pattern: ['groups', '*', 'owners'],

@@ -47,6 +47,16 @@ export interface GraphSimOptions {
   random?: () => number;
   /** Clock for sign-in seeding, the write quota, error dates and mail folder names. */
   now?: () => Date;
+  /**
+   * Member entries per page of `groups/delta` (default 200); small values make a large group span pages, as
+   * Graph splits a group's `members@delta` across pages.
+   */
+  deltaPageSize?: number;
+  /**
+   * Whether the app holds RoleManagement.ReadWrite.Directory (default false): without it, member writes to a
+   * role-assignable group answer 403 Authorization_RequestDenied, as Graph does.
+   */
+  grantRoleManagement?: boolean;
 }
 
 /** A running simulator. */
@@ -60,6 +70,17 @@ export interface GraphSimulator {
   setFaults(f: Partial<GraphSimFaults>): void;
   /** Every write (method, path, status, time) on this data dir, including those logged before a restart. */
   writes(): GraphSimWrite[];
+  /**
+   * Test and admin seeding of membership, logged like a Graph write so `groups/delta` reports it: adds a user
+   * or a group (nesting) to a group's direct members. False when it was already there.
+   */
+  addGroupMember(groupId: string, memberId: string): boolean;
+  /** Removes a direct member; false when it was not one. */
+  removeGroupMember(groupId: string, memberId: string): boolean;
+  /** Deletes a group; `groups/delta` then reports it with `@removed`. False when there was no such group. */
+  deleteGroup(groupId: string): boolean;
+  /** Expires every delta token issued so far: the next round with one answers 400 syncStateNotFound. */
+  expireDeltaTokens(): void;
   close(): Promise<void>;
 }
 
@@ -68,6 +89,7 @@ const NO_FAULTS: GraphSimFaults = { latencyMs: 0, throttleRate: 0, unavailableRa
 /** Graph's documented identity and access write limit: 3,000 requests per 150 seconds per app and tenant. */
 const WRITE_QUOTA = { capacity: 3000, perSeconds: 150 };
 const MAX_BATCH_REQUESTS = 20;
+const DEFAULT_DELTA_PAGE_SIZE = 200;
 const MAX_BODY_BYTES = 40 * 1024 * 1024;
 const WRITE_METHODS = new Set(['POST', 'PATCH', 'PUT', 'DELETE']);
 const JSON_CONTENT_TYPE =
@@ -97,6 +119,8 @@ interface Settings {
   faults: GraphSimFaults;
   random: () => number;
   now: () => Date;
+  deltaPageSize: number;
+  grantRoleManagement: boolean;
 }
 
 class Simulator {
@@ -166,6 +190,8 @@ class Simulator {
       mailDir: this.mailDir,
       now: this.settings.now,
       ids,
+      deltaPageSize: this.settings.deltaPageSize,
+      grantRoleManagement: this.settings.grantRoleManagement,
     };
     const res = this.fault(method, ids) ?? routeGraphRequest(ctx, req);
     if (WRITE_METHODS.has(method)) {
@@ -425,6 +451,8 @@ export async function startGraphSimulator(opts: GraphSimOptions): Promise<GraphS
     faults: { ...NO_FAULTS, ...opts.faults },
     random: opts.random ?? Math.random,
     now,
+    deltaPageSize: Math.max(1, Math.floor(opts.deltaPageSize ?? DEFAULT_DELTA_PAGE_SIZE)),
+    grantRoleManagement: opts.grantRoleManagement === true,
   });
   const server = http.createServer((req, res) => {
     const header = req.headers['client-request-id'];
@@ -470,6 +498,11 @@ export async function startGraphSimulator(opts: GraphSimOptions): Promise<GraphS
       sim.settings.faults = { ...sim.settings.faults, ...f };
     },
     writes: () => store.writes(),
+    addGroupMember: (groupId, memberId) => store.addMember(groupId.toLowerCase(), memberId.toLowerCase()),
+    removeGroupMember: (groupId, memberId) =>
+      store.removeMember(groupId.toLowerCase(), memberId.toLowerCase()),
+    deleteGroup: (groupId) => store.deleteGroup(groupId.toLowerCase()),
+    expireDeltaTokens: () => store.expireDeltaTokens(),
     close: () =>
       new Promise<void>((resolve, reject) => {
         server.close((err) => (err ? reject(err) : resolve()));

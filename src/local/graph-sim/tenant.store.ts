@@ -19,11 +19,32 @@ export interface GraphSimWrite {
   batch?: boolean;
 }
 
+/** One membership change, in the order the simulator made them (the source of `groups/delta` rounds). */
+export interface MembershipChange {
+  /** Position in the log: 1, 2, 3 ... never reused, so a delta token can name "everything after n". */
+  seq: number;
+  groupId: string;
+  kind: 'added' | 'removed' | 'groupDeleted';
+  /** The user or group that joined or left; absent for `groupDeleted`. */
+  memberId?: string;
+}
+
+/** The change log behind delta tokens. */
+interface DeltaState {
+  /** Bumped to expire every delta token handed out so far (tokens carry the epoch they were issued in). */
+  epoch: number;
+  /** Highest `seq` used. */
+  seq: number;
+  log: MembershipChange[];
+}
+
 interface StateFile {
   version: 1;
   tenant: SimTenant;
   /** Bearer tokens issued to clients; kept so a restarted simulator still accepts them. */
   issuedTokens: string[];
+  /** Absent in state files written before delta support; read as an empty log. */
+  delta?: DeltaState;
 }
 
 /**
@@ -91,6 +112,78 @@ export class TenantStore {
     const temp = `${target}.${process.pid}.tmp`;
     fs.writeFileSync(temp, JSON.stringify(this.state, null, 1));
     fs.renameSync(temp, target);
+  }
+
+  private get deltaState(): DeltaState {
+    this.state.delta ??= { epoch: 0, seq: 0, log: [] };
+    return this.state.delta;
+  }
+
+  /**
+   * Adds a user or group to a group's direct members and logs the change; false when it was already there.
+   * NB. Every membership change (routes, $batch, tests, admin seeding) goes through here or removeMember,
+   * so `groups/delta` sees all of them.
+   */
+  addMember(groupId: string, memberId: string): boolean {
+    const group = this.state.tenant.groups.find((g) => g.id === groupId);
+    if (!group) throw new Error(`Graph simulator: no group ${groupId}`);
+    if (group.memberIds.includes(memberId)) return false;
+    group.memberIds.push(memberId);
+    this.logChange({ groupId, kind: 'added', memberId });
+    this.save();
+    return true;
+  }
+
+  /** Removes a direct member of a group and logs the change; false when it was not a member. */
+  removeMember(groupId: string, memberId: string): boolean {
+    const group = this.state.tenant.groups.find((g) => g.id === groupId);
+    if (!group) throw new Error(`Graph simulator: no group ${groupId}`);
+    const at = group.memberIds.indexOf(memberId);
+    if (at < 0) return false;
+    group.memberIds.splice(at, 1);
+    this.logChange({ groupId, kind: 'removed', memberId });
+    this.save();
+    return true;
+  }
+
+  /** Deletes a group (and its membership of other groups) and logs it; false when there was no such group. */
+  deleteGroup(groupId: string): boolean {
+    const tenant = this.state.tenant;
+    const at = tenant.groups.findIndex((g) => g.id === groupId);
+    if (at < 0) return false;
+    tenant.groups.splice(at, 1);
+    this.logChange({ groupId, kind: 'groupDeleted' });
+    for (const g of tenant.groups) {
+      const i = g.memberIds.indexOf(groupId);
+      if (i >= 0) {
+        g.memberIds.splice(i, 1);
+        this.logChange({ groupId: g.id, kind: 'removed', memberId: groupId });
+      }
+    }
+    this.save();
+    return true;
+  }
+
+  private logChange(change: Omit<MembershipChange, 'seq'>): void {
+    const d = this.deltaState;
+    d.seq += 1;
+    d.log.push({ seq: d.seq, ...change });
+  }
+
+  /** The current delta epoch and the last change's seq: where a round that starts now stands. */
+  deltaPosition(): { epoch: number; seq: number } {
+    return { epoch: this.deltaState.epoch, seq: this.deltaState.seq };
+  }
+
+  /** Membership changes after `seq` up to and including `upTo`, oldest first. */
+  changesBetween(seq: number, upTo: number): MembershipChange[] {
+    return this.deltaState.log.filter((c) => c.seq > seq && c.seq <= upTo);
+  }
+
+  /** Expires every delta token issued so far: the next use answers 400 syncStateNotFound. */
+  expireDeltaTokens(): void {
+    this.deltaState.epoch += 1;
+    this.save();
   }
 
   /** Appends one write to writes.jsonl and the in-memory log. */

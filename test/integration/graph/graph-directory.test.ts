@@ -1,6 +1,7 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { Client, type Context, type Middleware } from '@microsoft/microsoft-graph-client';
 import { createGraphClient } from '../../../src/adapters/graph/graph-client';
 import { GraphDirectory, type GraphDirectoryOptions } from '../../../src/adapters/graph/graph-directory';
 import { DirectoryError } from '../../../src/ports/directory.port';
@@ -12,7 +13,13 @@ import {
 import {
   DEMO_APPS,
   DEMO_ATTEST_ADMINS_GROUP_ID,
+  DEMO_DISTRIBUTION_LIST_ID,
+  DEMO_DYNAMIC_GROUP_ID,
+  DEMO_MAIL_ENABLED_SECURITY_GROUP_ID,
   DEMO_ONCALL_GROUP_ID,
+  DEMO_ONPREM_SYNCED_GROUP_ID,
+  DEMO_ROLE_ASSIGNABLE_GROUP_ID,
+  DEMO_UNIFIED_GROUP_ID,
   PLAYGROUND_USERS,
   demoGroupId,
   demoTenant,
@@ -525,4 +532,226 @@ describe('GraphDirectory under throttling and outages', () => {
       await s.sim.close();
     }
   });
+});
+
+describe('GraphDirectory.groupMembersDelta', () => {
+  const ONCALL = seed.groups.find((g) => g.id === DEMO_ONCALL_GROUP_ID) as SimGroup;
+  const seedUserIds = new Set(seed.users.map((u) => u.id));
+
+  test('a first round merges the pages of a large group into one entry of every member, then reports only changes', async () => {
+    const s = await start({ deltaPageSize: 4 });
+    try {
+      const first = await s.directory.groupMembersDelta({
+        groupIds: [DEMO_ONCALL_GROUP_ID, SALESFORCE_USERS],
+      });
+      expect(first.changes.map((c) => c.groupId)).toEqual([DEMO_ONCALL_GROUP_ID, SALESFORCE_USERS]);
+      const oncall = first.changes.find((c) => c.groupId === DEMO_ONCALL_GROUP_ID);
+      expect(oncall).toEqual({
+        groupId: DEMO_ONCALL_GROUP_ID,
+        added: ONCALL.memberIds.filter((m) => seedUserIds.has(m)),
+        removed: [],
+      });
+
+      // Added then removed within the round: the last state wins. Removed then added back: added.
+      const marcus = demoUserId('marcus.johnson');
+      await s.directory.addMember(SALESFORCE_USERS, ALEX);
+      await s.directory.addMember(SALESFORCE_USERS, PRIYA);
+      await s.directory.removeMember(SALESFORCE_USERS, PRIYA);
+      await s.directory.removeMember(SALESFORCE_USERS, marcus);
+      const second = await s.directory.groupMembersDelta({ deltaLink: first.deltaLink });
+      expect(second.changes).toEqual([{ groupId: SALESFORCE_USERS, added: [ALEX], removed: [marcus] }]);
+
+      expect(s.sim.deleteGroup(SALESFORCE_USERS)).toBe(true);
+      const third = await s.directory.groupMembersDelta({ deltaLink: second.deltaLink });
+      expect(third.changes).toEqual([
+        { groupId: SALESFORCE_USERS, added: [], removed: [], groupDeleted: true },
+      ]);
+    } finally {
+      await s.sim.close();
+    }
+  });
+
+  test('with one member entry per page, each round reports what changed since the last', async () => {
+    const s = await start({ deltaPageSize: 1 });
+    try {
+      const first = await s.directory.groupMembersDelta({ groupIds: [AWS_READONLY] });
+      s.sim.addGroupMember(AWS_READONLY, ALEX);
+      s.sim.addGroupMember(AWS_READONLY, PRIYA);
+      const mid = await s.directory.groupMembersDelta({ deltaLink: first.deltaLink });
+      expect(mid.changes).toEqual([{ groupId: AWS_READONLY, added: [ALEX, PRIYA], removed: [] }]);
+      s.sim.removeGroupMember(AWS_READONLY, ALEX);
+      const last = await s.directory.groupMembersDelta({ deltaLink: mid.deltaLink });
+      expect(last.changes).toEqual([{ groupId: AWS_READONLY, added: [], removed: [ALEX] }]);
+    } finally {
+      await s.sim.close();
+    }
+  });
+
+  test('pages are merged per group with the last word on a member winning, and a 410 Gone is DIRECTORY.DELTA_EXPIRED', async () => {
+    // Graph may list a member on one page and list it again as removed on a later page of the same round.
+    const user = (id: string, removed = false) => ({
+      '@odata.type': '#microsoft.graph.user',
+      id,
+      ...(removed ? { '@removed': { reason: 'deleted' } } : {}),
+    });
+    const nested = { '@odata.type': '#microsoft.graph.group', id: DEMO_ONCALL_GROUP_ID };
+    const pages: Record<string, { status: number; body: unknown }> = {
+      '/v1.0/groups/delta': {
+        status: 200,
+        body: {
+          '@odata.nextLink': 'https://graph.microsoft.com/v1.0/groups/delta?$skiptoken=p2',
+          value: [{ id: AWS_READONLY, 'members@delta': [user(ALEX), nested, user(PRIYA, true)] }],
+        },
+      },
+      '/v1.0/groups/delta?$skiptoken=p2': {
+        status: 200,
+        body: {
+          '@odata.deltaLink': 'https://graph.microsoft.com/v1.0/groups/delta?$deltatoken=d1',
+          value: [
+            { id: SALESFORCE_USERS, 'members@delta': [user(SIOBHAN)] },
+            { id: AWS_READONLY, 'members@delta': [user(ALEX, true), user(PRIYA)] },
+          ],
+        },
+      },
+      '/v1.0/groups/delta?$deltatoken=gone': {
+        status: 410,
+        body: { error: { code: 'resyncRequired', message: 'Resync required.' } },
+      },
+    };
+    const canned: Middleware = {
+      execute: async (context: Context) => {
+        const url = new URL(String(context.request));
+        const key = url.searchParams.has('$filter') ? url.pathname : `${url.pathname}${url.search}`;
+        const page = pages[key];
+        context.response = new Response(JSON.stringify(page?.body ?? {}), {
+          status: page?.status ?? 404,
+          headers: { 'Content-Type': 'application/json' },
+        });
+      },
+    };
+    const directory = new GraphDirectory(Client.initWithMiddleware({ middleware: canned }));
+    const round = await directory.groupMembersDelta({ groupIds: [AWS_READONLY, SALESFORCE_USERS] });
+    expect(round).toEqual({
+      changes: [
+        { groupId: AWS_READONLY, added: [PRIYA], removed: [ALEX] },
+        { groupId: SALESFORCE_USERS, added: [SIOBHAN], removed: [] },
+      ],
+      deltaLink: 'https://graph.microsoft.com/v1.0/groups/delta?$deltatoken=d1',
+    });
+    const gone = await directoryErrorOf(
+      directory.groupMembersDelta({
+        deltaLink: 'https://graph.microsoft.com/v1.0/groups/delta?$deltatoken=gone',
+      }),
+    );
+    expect(gone.code).toBe('DIRECTORY.DELTA_EXPIRED');
+    expect(gone.details).toMatchObject({ status: 410, graphCode: 'resyncRequired' });
+  });
+
+  test('an expired delta link is DIRECTORY.DELTA_EXPIRED, and a fresh sweep from the group ids works again', async () => {
+    const s = await start();
+    try {
+      const first = await s.directory.groupMembersDelta({ groupIds: [AWS_READONLY] });
+      s.sim.expireDeltaTokens();
+      const err = await directoryErrorOf(s.directory.groupMembersDelta({ deltaLink: first.deltaLink }));
+      expect(err.code).toBe('DIRECTORY.DELTA_EXPIRED');
+      expect(err.details).toMatchObject({
+        operation: 'groupMembersDelta',
+        status: 400,
+        graphCode: 'syncStateNotFound',
+      });
+      expect(err.message).toMatch(/full sweep/);
+      const again = await s.directory.groupMembersDelta({ groupIds: [AWS_READONLY] });
+      expect(again.changes[0].added).toHaveLength(4);
+    } finally {
+      await s.sim.close();
+    }
+  });
+
+  test('more than 50 group ids, or none, is refused before calling Graph: the caller must batch', async () => {
+    const s = await start();
+    try {
+      const ids = Array.from(
+        { length: 51 },
+        (_, i) => `00000000-0000-4000-8000-${String(i).padStart(12, '0')}`,
+      );
+      const tooMany = await directoryErrorOf(s.directory.groupMembersDelta({ groupIds: ids }));
+      expect(tooMany.message).toMatch(/at most 50/);
+      const none = await directoryErrorOf(s.directory.groupMembersDelta({ groupIds: [] }));
+      expect(none.code).toBe('DIRECTORY.FAILED');
+      // 50 is fine (unknown groups are simply absent from the round).
+      const fifty = await s.directory.groupMembersDelta({ groupIds: [...ids.slice(0, 49), AWS_READONLY] });
+      expect(fifty.changes.map((c) => c.groupId)).toEqual([AWS_READONLY]);
+    } finally {
+      await s.sim.close();
+    }
+  });
+});
+
+describe('GraphDirectory.getGroup and groups Graph will not change', () => {
+  let s: Started;
+  beforeAll(async () => {
+    s = await start();
+  });
+  afterAll(() => s.sim.close());
+
+  test('getGroup maps each kind to DirectoryGroup, and an unknown group is undefined', async () => {
+    expect(await s.directory.getGroup(DEMO_DYNAMIC_GROUP_ID)).toEqual({
+      id: DEMO_DYNAMIC_GROUP_ID,
+      displayName: 'Engineering (dynamic)',
+      groupTypes: ['DynamicMembership'],
+      securityEnabled: true,
+      mailEnabled: false,
+      onPremisesSyncEnabled: false,
+      isAssignableToRole: false,
+    });
+    expect(await s.directory.getGroup(DEMO_ONPREM_SYNCED_GROUP_ID)).toMatchObject({
+      onPremisesSyncEnabled: true,
+    });
+    expect(await s.directory.getGroup(DEMO_DISTRIBUTION_LIST_ID)).toMatchObject({
+      mailEnabled: true,
+      securityEnabled: false,
+    });
+    expect(await s.directory.getGroup(DEMO_ROLE_ASSIGNABLE_GROUP_ID)).toMatchObject({
+      isAssignableToRole: true,
+    });
+    expect(await s.directory.getGroup(DEMO_UNIFIED_GROUP_ID)).toMatchObject({ groupTypes: ['Unified'] });
+    expect(await s.directory.getGroup(AWS_READONLY)).toMatchObject({
+      groupTypes: [],
+      securityEnabled: true,
+      mailEnabled: false,
+      onPremisesSyncEnabled: false,
+      isAssignableToRole: false,
+    });
+    expect(await s.directory.getGroup(UNKNOWN_GROUP)).toBeUndefined();
+  });
+
+  test.each([
+    ['dynamic', 'DIRECTORY.FAILED', DEMO_DYNAMIC_GROUP_ID, /dynamic membership/],
+    ['on-premises synced', 'DIRECTORY.FAILED', DEMO_ONPREM_SYNCED_GROUP_ID, /on-premises Active Directory/],
+    [
+      'mail-enabled security',
+      'DIRECTORY.FAILED',
+      DEMO_MAIL_ENABLED_SECURITY_GROUP_ID,
+      /mail-enabled security group.*Exchange/,
+    ],
+    ['distribution list', 'DIRECTORY.FAILED', DEMO_DISTRIBUTION_LIST_ID, /distribution list/],
+    [
+      'role-assignable',
+      'DIRECTORY.FORBIDDEN',
+      DEMO_ROLE_ASSIGNABLE_GROUP_ID,
+      /RoleManagement\.ReadWrite\.Directory/,
+    ],
+  ])(
+    'a refused write to a %s group is %s with a message that says why',
+    async (_kind, code, groupId, message) => {
+      const add = await directoryErrorOf(s.directory.addMember(groupId, ALEX));
+      const remove = await directoryErrorOf(s.directory.removeMember(groupId, ALEX));
+      for (const err of [add, remove]) {
+        expect(err.code).toBe(code);
+        expect(err.message).toMatch(message);
+        expect(err.details.target).toBe(groupId);
+        expect(err.details.requestId).toMatch(REQUEST_ID);
+      }
+    },
+  );
 });
