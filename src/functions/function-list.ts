@@ -20,6 +20,7 @@ import {
 } from '../workflows/membership-reconcile.orchestration';
 import { ActivityNames, FunctionNames, OrchestrationNames } from '../workflows/names';
 import type { WorkflowDeps } from '../workflows/workflow-deps';
+import type { AccessRequest } from '../domain/request/access-request';
 import type { ActivityContext, ActivityFunction, FunctionDefinition } from './function-types';
 
 /** An activity entry: validates that an input arrived, then calls the workflow's activity with the ports. */
@@ -90,6 +91,7 @@ export function buildFunctionList(config: AttestConfig): FunctionDefinition[] {
     activity<MembershipInput, unknown>(ActivityNames.grantAccess, activities.grantAccess),
     activity<MembershipInput, unknown>(ActivityNames.revokeAccess, activities.revokeAccess),
     activity<NotifyInput, unknown>(ActivityNames.notify, activities.notify),
+    activity<{ request: AccessRequest }, unknown>(ActivityNames.saveState, activities.saveState),
     activity<reconcile.ReconcileRunRef, unknown>(ActivityNames.reconcilePlan, reconcile.reconcilePlan),
     activity<reconcile.ReconcileBatchInput, unknown>(ActivityNames.reconcileBatch, reconcile.reconcileBatch),
     activity<reconcile.OverdueInput, unknown>(ActivityNames.reconcileOverdue, reconcile.reconcileOverdue),

@@ -3,9 +3,17 @@
  * (activities are at-least-once) with the world ending up the same.
  */
 import { DomainError } from '../domain/domain-error';
-import type { Person } from '../domain/request/access-request';
+import type { AccessRequest, Person } from '../domain/request/access-request';
+import {
+  endGrantMembership,
+  grantMembership,
+  type EndResult,
+  type GrantResult,
+} from './membership.operations';
 import type { DirectoryUser } from '../ports/directory.port';
 import type {
+  LegacyGrant,
+  LegacyRevoke,
   MembershipInput,
   NotifyInput,
   RecordStepInput,
@@ -71,6 +79,18 @@ export async function resolveApprovers(
   deps: WorkflowDeps,
   input: ResolveApproversInput,
 ): Promise<ResolvedApprovers> {
+  try {
+    return await findApprovers(deps, input);
+  } catch (err) {
+    if (!(err instanceof DomainError)) throw err;
+    // Throttled or unavailable is worth another try later; anything else (nobody can decide, a group that is
+    // gone, a missing permission) is not.
+    const transient = err.code === 'DIRECTORY.THROTTLED' || err.code === 'DIRECTORY.UNAVAILABLE';
+    return { approvers: [], failure: { permanent: !transient, code: err.code, reason: err.message } };
+  }
+}
+
+async function findApprovers(deps: WorkflowDeps, input: ResolveApproversInput): Promise<ResolvedApprovers> {
   const { stage, requesterId } = input;
   const source = stage.approvers;
   let found: DirectoryUser[] = [];
@@ -117,31 +137,78 @@ export async function resolveApprovers(
   return { approvers: [person(fallback)], fallbackReason: why };
 }
 
-/** Looks a person up by object id or UPN (for escalation to a stage's fallback). */
-export async function resolvePerson(deps: WorkflowDeps, idOrUpn: string): Promise<Person> {
+/**
+ * Looks a person up by object id or UPN (for escalation to a stage's fallback). `enabled` says whether they
+ * can sign in to decide; absent from answers recorded before it existed.
+ */
+export async function resolvePerson(
+  deps: WorkflowDeps,
+  idOrUpn: string,
+): Promise<Person & { enabled: boolean }> {
   const u = await deps.directory.getUser(idOrUpn);
   if (!u) throw new DomainError('DIRECTORY.NOT_FOUND', `No user ${idOrUpn} in the directory.`);
-  return person(u);
+  return { ...person(u), enabled: u.accountEnabled };
 }
 
-/** Adds the requester to the role's group; already a member counts as done. */
-export async function grantAccess(deps: WorkflowDeps, input: MembershipInput) {
-  const r = await deps.directory.addMember(input.groupId, input.userId);
-  return {
-    status: r.outcome === 'added' ? 204 : 400,
-    alreadyMember: r.outcome === 'already-member',
-    requestId: r.requestId,
-  };
+/**
+ * Grants through the membership ledger: the claim, then the member added only if absent. Directory failures
+ * come back as values (transient or permanent) for the orchestration to retry or fail on.
+ *
+ * NB. An input without `requestId` was scheduled by the orchestration's first version before it was replaced
+ * (an instance caught mid-grant): it gets that version's plain add and answer, which its replay expects.
+ */
+export async function grantAccess(
+  deps: WorkflowDeps,
+  input: MembershipInput,
+): Promise<GrantResult | LegacyGrant> {
+  if (!input.requestId) {
+    const r = await deps.directory.addMember(input.groupId, input.userId);
+    return {
+      status: r.outcome === 'added' ? 204 : 400,
+      alreadyMember: r.outcome === 'already-member',
+      requestId: r.requestId,
+    };
+  }
+  return grantMembership(deps, {
+    groupId: input.groupId,
+    userId: input.userId,
+    requestId: input.requestId,
+    expiresAt: input.expiresAt,
+  });
 }
 
-/** Removes the requester from the role's group; not a member counts as done. */
-export async function revokeAccess(deps: WorkflowDeps, input: MembershipInput) {
-  const r = await deps.directory.removeMember(input.groupId, input.userId);
-  return {
-    status: r.outcome === 'removed' ? 204 : 404,
-    wasMember: r.outcome === 'removed',
-    requestId: r.requestId,
-  };
+/**
+ * Ends the grant through the membership ledger (the member goes only when no Attest claim remains and Attest
+ * added it). With `state`, first saves the request as Revoking, so the stored state never reads Active after
+ * the grant's end, whatever the directory does next.
+ *
+ * NB. An input without `requestId` was scheduled by the first version (an instance caught mid-revoke): it gets
+ * that version's plain remove and answer.
+ */
+export async function revokeAccess(
+  deps: WorkflowDeps,
+  input: MembershipInput,
+): Promise<EndResult | LegacyRevoke> {
+  if (!input.requestId) {
+    const r = await deps.directory.removeMember(input.groupId, input.userId);
+    return {
+      status: r.outcome === 'removed' ? 204 : 404,
+      wasMember: r.outcome === 'removed',
+      requestId: r.requestId,
+    };
+  }
+  if (input.state) await deps.requests.save(input.state);
+  return endGrantMembership(deps, {
+    groupId: input.groupId,
+    userId: input.userId,
+    requestId: input.requestId,
+    legacy: input.legacy,
+  });
+}
+
+/** Saves the request's state without an audit event (a step whose event was written earlier, or none is due). */
+export async function saveState(deps: WorkflowDeps, input: { request: AccessRequest }): Promise<void> {
+  await deps.requests.save(input.request);
 }
 
 /** Records and delivers a notification (idempotent by its id); says whom it could not reach. */

@@ -12,7 +12,9 @@
 import type * as df from 'durable-functions';
 import {
   accessGranted,
+  accessGrantFailed,
   accessRevoked,
+  accessRevokeFailed,
   approvalDecided,
   approvalEscalated,
   approvalRequested,
@@ -29,6 +31,8 @@ import {
 import type { AuditActor, AuditEventInput } from '../domain/audit/audit-event.model';
 import type { ApprovalStage } from '../domain/catalog/catalog.model';
 import { DomainError } from '../domain/domain-error';
+import { publicReason } from '../domain/errors/public-reason';
+import { transition, type RequestStatus } from '../domain/request/request-lifecycle';
 import {
   approvalsNeeded,
   personName,
@@ -38,13 +42,19 @@ import {
   type StageState,
 } from '../domain/request/access-request';
 import type { NotificationKind, NotifyResult } from '../ports/notifier.port';
-import type {
-  AccessRequestInput,
-  DecisionEvent,
-  ExtendEvent,
-  ResolvedApprovers,
-  RevokeEvent,
+import {
+  ACCESS_REQUEST_VERSION,
+  type AccessRequestInput,
+  type DecisionEvent,
+  type ExtendEvent,
+  type LegacyGrant,
+  type LegacyRevoke,
+  type MembershipInput,
+  type ResolvedApprovers,
+  type RevokeEvent,
+  type RevokingCheckpoint,
 } from './access-request.types';
+import type { EndResult, GrantResult } from './membership.operations';
 import { ActivityNames, EventNames } from './names';
 import { activityRetry } from './retry-policy';
 
@@ -53,6 +63,33 @@ type StagesOutcome = 'approved' | 'denied' | 'expired' | 'deadline' | 'failed' |
 
 const SYSTEM: AuditActor = { objectId: 'system', channel: 'system' };
 const MINUTE = 60_000;
+const HOUR = 60 * MINUTE;
+
+/** A transient grant failure is retried for at most this long (or the requested duration, if shorter). */
+const GRANT_RETRY_BOUND_MS = 24 * HOUR;
+/** Revocation attempts per execution before continuing as new, which keeps the history bounded. */
+const ATTEMPTS_PER_EXECUTION = 12;
+/** How long opening a stage is retried while the directory fails, at most (then the stage's own timeout). */
+const BACKOFF_CAP_MS = HOUR;
+
+/** The wait before attempt `attempt + 1`: one minute, doubling, at most an hour. */
+export function backoffMs(attempt: number): number {
+  return Math.min(BACKOFF_CAP_MS, MINUTE * 2 ** Math.min(attempt - 1, 20));
+}
+
+/**
+ * Which step of the backoff an attempt is on: one step per doubling, then one a day at the cap. A failure is
+ * audited once per step, so a removal failing for weeks writes a bounded, readable trail.
+ */
+export function backoffStep(attempt: number): number {
+  const doublings = Math.ceil(Math.log2(BACKOFF_CAP_MS / MINUTE)); // attempts until the cap
+  if (attempt <= doublings) return attempt - 1;
+  return doublings + Math.floor((attempt - doublings - 1) / 24);
+}
+
+/** A membership activity's answer, or why it failed (transient or for good). */
+type ActivityFailure = { ok: false; permanent: boolean; code: string; reason: string };
+type ActivityOutcome<T> = { ok: true; value: T } | ActivityFailure;
 
 /** The orchestrator function registered as `access-request`. */
 export function* accessRequestOrchestration(context: df.OrchestrationContext): Gen<string> {
@@ -71,11 +108,20 @@ class AccessRequestFlow {
   /** Events received and not yet acted on, in the order they were noticed. */
   private readonly inbox: { name: string; data: unknown }[] = [];
 
+  /** False for instances the first version started (see ACCESS_REQUEST_VERSION). */
+  private readonly v2: boolean;
+
   constructor(
     private readonly context: df.OrchestrationContext,
     private readonly input: AccessRequestInput,
   ) {
-    this.request = { ...input.request, stages: [...input.request.stages] };
+    this.v2 = (input.version ?? 1) >= 2;
+    const from = input.revoking;
+    this.request = from ? from.request : { ...input.request, stages: [...input.request.stages] };
+    if (from) {
+      this.seq = from.seq;
+      this.notices = from.notices;
+    }
     this.policy = {
       id: this.request.policy.id,
       version: this.request.policy.version,
@@ -84,6 +130,10 @@ class AccessRequestFlow {
   }
 
   *run(): Gen<string> {
+    if (this.input.revoking) {
+      const { attempts, end, legacy, auditedStep } = this.input.revoking;
+      return yield* this.revokeUntilDone({ attempts, end, legacy, auditedStep });
+    }
     const r = this.request;
     const requester = r.requester;
     yield* this.record(
@@ -101,7 +151,7 @@ class AccessRequestFlow {
     yield* this.notify('request-submitted', [requester.id], `Your request for ${this.what()} was submitted.`);
 
     if (this.input.autoApprove.approved) {
-      this.request = { ...this.request, status: 'Approved' };
+      this.moveTo('Approved');
       yield* this.record(
         policyEvaluated(this.audit(SYSTEM), {
           policy: this.policy,
@@ -112,7 +162,7 @@ class AccessRequestFlow {
       );
     } else {
       const stages = this.input.role.approval.stages;
-      this.request = { ...this.request, status: 'PendingApproval' };
+      this.moveTo('PendingApproval');
       yield* this.record(
         policyEvaluated(this.audit(SYSTEM), {
           policy: this.policy,
@@ -122,41 +172,57 @@ class AccessRequestFlow {
       );
       const outcome = yield* this.runStages(stages);
       if (outcome !== 'approved') return this.request.status;
-      this.request = { ...this.request, status: 'Approved' };
+      this.moveTo('Approved');
     }
     return yield* this.grantAndHold();
   }
 
-  /** Grants, waits out the grant (reminder, extensions, early revoke), then revokes. */
+  /**
+   * Grants through the membership ledger, retrying a transient failure on durable timers up to the shorter of
+   * 24 hours and the requested duration (a permanent one fails at once), waits out the grant (reminder,
+   * extensions, early revoke), then revokes.
+   */
   private *grantAndHold(): Gen<string> {
     const r = this.request;
-    const membership = { groupId: r.groupId, userId: r.requester.id };
-    let graph: { status: number; alreadyMember: boolean };
-    try {
-      graph = (yield this.context.df.callActivityWithRetry(
-        ActivityNames.grantAccess,
-        activityRetry(),
-        membership,
-      )) as typeof graph;
-    } catch (err) {
-      this.request = { ...this.request, status: 'Failed' };
-      const reason = `Adding ${r.requester.upn ?? r.requester.id} to group ${r.groupId} failed after retries: ${(err as Error).message}`;
-      yield* this.record(attemptRefused(this.audit(SYSTEM), { code: 'REQUEST.PROVISIONING_FAILED', reason }));
-      yield* this.notify(
-        'provisioning-failed',
-        [r.requester.id],
-        `${reason}. An administrator has to look at it.`,
+    const started = this.now().getTime();
+    const bound =
+      started + Math.min(GRANT_RETRY_BOUND_MS, r.durationMs === 'permanent' ? Infinity : r.durationMs);
+    let graph: Extract<GrantResult, { ok: true }> | LegacyGrant;
+    for (let attempt = 1; ; attempt++) {
+      const outcome = yield* this.attempt<GrantResult | LegacyGrant>(ActivityNames.grantAccess, {
+        groupId: r.groupId,
+        userId: r.requester.id,
+        requestId: r.id,
+        expiresAt: r.durationMs === 'permanent' ? undefined : new Date(started + r.durationMs).toISOString(),
+      });
+      if (outcome.ok) {
+        graph = outcome.value as Extract<GrantResult, { ok: true }> | LegacyGrant;
+        break;
+      }
+      const nextAt = this.now().getTime() + backoffMs(attempt);
+      const giveUp = outcome.permanent || nextAt > bound;
+      yield* this.record(
+        accessGrantFailed(this.audit(SYSTEM), {
+          group: { id: r.groupId },
+          attempt,
+          code: outcome.code,
+          error: outcome.reason,
+          permanent: outcome.permanent,
+          nextAttemptAt: giveUp ? undefined : new Date(nextAt).toISOString(),
+        }),
       );
-      return this.request.status;
+      if (giveUp) return yield* this.grantFailed(outcome, attempt);
+      yield this.context.df.createTimer(new Date(nextAt));
     }
+    const legacy = 'ok' in graph ? undefined : { alreadyMember: graph.alreadyMember };
     const now = this.now();
     const expiresAt =
       r.durationMs === 'permanent' ? undefined : new Date(now.getTime() + r.durationMs).toISOString();
-    this.request = { ...this.request, status: 'Active', grantedAt: now.toISOString(), expiresAt };
+    this.moveTo('Active', { grantedAt: now.toISOString(), expiresAt });
     yield* this.record(
       accessGranted(this.audit(SYSTEM), {
         group: { id: r.groupId },
-        graph,
+        graph: { status: graph.status, alreadyMember: graph.alreadyMember },
         expiresAt: expiresAt ?? 'permanent',
       }),
     );
@@ -167,32 +233,168 @@ class AccessRequestFlow {
     );
 
     const end = yield* this.holdUntilEnd();
-    const removed = (yield this.context.df.callActivityWithRetry(
-      ActivityNames.revokeAccess,
-      activityRetry(),
-      membership,
-    )) as { status: number; wasMember: boolean };
-    this.request = {
-      ...this.request,
-      status: 'Revoked',
+    return yield* this.revokeUntilDone({ attempts: 0, end, legacy, auditedStep: -1 });
+  }
+
+  /** A grant that will not succeed: the request fails, the ledger claim is released, the requester is told. */
+  private *grantFailed(outcome: ActivityFailure, attempts: number): Gen<string> {
+    const r = this.request;
+    const reason = `Adding ${r.requester.upn ?? r.requester.id} to group ${r.groupId} failed${
+      outcome.permanent ? '' : ` after ${attempts} attempts`
+    }: ${outcome.reason}`;
+    this.moveTo('Failed', { failure: { code: 'REQUEST.PROVISIONING_FAILED', reason } });
+    yield* this.record(attemptRefused(this.audit(SYSTEM), { code: 'REQUEST.PROVISIONING_FAILED', reason }));
+    // The claim was recorded before the add: end it, so the ledger does not hold the membership for a failed grant.
+    yield* this.attempt(ActivityNames.revokeAccess, {
+      groupId: r.groupId,
+      userId: r.requester.id,
+      requestId: r.id,
+    });
+    yield* this.notify(
+      'provisioning-failed',
+      [r.requester.id],
+      `${reason}. An administrator has to look at it.`,
+    );
+    return this.request.status;
+  }
+
+  /**
+   * Ends the grant. The request reads Revoking from before the first attempt until the removal succeeds; a
+   * failing removal is retried on durable timers with a growing backoff (capped at an hour) without end, audited
+   * at each step of the backoff, and the history is kept bounded by continuing as new.
+   */
+  private *revokeUntilDone(from: Omit<RevokingCheckpoint, 'request' | 'seq' | 'notices'>): Gen<string> {
+    const r = this.request;
+    const { end, legacy } = from;
+    let { attempts, auditedStep } = from;
+    if (attempts === 0) {
+      this.moveTo('Revoking', {
+        pendingExtension: undefined,
+        revocation: end,
+        revoking: { since: this.now().toISOString(), attempts: 0 },
+      });
+    }
+    for (;;) {
+      attempts++;
+      const outcome = yield* this.attempt<EndResult | LegacyRevoke>(ActivityNames.revokeAccess, {
+        groupId: r.groupId,
+        userId: r.requester.id,
+        requestId: r.id,
+        legacy,
+        // The first attempt saves Revoking before it touches the directory.
+        state: attempts === 1 ? { ...this.request, auditSeq: this.seq } : undefined,
+      });
+      if (outcome.ok) return yield* this.revoked(end, outcome.value, attempts);
+      const delay = backoffMs(attempts);
+      const nextAt = new Date(this.now().getTime() + delay).toISOString();
+      this.request = {
+        ...this.request,
+        revoking: {
+          since: this.request.revoking?.since ?? this.now().toISOString(),
+          attempts,
+          lastError: outcome.reason,
+          nextAttemptAt: nextAt,
+        },
+      };
+      const step = backoffStep(attempts);
+      if (step > auditedStep) {
+        auditedStep = step;
+        yield* this.record(
+          accessRevokeFailed(this.audit(SYSTEM), {
+            reason: end.reason,
+            group: { id: r.groupId },
+            attempt: attempts,
+            code: outcome.code,
+            error: outcome.reason,
+            nextAttemptAt: nextAt,
+          }),
+        );
+      }
+      yield this.context.df.createTimer(new Date(nextAt));
+      if (attempts % ATTEMPTS_PER_EXECUTION === 0) {
+        const checkpoint: RevokingCheckpoint = {
+          request: this.request,
+          seq: this.seq,
+          notices: this.notices,
+          attempts,
+          end,
+          legacy,
+          auditedStep,
+        };
+        this.context.df.continueAsNew({
+          ...this.input,
+          version: ACCESS_REQUEST_VERSION,
+          revoking: checkpoint,
+        });
+        return this.request.status;
+      }
+    }
+  }
+
+  /** The removal succeeded (or the membership stays for a reason the ledger gave): the grant is over. */
+  private *revoked(
+    end: RevokingCheckpoint['end'],
+    result: EndResult | LegacyRevoke,
+    attempts: number,
+  ): Gen<string> {
+    const r = this.request;
+    const done =
+      'ok' in result && result.ok
+        ? result
+        : {
+            membership: (result as LegacyRevoke).wasMember ? ('removed' as const) : ('not-member' as const),
+            status: (result as LegacyRevoke).status,
+            wasMember: (result as LegacyRevoke).wasMember,
+            keptBecause: undefined,
+          };
+    this.moveTo('Revoked', {
       pendingExtension: undefined,
       revokedAt: this.now().toISOString(),
       revocation: end,
-    };
+      revoking: undefined,
+    });
     yield* this.record(
       accessRevoked(this.audit(end.by === 'system' ? SYSTEM : end.actor), {
         reason: end.reason,
         by: end.by,
         group: { id: r.groupId },
-        graph: removed,
+        graph: done.status === undefined ? undefined : { status: done.status, wasMember: done.wasMember },
+        membership: done.membership,
+        keptBecause: done.keptBecause,
+        attempts: attempts > 1 ? attempts : undefined,
       }),
     );
     yield* this.notify(
       'access-revoked',
       [r.requester.id],
-      `Your ${this.what()} access ended (${end.reason}).`,
+      `Your ${this.what()} access ended (${end.reason}).${
+        done.membership === 'kept' ? ` You stay in the group: ${done.keptBecause}.` : ''
+      }`,
     );
     return this.request.status;
+  }
+
+  /**
+   * Calls a membership activity. Directory failures come back as values; anything else that failed after the
+   * activity's retries (storage, the host) counts as transient. Either way no stack reaches the audit log.
+   */
+  private *attempt<T>(name: string, input: MembershipInput): Gen<ActivityOutcome<T>> {
+    let result: unknown;
+    try {
+      result = yield this.context.df.callActivityWithRetry(name, activityRetry(), input);
+    } catch (err) {
+      return { ok: false, permanent: false, code: 'ATTEST.STEP_FAILED', reason: publicReason(err) };
+    }
+    const failure = result as { ok?: boolean; permanent?: boolean; code?: string; reason?: string };
+    if (failure && failure.ok === false) {
+      return {
+        ok: false,
+        permanent: failure.permanent === true,
+        code: failure.code ?? 'DIRECTORY.FAILED',
+        reason: publicReason(failure.reason ?? 'the directory refused'),
+      };
+    }
+    return { ok: true, value: result as T };
   }
 
   /** Waits while access is active; returns why and by whom it ends. */
@@ -279,6 +481,13 @@ class AccessRequestFlow {
     const last = this.request.stages[this.request.currentStage];
     const decider = last?.decisions[last.decisions.length - 1];
     this.request = { ...this.request, pendingExtension: undefined };
+    if (outcome === 'failed' && this.v2) {
+      // The failure's event was saved with the extension still pending: save the state without it, or the
+      // stored request would refuse every later extension.
+      yield this.context.df.callActivityWithRetry(ActivityNames.saveState, activityRetry(), {
+        request: { ...this.request, auditSeq: this.seq },
+      });
+    }
     if (outcome === 'deadline' || outcome === 'failed') return outcome;
     const approved = outcome === 'approved';
     if (approved) this.request = { ...this.request, expiresAt: requestedExpiry };
@@ -311,20 +520,8 @@ class AccessRequestFlow {
   private *runStages(policies: readonly ApprovalStage[], deadline?: Date): Gen<StagesOutcome> {
     for (const policy of policies) {
       const number = this.request.stages.length + 1;
-      let resolved: ResolvedApprovers;
-      try {
-        resolved = (yield this.context.df.callActivityWithRetry(
-          ActivityNames.resolveApprovers,
-          activityRetry(),
-          {
-            requesterId: this.request.requester.id,
-            groupId: this.request.groupId,
-            stage: policy,
-          },
-        )) as ResolvedApprovers;
-      } catch (err) {
-        return yield* this.fail(`Stage ${number} could not be opened: ${(err as Error).message}`);
-      }
+      const resolved = yield* this.resolveStage(policy, number);
+      if ('stop' in resolved) return yield* this.fail(resolved.stop);
       let dueAt = new Date(this.now().getTime() + policy.timeoutMs);
       const stage: StageState = {
         number,
@@ -433,14 +630,26 @@ class AccessRequestFlow {
         // The stage timed out: escalate once to the fallback (beside the approvers already asked), then give up.
         const current = this.request.stages[index];
         if (!current.escalated) {
-          const fallback = (yield this.context.df.callActivityWithRetry(
+          const found = (yield this.context.df.callActivityWithRetry(
             ActivityNames.resolvePerson,
             activityRetry(),
             policy.fallback,
-          )) as Person;
-          const approvers = current.approvers.some((a) => a.id === fallback.id)
-            ? current.approvers
-            : [...current.approvers, fallback];
+          )) as Person & { enabled?: boolean };
+          const fallback = asPerson(found);
+          const cannot = this.v2 ? this.cannotDecide(found) : undefined;
+          if (cannot) {
+            // Escalating to someone who cannot decide would leave the request waiting for nobody.
+            if (this.request.pendingExtension) return 'expired';
+            return yield* this.fail({
+              code: 'REQUEST.NO_APPROVER',
+              reason: `Nobody decided stage ${number} before it timed out, and its fallback ${personName(fallback)} cannot decide it (${cannot}). Fix the catalog's fallback for this role.`,
+              status: 'NoApprover',
+            });
+          }
+          const decided = current.approvers.filter((a) =>
+            current.decisions.some((d) => d.approverId.toLowerCase() === a.id.toLowerCase()),
+          );
+          const approvers = withFallback(current, fallback, decided);
           dueAt = new Date(this.now().getTime() + policy.timeoutMs);
           this.replaceStage(index, { ...current, approvers, escalated: true, dueAt: dueAt.toISOString() });
           yield* this.record(
@@ -458,7 +667,7 @@ class AccessRequestFlow {
           (this.now().getTime() - new Date(this.request.submittedAt).getTime()) / MINUTE,
         );
         if (this.request.pendingExtension) return 'expired';
-        this.request = { ...this.request, status: 'ExpiredUndecided' };
+        this.moveTo('ExpiredUndecided');
         yield* this.record(requestExpiredUndecided(this.audit(SYSTEM), { stage: number, waitedMinutes }));
         yield* this.notify(
           'request-expired-undecided',
@@ -471,14 +680,80 @@ class AccessRequestFlow {
     return 'approved';
   }
 
-  private *fail(reason: string): Gen<StagesOutcome> {
-    this.request = {
-      ...this.request,
-      status: this.request.pendingExtension ? this.request.status : 'Failed',
-    };
-    yield* this.record(attemptRefused(this.audit(SYSTEM), { code: 'REQUEST.NO_APPROVER', reason }));
-    yield* this.notify('provisioning-failed', [this.request.requester.id], reason);
+  /**
+   * Ends the request for good (or, during an extension, ends the extension: the grant stays Active). The reason
+   * is a sentence for people; the status says which way it ended.
+   */
+  private *fail(f: { code: string; reason: string; status: 'NoApprover' | 'Failed' }): Gen<StagesOutcome> {
+    if (!this.request.pendingExtension)
+      this.moveTo(f.status, { failure: { code: f.code, reason: f.reason } });
+    yield* this.record(attemptRefused(this.audit(SYSTEM), { code: f.code, reason: f.reason }));
+    yield* this.notify('provisioning-failed', [this.request.requester.id], f.reason);
     return 'failed';
+  }
+
+  /**
+   * Resolves a stage's approvers. A stage nobody can decide is a permanent failure; a directory that fails
+   * (throttled, unavailable) is retried on durable timers until the stage's own timeout has passed.
+   */
+  private *resolveStage(
+    policy: ApprovalStage,
+    number: number,
+  ): Gen<ResolvedApprovers | { stop: { code: string; reason: string; status: 'NoApprover' | 'Failed' } }> {
+    const giveUpAt = this.now().getTime() + policy.timeoutMs;
+    for (let attempt = 1; ; attempt++) {
+      let resolved: ResolvedApprovers;
+      try {
+        resolved = (yield this.context.df.callActivityWithRetry(
+          ActivityNames.resolveApprovers,
+          activityRetry(),
+          {
+            requesterId: this.request.requester.id,
+            groupId: this.request.groupId,
+            stage: policy,
+          },
+        )) as ResolvedApprovers;
+      } catch (err) {
+        resolved = {
+          approvers: [],
+          failure: { permanent: false, code: 'ATTEST.STEP_FAILED', reason: publicReason(err) },
+        };
+      }
+      if (!resolved.failure) return resolved;
+      const why = publicReason(resolved.failure.reason);
+      if (resolved.failure.permanent) {
+        return {
+          stop: {
+            code: 'REQUEST.NO_APPROVER',
+            reason: `Stage ${number} could not be opened: ${why}`,
+            status: 'NoApprover',
+          },
+        };
+      }
+      const nextAt = this.now().getTime() + backoffMs(attempt);
+      if (nextAt > giveUpAt) {
+        return {
+          stop: {
+            code: 'REQUEST.DIRECTORY_UNAVAILABLE',
+            reason: `Stage ${number} could not be opened: the directory kept failing for ${Math.round(policy.timeoutMs / MINUTE)} minutes (${why}).`,
+            status: 'Failed',
+          },
+        };
+      }
+      yield this.context.df.createTimer(new Date(nextAt));
+    }
+  }
+
+  /** Why `p` cannot decide this request (the requester, a disabled account), or undefined when they can. */
+  private cannotDecide(p: Person & { enabled?: boolean }): string | undefined {
+    if (p.id.toLowerCase() === this.request.requester.id.toLowerCase()) return 'they are the requester';
+    if (p.enabled === false) return 'their account is disabled';
+    return undefined;
+  }
+
+  /** Moves the request to `status` through the lifecycle's rules, with the fields that go with it. */
+  private moveTo(status: RequestStatus, fields: Partial<AccessRequest> = {}): void {
+    this.request = { ...this.request, ...fields, status: transition(this.request.status, status) };
   }
 
   private replaceStage(index: number, stage: StageState): void {
@@ -508,17 +783,22 @@ class AccessRequestFlow {
     const missing = new Set(result.unreachable.map((id) => id.toLowerCase()));
     const reachable = current.approvers.filter((a) => !missing.has(a.id.toLowerCase()));
     if (reachable.length >= approvalsNeeded(current)) return;
-    const fallback = (yield this.context.df.callActivityWithRetry(
+    const found = (yield this.context.df.callActivityWithRetry(
       ActivityNames.resolvePerson,
       activityRetry(),
       policy.fallback,
-    )) as Person;
+    )) as Person & { enabled?: boolean };
+    const fallback = asPerson(found);
     const names = current.approvers
       .filter((a) => missing.has(a.id.toLowerCase()))
       .map(personName)
       .join(', ');
     const reason = `the bot cannot reach ${names} in Teams (the Attest app is not installed for them)`;
-    if (missing.has(fallback.id.toLowerCase()) || current.approvers.some((a) => a.id === fallback.id)) {
+    if (
+      missing.has(fallback.id.toLowerCase()) ||
+      current.approvers.some((a) => a.id === fallback.id) ||
+      (this.v2 && this.cannotDecide(found))
+    ) {
       // Nobody else to ask now: the stage waits for its timeout. Its approvers still find it under `pending`
       // once they open Attest, and the CLI can decide it.
       yield* this.notify(
@@ -528,7 +808,12 @@ class AccessRequestFlow {
       );
       return;
     }
-    this.replaceStage(index, { ...current, approvers: [...current.approvers, fallback], escalated: true });
+    const kept = current.approvers.filter((a) => !missing.has(a.id.toLowerCase()));
+    this.replaceStage(index, {
+      ...current,
+      approvers: withFallback(current, fallback, kept),
+      escalated: true,
+    });
     yield* this.record(
       approvalEscalated(this.audit(SYSTEM), {
         stage,
@@ -632,4 +917,19 @@ class AccessRequestFlow {
   private now(): Date {
     return this.context.df.currentUtcDateTime;
   }
+}
+
+/** A person as a stage records them (the directory's `enabled` flag is not kept). */
+function asPerson(p: Person & { enabled?: boolean }): Person {
+  return { id: p.id, upn: p.upn, displayName: p.displayName };
+}
+
+/**
+ * A stage's approvers once `fallback` joins. With `quorum: all` the fallback stands in for the approvers who
+ * have not decided (or cannot be reached): keeping them would leave the stage needing someone absent.
+ * Otherwise the fallback is asked beside everyone already asked.
+ */
+function withFallback(stage: StageState, fallback: Person, keepIfAll: Person[]): Person[] {
+  const base = stage.quorum === 'all' ? keepIfAll : stage.approvers;
+  return base.some((a) => a.id === fallback.id) ? base : [...base, fallback];
 }

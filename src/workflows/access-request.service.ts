@@ -18,8 +18,15 @@ import {
 } from '../domain/catalog/catalog.policy';
 import { DomainError } from '../domain/domain-error';
 import { authorizeDecision, type AccessRequest } from '../domain/request/access-request';
+import type { RequestStatus } from '../domain/request/request-lifecycle';
 import type { DurableClientPort } from '../ports/durable-client.port';
-import type { AccessRequestInput, DecisionEvent, ExtendEvent, RevokeEvent } from './access-request.types';
+import {
+  ACCESS_REQUEST_VERSION,
+  type AccessRequestInput,
+  type DecisionEvent,
+  type ExtendEvent,
+  type RevokeEvent,
+} from './access-request.types';
 import { EventNames, OrchestrationNames } from './names';
 import type { WorkflowDeps } from './workflow-deps';
 
@@ -35,6 +42,9 @@ export interface SubmitCommand {
   justification: string;
   ticketReference?: string;
 }
+
+/** Requests that hold a role or may soon: what duplicate and separation-of-duties checks count. */
+const HELD: readonly RequestStatus[] = ['Submitted', 'PendingApproval', 'Approved', 'Active', 'Revoking'];
 
 /** The stream that holds a request's refused attempts. */
 export const attemptsStream = (requestId: string) => `attempts:${requestId}`;
@@ -72,7 +82,21 @@ export class AccessRequestService {
       );
     }
     const mine = await this.deps.requests.byRequester(user.id);
-    const active = mine.filter((r) => r.status === 'Active');
+    // Pending requests count as well as grants: two pending requests for the same or conflicting roles
+    // could otherwise both be approved.
+    const held = mine.filter((r) => HELD.includes(r.status));
+    const pendingSame = held.find(
+      (r) =>
+        r.status !== 'Active' && r.status !== 'Revoking' && r.appId === role.appId && r.roleId === role.id,
+    );
+    if (pendingSame) {
+      throw new DomainError(
+        'REQUEST.DUPLICATE',
+        `You already asked for ${role.appId}/${role.id}: request ${pendingSame.id} is ${pendingSame.status === 'PendingApproval' ? 'waiting for approval' : 'being granted'}. Wait for it, or ask about it with "status ${pendingSame.id}".`,
+        { requestId: pendingSame.id },
+      );
+    }
+    const active = held.filter((r) => r.status === 'Active');
     const same = active.find((r) => r.appId === role.appId && r.roleId === role.id);
     if (same) {
       await this.extend({
@@ -89,7 +113,7 @@ export class AccessRequestService {
       justification: command.justification,
       ticketReference: command.ticketReference,
       requester: { groupIds, department: user.department },
-      heldRoleRefs: active.map((r) => `${r.appId}/${r.roleId}` as RoleRef),
+      heldRoleRefs: held.map((r) => `${r.appId}/${r.roleId}` as RoleRef),
     });
     if (problems.length) {
       throw new DomainError(problems[0].code, problems.map((p) => p.message).join(' '), { problems });
@@ -117,6 +141,7 @@ export class AccessRequestService {
     };
     await this.deps.requests.save(request);
     const input: AccessRequestInput = {
+      version: ACCESS_REQUEST_VERSION,
       request,
       role,
       appName: catalog.apps.find((a) => a.id === role.appId)?.name,
@@ -222,7 +247,7 @@ export class AccessRequestService {
     const isRequester = command.actor.objectId.toLowerCase() === request.requester.id.toLowerCase();
     const isAdmin =
       !isRequester && this.deps.adminGroupId
-        ? await this.deps.directory.isMember(this.deps.adminGroupId, command.actor.objectId)
+        ? await this.deps.directory.isTransitiveMember(this.deps.adminGroupId, command.actor.objectId)
         : false;
     await this.guard(command.actor, request, () => {
       if (!isRequester && !isAdmin) {

@@ -35,6 +35,8 @@ export const ActivityNames = {
   revokeAccess: 'request-revoke-access',
   /** Tell people what happened. */
   notify: 'request-notify',
+  /** Save the request's state with no audit event. */
+  saveState: 'request-save-state',
   /** How many batches of ≤50 catalog groups the reconcile sweeps. */
   reconcilePlan: 'reconcile-plan',
   /** Reconcile one batch of catalog groups (a delta round, or a full sweep) with the ledger. */

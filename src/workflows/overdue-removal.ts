@@ -1,9 +1,10 @@
 /**
- * Carrying out a removal the ledger still owes: the directory call, then the ledger row (owed removals done),
- * then the member added back when a grant claimed the membership while the removal was in flight.
+ * The reconciler's overdue removal, in two halves: the directory call, then the ledger row (owed removals
+ * done, the member added back when a grant claimed the membership while the removal was in flight).
  *
- * NB. Stands in for the lead's `removeOwed(deps, groupId, userId)` (src/workflows/membership.operations.ts on
- * main) until it lands here; the two do the same thing and should become one when the branches meet.
+ * NB. `removeOwed` in membership.operations.ts does both in one call. The reconciler needs them apart: its
+ * audit event (with the directory's answer) is written between the two, so a host killed after the removal
+ * finds the row still owed on replay and audits it then, instead of losing the event.
  */
 import {
   afterRemoval,
@@ -17,18 +18,6 @@ import type { Directory } from '../ports/directory.port';
 
 /** Writes against a row someone else keeps changing are tried this many times before giving up. */
 const MAX_CONFLICTS = 8;
-
-/** What {@link removeOverdue} did. */
-export type OverdueOutcome =
-  /** Nothing was owed any more (carried out meanwhile, or a new grant cancelled it). */
-  | { outcome: 'nothing-owed' }
-  | {
-      outcome: 'removed' | 'not-member';
-      /** The removals that were owed, as found before the call. */
-      owed: OwedRemoval[];
-      /** A grant claimed the membership meanwhile and the member was added back. */
-      readded: boolean;
-    };
 
 /**
  * Reads the row, applies `change` (undefined: nothing to write), writes it back against its version; again on
@@ -92,20 +81,4 @@ export async function settleRemoval(
     return claim ? recordAdd(current, claim.requestId, added.outcome, at) : undefined;
   });
   return true;
-}
-
-/**
- * Both halves: removes the member of an entry with owed removals, records it in the ledger, and adds the member
- * back when a grant claimed the membership meanwhile. Idempotent: run again, it finds nothing owed.
- */
-export async function removeOverdue(
-  deps: { directory: Directory; ledger: MembershipLedger },
-  groupId: string,
-  userId: string,
-  at: string,
-): Promise<OverdueOutcome> {
-  const removed = await removeOwedInDirectory(deps, groupId, userId);
-  if (removed.outcome === 'nothing-owed') return removed;
-  const readded = await settleRemoval(deps, groupId, userId, at);
-  return { ...removed, readded };
 }

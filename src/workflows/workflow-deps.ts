@@ -10,12 +10,12 @@ import type { Catalog, CatalogStamp } from '../domain/catalog/catalog.model';
 /** Everything activities and the application service use. */
 export interface WorkflowDeps {
   directory: Directory;
+  /** Which grants hold each membership Attest touched (see src/domain/ledger). */
+  ledger: MembershipLedger;
   audit: AuditLogPort;
   requests: RequestStore;
   notifier: Notifier;
   clock: Clock;
-  /** Per (group, user): the claims on a membership and the removals owed (docs: "The membership ledger"). */
-  ledger: MembershipLedger;
   /** The reconciler's sweep state per group, delta links per batch, and its drift findings. */
   reconcile: ReconcileStore;
   catalog: { catalog: Catalog; stamp: CatalogStamp };

@@ -41,6 +41,8 @@ export function describeRequestStatus(status: RequestStatus): string {
       return 'it was approved';
     case 'Active':
       return 'access was granted';
+    case 'Revoking':
+      return 'access ended and is being removed';
     case 'Revoked':
       return 'access was revoked';
     case 'Denied':
@@ -49,6 +51,8 @@ export function describeRequestStatus(status: RequestStatus): string {
       return 'it was cancelled';
     case 'ExpiredUndecided':
       return 'it expired without a decision';
+    case 'NoApprover':
+      return 'nobody could decide it';
     case 'Failed':
       return 'granting the access failed';
   }

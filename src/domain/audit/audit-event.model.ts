@@ -19,6 +19,8 @@ export const AUDIT_ACTIONS = [
   'expiry.reminder-sent',
   'access.revoked',
   'attempt.refused',
+  'access.revoke-failed',
+  'access.grant-failed',
   'membership.baselined',
   'membership.drift',
   'membership.removed-outside',

@@ -239,17 +239,91 @@ export function expiryReminderSent(
   return event('expiry.reminder-sent', ctx, { recipient: d.recipient, expiresAt: d.expiresAt });
 }
 
-/** The user was removed from the group: why, on whose word, and what Graph answered. */
+/**
+ * The grant ended: why, on whose word, what Graph answered, and what became of the membership (`removed`,
+ * `not-member` when it was already gone, `kept` with the reason when Attest left it in place: a member before
+ * Attest's grant, or another grant still holding it). NB. `membership` came later: older events lack it, and a
+ * kept membership has no Graph answer (`graph` absent).
+ */
 export function accessRevoked(
   ctx: AuditContext,
-  d: { reason: RevocationReason; by: string; group: GroupRef; graph: { status: number; wasMember: boolean } },
+  d: {
+    reason: RevocationReason;
+    by: string;
+    group: GroupRef;
+    graph?: { status: number; wasMember: boolean };
+    membership?: 'removed' | 'not-member' | 'kept';
+    keptBecause?: string;
+    attempts?: number;
+  },
 ): AuditEventInput {
-  return event('access.revoked', ctx, {
+  return event(
+    'access.revoked',
+    ctx,
+    compact({
+      reason: d.reason,
+      by: d.by,
+      group: groupJson(d.group),
+      graph: d.graph ? { status: d.graph.status, wasMember: d.graph.wasMember } : undefined,
+      membership: d.membership,
+      keptBecause: d.keptBecause,
+      attempts: d.attempts,
+    }),
+  );
+}
+
+/**
+ * Removing the member failed and will be tried again: the attempt, the directory's code and reason (no
+ * stack), and when the next attempt is due. Written at each step of the backoff, not at every attempt.
+ */
+export function accessRevokeFailed(
+  ctx: AuditContext,
+  d: {
+    reason: RevocationReason;
+    group: GroupRef;
+    attempt: number;
+    code: string;
+    error: string;
+    nextAttemptAt: string;
+  },
+): AuditEventInput {
+  return event('access.revoke-failed', ctx, {
     reason: d.reason,
-    by: d.by,
     group: groupJson(d.group),
-    graph: { status: d.graph.status, wasMember: d.graph.wasMember },
+    attempt: d.attempt,
+    code: d.code,
+    error: d.error,
+    nextAttemptAt: d.nextAttemptAt,
   });
+}
+
+/**
+ * Adding the member failed: `permanent` when retrying cannot help (the request then fails), otherwise the
+ * attempt and when the next one is due.
+ */
+export function accessGrantFailed(
+  ctx: AuditContext,
+  d: {
+    group: GroupRef;
+    attempt: number;
+    code: string;
+    error: string;
+    permanent: boolean;
+    nextAttemptAt?: string;
+  },
+): AuditEventInput {
+  return event(
+    'access.grant-failed',
+    ctx,
+    compact({
+      group: groupJson(d.group),
+      attempt: d.attempt,
+      code: d.code,
+      error: d.error,
+      permanent: d.permanent,
+      nextAttemptAt: d.nextAttemptAt,
+    }),
+  );
 }
 
 /** Something was refused (a self-approval, a decision on a closed request, ...): the DomainError code and why. */

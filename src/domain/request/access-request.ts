@@ -8,18 +8,9 @@
  */
 import type { DurationValue, Quorum } from '../catalog/catalog.model';
 import { DomainError } from '../domain-error';
+import { isTerminal, type RequestStatus, type RevocationReason } from './request-lifecycle';
 
-/** Where a request is in its lifecycle. */
-export type RequestStatus =
-  | 'Submitted'
-  | 'PendingApproval'
-  | 'Approved'
-  | 'Active'
-  | 'Revoked'
-  | 'Denied'
-  | 'Cancelled'
-  | 'ExpiredUndecided'
-  | 'Failed';
+export type { RequestStatus } from './request-lifecycle';
 
 /** A person, as the request records them (ids are Entra object ids). */
 export interface Person {
@@ -69,7 +60,13 @@ export interface AccessRequest {
   grantedAt?: string;
   expiresAt?: string;
   revokedAt?: string;
-  revocation?: { reason: 'expired' | 'revoked' | 'review' | 'offboarded'; by: string };
+  revocation?: { reason: RevocationReason; by: string };
+  /** Why the request ended as it did, for Failed and NoApprover (a sentence a person can act on). */
+  failure?: { code: string; reason: string };
+  /** While Revoking: removal attempts so far and the last failure, for status and the admins' digest. */
+  revoking?: { since: string; attempts: number; lastError?: string; nextAttemptAt?: string };
+  /** The membership behind the grant was removed outside Attest (found by reconciliation). */
+  membershipGoneAt?: string;
   /**
    * While Active: an extension waiting on its approval stages (appended to `stages`, numbered after the
    * earlier ones, so a stage number names one stage for the request's whole life).
@@ -90,11 +87,9 @@ export function awaitsDecision(request: AccessRequest): boolean {
   );
 }
 
-const FINAL: RequestStatus[] = ['Revoked', 'Denied', 'Cancelled', 'ExpiredUndecided', 'Failed'];
-
 /** True once nothing more can happen to the request. */
 export function isFinal(request: AccessRequest): boolean {
-  return FINAL.includes(request.status);
+  return isTerminal(request.status);
 }
 
 /** The number of approvals a stage needs. */
@@ -196,6 +191,10 @@ function describeStatus(status: RequestStatus): string {
       return 'waiting for approval';
     case 'ExpiredUndecided':
       return 'expired without a decision';
+    case 'NoApprover':
+      return 'closed: nobody could decide it';
+    case 'Revoking':
+      return 'being revoked';
     default:
       return status.toLowerCase();
   }
