@@ -146,12 +146,9 @@ describe('membership reconcile', () => {
       },
       [demo('priya.raman')],
     );
-    // The grant's ledger row, as the grant writes it (the lead's grant operation on main).
-    await grantInLedger(
-      request.groupId,
-      requester.id,
-      requestId,
-      request.grantedAt ?? new Date().toISOString(),
+    // The grant recorded its claim in the ledger.
+    expect((await w.deps.ledger.get(request.groupId, requester.id)).entry.claims).toContainEqual(
+      expect.objectContaining({ kind: 'grant', requestId }),
     );
     await reconcile();
     expect(await membershipNote(w.deps, request)).toBeUndefined();
