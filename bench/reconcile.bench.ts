@@ -262,6 +262,13 @@ async function overdueFigures(): Promise<BenchRow[]> {
         });
       }
       await (deps.ledger as TableMembershipLedger).insertMany(entries);
+      // The pacer starts full now, as the simulator's bucket does at its first write.
+      const pacer = new WritePacer(GRAPH_WRITE_QUOTA);
+      const token = sim.issueToken();
+      deps.directory = pacedDirectory(
+        new GraphDirectory(createGraphClient({ baseUrl: sim.url, getToken: async () => token })),
+        pacer,
+      );
       const olderThan = new Date(Date.now() - 15 * 60_000).toISOString();
       const started = Date.now();
       let failed = 0;
@@ -282,24 +289,26 @@ async function overdueFigures(): Promise<BenchRow[]> {
       const deletes = sim.writes().filter((w) => w.method === 'DELETE');
       const ok = deletes.filter((w) => w.status === 204).map((w) => Date.parse(w.time));
       const throttled = deletes.filter((w) => w.status === 429).length;
-      // After the initial burst: from the 4,000th removal on, past the quota's 3,000 and what refilled while
-      // they went out, to the last one.
-      const from = GRAPH_WRITE_QUOTA.capacity + 1000;
-      const steady = ok.slice(from - 1);
+      // After the initial burst: from the moment the client's bucket ran dry (a writer first had to wait for a
+      // token) to the last removal; before that, writes went out as fast as Attest could issue them.
+      const dryAt = pacer.stats.dryAt;
+      const steady = dryAt === undefined ? [] : ok.filter((t) => t >= dryAt);
       const rate =
-        steady.length > 1 ? (steady.length - 1) / ((steady[steady.length - 1] - steady[0]) / 1000) : 0;
+        dryAt !== undefined && steady.length > 1
+          ? steady.length / ((steady[steady.length - 1] - dryAt) / 1000)
+          : 0;
       const quotaRate = GRAPH_WRITE_QUOTA.capacity / GRAPH_WRITE_QUOTA.perSeconds;
       const note = `${OVERDUE.toLocaleString('en-US')} overdue revocations, write quota on (3,000 / 150 s = ${quotaRate}/s); client token bucket at 98 % of the quota, 16 removals in flight`;
       return [
         {
-          figure: 'reconcile: overdue revocations after the burst (from the 4,000th)',
-          value: `${rate.toFixed(2)}/s (${(rate / quotaRate).toFixed(3)} of quota)`,
+          figure: 'reconcile: overdue revocations after the burst, share of the quota (goal ≥ 0.95)',
+          value: `${(rate / quotaRate).toFixed(3)} (${rate.toFixed(2)}/s)`,
           note,
         },
         {
           figure: 'reconcile: overdue revocations, total',
           value: seconds(elapsed),
-          note: `${done.toLocaleString('en-US')} removed, ${failed} failed; 429s answered by Graph: ${throttled} (each retried after Retry-After); unhandled: ${failed}`,
+          note: `${done.toLocaleString('en-US')} removed, ${failed} failed; burst spent after ${seconds((dryAt ?? started) - started)} (${ok.length - steady.length} removals); 429s answered by Graph: ${throttled}, unhandled: ${failed}`,
         },
       ];
     } finally {

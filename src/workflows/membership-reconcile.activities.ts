@@ -25,10 +25,11 @@ import {
   reconcileMember,
   recordBaseline,
   type MembershipEntry,
+  type OwedRemoval,
 } from '../domain/ledger/membership-ledger';
 import { batchKey, catalogRoleGroups, reconcileBatches } from '../domain/ledger/reconcile-batches';
 import { DirectoryError, type GroupMembershipDelta } from '../ports/directory.port';
-import { removeOwedInDirectory, settleRemoval, updateEntry } from './overdue-removal';
+import { removeOwedInDirectory, settleRemoval, updateEntry, type DirectoryRemoval } from './overdue-removal';
 import type { WorkflowDeps } from './workflow-deps';
 
 const SYSTEM: AuditActor = { objectId: 'system', channel: 'system' };
@@ -133,18 +134,50 @@ export async function reconcileBatch(deps: WorkflowDeps, input: ReconcileBatchIn
 const groupSubject = (groupId: string) => `group:${groupId}`;
 const memberSubject = (groupId: string, userId: string) => `group:${groupId}/user:${userId}`;
 
-/** Appends the events the day's stream does not already have for this run (see the module comment). */
-async function auditOnce(deps: WorkflowDeps, run: ReconcileRunRef, events: AuditEventInput[]): Promise<void> {
-  if (!events.length) return;
-  const stream = reconcileStream(run.at);
-  const key = (e: AuditEventInput) => `${e.correlation.instanceId ?? ''}|${e.action}|${e.subject}`;
-  const written = new Set<string>();
-  for await (const e of deps.audit.read(stream))
-    if (e.correlation.instanceId === run.runId) written.add(key(e));
-  const missing = events.filter((e) => !written.has(key(e)));
-  for (let i = 0; i < missing.length; i += AUDIT_CHUNK) {
-    await deps.audit.appendMany(stream, missing.slice(i, i + AUDIT_CHUNK));
+/**
+ * The day's reconcile stream as one activity writes it: what this run already wrote there is read once, and
+ * only events it lacks are appended (see the module comment), in order, one transaction per chunk.
+ */
+class RunAudit {
+  private chain: Promise<void> = Promise.resolve();
+
+  private constructor(
+    private readonly deps: WorkflowDeps,
+    private readonly stream: string,
+    private readonly written: Set<string>,
+  ) {}
+
+  static async open(deps: WorkflowDeps, run: ReconcileRunRef): Promise<RunAudit> {
+    const stream = reconcileStream(run.at);
+    const written = new Set<string>();
+    for await (const e of deps.audit.read(stream)) {
+      if (e.correlation.instanceId === run.runId) written.add(RunAudit.key(e));
+    }
+    return new RunAudit(deps, stream, written);
   }
+
+  private static key(e: AuditEventInput): string {
+    return `${e.correlation.instanceId ?? ''}|${e.action}|${e.subject}`;
+  }
+
+  /** Appends the events not written yet; resolves once they are stored. */
+  append(events: AuditEventInput[]): Promise<void> {
+    const run = this.chain.then(async () => {
+      const missing = events.filter((e) => !this.written.has(RunAudit.key(e)));
+      for (let i = 0; i < missing.length; i += AUDIT_CHUNK) {
+        const chunk = missing.slice(i, i + AUDIT_CHUNK);
+        await this.deps.audit.appendMany(this.stream, chunk);
+        chunk.forEach((e) => this.written.add(RunAudit.key(e)));
+      }
+    });
+    this.chain = run.catch(() => undefined);
+    return run;
+  }
+}
+
+/** Appends the events the day's stream does not already have for this run. */
+async function auditOnce(deps: WorkflowDeps, run: ReconcileRunRef, events: AuditEventInput[]): Promise<void> {
+  if (events.length) await (await RunAudit.open(deps, run)).append(events);
 }
 
 function ctx(run: ReconcileRunRef, subject: string, requestId?: string): AuditContext {
@@ -417,40 +450,59 @@ async function overdueEntries(deps: WorkflowDeps, olderThan: string): Promise<Me
 export async function reconcileOverdue(deps: WorkflowDeps, input: OverdueInput): Promise<OverdueSummary> {
   const due = await overdueEntries(deps, input.olderThan);
   const slice = due.slice(input.skip, input.skip + input.limit);
-  const results = await mapPool(slice, REMOVAL_CONCURRENCY, async (e) => {
+  const audit = await RunAudit.open(deps, input);
+  const counts = { removed: 0, alreadyGone: 0, failed: 0 };
+  // Removals go out continuously (paced by the directory); every AUDIT_CHUNK done ones are audited and then
+  // settled in the ledger behind them, so the ledger and audit work never holds the removals up.
+  let pending: { entry: MembershipEntry; removal: Exclude<DirectoryRemoval, { outcome: 'nothing-owed' }> }[] =
+    [];
+  let behind: Promise<void> = Promise.resolve();
+  const flush = () => {
+    const batch = pending;
+    pending = [];
+    if (!batch.length) return;
+    behind = behind.then(async () => {
+      await audit.append(batch.map(({ entry, removal }) => overdueEvent(input, entry, removal)));
+      await mapPool(batch, 8, ({ entry }) => settleRemoval(deps, entry.groupId, entry.userId, input.at));
+    });
+    behind.catch(() => undefined); // awaited below; marked handled so a failure waits for that await
+  };
+  await mapPool(slice, REMOVAL_CONCURRENCY, async (entry) => {
+    let removal: DirectoryRemoval;
     try {
-      return { entry: e, result: await removeOwedInDirectory(deps, e.groupId, e.userId) };
-    } catch (err) {
-      return { entry: e, error: err as Error };
+      removal = await removeOwedInDirectory(deps, entry.groupId, entry.userId);
+    } catch {
+      counts.failed++;
+      return;
     }
+    if (removal.outcome === 'nothing-owed') return;
+    counts[removal.outcome === 'removed' ? 'removed' : 'alreadyGone']++;
+    pending.push({ entry, removal });
+    if (pending.length >= AUDIT_CHUNK) flush();
   });
-  const done = results.filter((r) => r.result && r.result.outcome !== 'nothing-owed');
-  await auditOnce(
-    deps,
-    input,
-    done.map(({ entry, result }) => {
-      const r = result as Exclude<typeof result, undefined | { outcome: 'nothing-owed' }>;
-      const requestIds = r.owed.map((o) => o.requestId);
-      return revocationOverdue(
-        ctx(input, memberSubject(entry.groupId.toLowerCase(), entry.userId.toLowerCase()), requestIds[0]),
-        {
-          group: { id: entry.groupId },
-          userId: entry.userId,
-          requestIds,
-          owedSince: r.owed.map((o) => o.since).sort()[0] ?? '',
-          graph: { status: r.outcome === 'removed' ? 204 : 404, wasMember: r.outcome === 'removed' },
-        },
-      );
-    }),
-  );
-  await mapPool(done, 8, ({ entry }) => settleRemoval(deps, entry.groupId, entry.userId, input.at));
+  flush();
+  await behind;
   return {
     processed: slice.length,
-    removed: done.filter((r) => r.result?.outcome === 'removed').length,
-    alreadyGone: done.filter((r) => r.result?.outcome === 'not-member').length,
-    failed: results.filter((r) => r.error).length,
+    ...counts,
     remaining: Math.max(0, due.length - input.skip - slice.length),
   };
+}
+
+function overdueEvent(
+  run: ReconcileRunRef,
+  entry: MembershipEntry,
+  removal: { outcome: 'removed' | 'not-member'; owed: OwedRemoval[] },
+): AuditEventInput {
+  const requestIds = removal.owed.map((o) => o.requestId);
+  const subject = memberSubject(entry.groupId.toLowerCase(), entry.userId.toLowerCase());
+  return revocationOverdue(ctx(run, subject, requestIds[0]), {
+    group: { id: entry.groupId },
+    userId: entry.userId,
+    requestIds,
+    owedSince: removal.owed.map((o) => o.since).sort()[0] ?? '',
+    graph: { status: removal.outcome === 'removed' ? 204 : 404, wasMember: removal.outcome === 'removed' },
+  });
 }
 
 /**

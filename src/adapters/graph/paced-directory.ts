@@ -39,8 +39,11 @@ export class WritePacer {
   private readonly perMs: number;
   private readonly now: () => number;
   private readonly sleep: (ms: number) => Promise<void>;
-  /** Writes handed out, and 429s seen (for benches and logs). */
-  readonly stats = { taken: 0, throttled: 0 };
+  /**
+   * Writes handed out, 429s seen, and when a writer first had to wait for a token (the initial burst was
+   * spent: from then on writes go at the quota's rate), for benches and logs.
+   */
+  readonly stats: { taken: number; throttled: number; dryAt?: number } = { taken: 0, throttled: 0 };
 
   constructor(options: WritePacerOptions) {
     const share = options.share ?? 0.98;
@@ -69,6 +72,7 @@ export class WritePacer {
           this.stats.taken++;
           return;
         }
+        this.stats.dryAt ??= t;
         await this.sleep(Math.max(1, Math.ceil((1 - this.tokens) / this.perMs)));
       }
     });

@@ -14,7 +14,12 @@ import {
 } from '../../../src/local/graph-sim/demo-tenant';
 import type { GraphSimulator } from '../../../src/local/graph-sim/graph-sim';
 import type { AuditEvent } from '../../../src/ports/audit-log.port';
-import { reconcileGroups, reconcileStream } from '../../../src/workflows/membership-reconcile.activities';
+import {
+  reconcileGroups,
+  reconcileOverdue,
+  reconcileStream,
+} from '../../../src/workflows/membership-reconcile.activities';
+import { removeOwedInDirectory } from '../../../src/workflows/overdue-removal';
 import {
   startMembershipReconcile,
   type ReconcileRunSummary,
@@ -270,5 +275,34 @@ describe('membership reconcile', () => {
       (e) => e.correlation.instanceId === 'replayed-run',
     );
     expect(drift).toHaveLength(1);
+  });
+
+  test('an overdue removal interrupted after the directory call is audited and settled when replayed', async () => {
+    const group = groups[5];
+    const holder = demo('zoe.martin').id;
+    sim.addGroupMember(group, holder);
+    const since = new Date(w.deps.clock.now().getTime() - HOUR).toISOString();
+    await owedInLedger(group, holder, 'req-interrupted', since);
+    // The first attempt removed the member, then the host died before the audit and the ledger write.
+    expect(await removeOwedInDirectory(w.deps, group, holder)).toMatchObject({ outcome: 'removed' });
+    const run = { runId: 'interrupted-run', at: w.deps.clock.now().toISOString() };
+    const olderThan = new Date(Date.parse(run.at) - INTERVAL).toISOString();
+
+    const replayed = await reconcileOverdue(w.deps, { ...run, olderThan, limit: 100, skip: 0 });
+    const again = await reconcileOverdue(w.deps, { ...run, olderThan, limit: 100, skip: 0 });
+
+    expect(replayed.alreadyGone).toBe(1);
+    expect(again.alreadyGone).toBe(0);
+    const events = (await reconcileEvents('revocation.overdue')).filter(
+      (e) => e.correlation.instanceId === 'interrupted-run',
+    );
+    expect(events.map((e) => e.details)).toEqual([
+      expect.objectContaining({
+        userId: holder,
+        requestIds: ['req-interrupted'],
+        graph: { status: 404, wasMember: false },
+      }),
+    ]);
+    expect((await w.deps.ledger.get(group, holder)).entry.owed).toEqual([]);
   });
 });
