@@ -127,6 +127,7 @@ export async function startLocalHost(options: LocalHostOptions): Promise<LocalHo
       graphSim = await startGraphSimulator({
         port: d.port,
         dataDir,
+        ...(options.clock ? { now: () => (options.clock as Clock).now() } : {}),
         faults: {
           latencyMs: d.latencyMs,
           throttleRate: d.throttleRate,

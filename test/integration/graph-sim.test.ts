@@ -4,6 +4,7 @@ import * as path from 'node:path';
 import type { Client, GraphError } from '@microsoft/microsoft-graph-client';
 import { createGraphClient } from '../../src/adapters/graph/graph-client';
 import {
+  isLoopbackAddress,
   startGraphSimulator,
   type GraphSimOptions,
   type GraphSimulator,
@@ -15,6 +16,7 @@ import {
   DEMO_DYNAMIC_GROUP_ID,
   DEMO_MAIL_ENABLED_SECURITY_GROUP_ID,
   DEMO_ONCALL_GROUP_ID,
+  DEMO_ONCALL_SECONDARY_GROUP_ID,
   DEMO_ONPREM_SYNCED_GROUP_ID,
   DEMO_ROLE_ASSIGNABLE_GROUP_ID,
   DEMO_TENANT_ID,
@@ -211,28 +213,32 @@ describe('Graph simulator, called through createGraphClient', () => {
     expect(err.message).toContain('between 1 and 999');
   });
 
-  test('group members page over @odata.nextLink with $top', async () => {
-    const seen: string[] = [];
+  test('group members page over @odata.nextLink with $top, users and nested groups each typed', async () => {
+    const seen: [string, string][] = [];
     let pages = 0;
     let res = (await client
       .api(`/groups/${DEMO_ONCALL_GROUP_ID}/members`)
       .top(5)
-      .select(['id', 'displayName'])
+      .select(['id', 'displayName', 'userPrincipalName'])
       .get()) as Collection<UserBody & { '@odata.type': string }>;
     for (;;) {
       pages++;
       expect(res.value.length).toBeLessThanOrEqual(5);
-      for (const m of res.value) {
-        expect(m['@odata.type']).toBe('#microsoft.graph.user');
-        seen.push(m.id);
-      }
+      for (const m of res.value) seen.push([m.id, m['@odata.type']]);
       if (!res['@odata.nextLink']) break;
       expect(res['@odata.nextLink']).toContain('$skiptoken=');
       res = (await client.api(res['@odata.nextLink']).get()) as typeof res;
     }
-    const expected = demoTenant(new Date()).groups.find((g) => g.id === DEMO_ONCALL_GROUP_ID)?.memberIds;
+    const tenant = demoTenant(new Date());
+    const expected = tenant.groups.find((g) => g.id === DEMO_ONCALL_GROUP_ID)?.memberIds ?? [];
     expect(pages).toBe(3);
-    expect(seen).toEqual(expected);
+    expect(seen).toEqual(
+      expected.map((id) => [
+        id,
+        tenant.groups.some((g) => g.id === id) ? '#microsoft.graph.group' : '#microsoft.graph.user',
+      ]),
+    );
+    expect(seen).toContainEqual([DEMO_ONCALL_SECONDARY_GROUP_ID, '#microsoft.graph.group']);
   });
 
   test('group owners are listed', async () => {
@@ -968,6 +974,289 @@ describe('Graph simulator group kinds', () => {
     for (const id of Object.values(KINDS)) {
       expect(catalog).not.toContain(id);
       expect(tenant.groups.find((g) => g.id === id)?.memberIds.length).toBeGreaterThanOrEqual(1);
+    }
+  });
+});
+
+describe('Graph simulator nested groups: transitiveMembers and checkMemberGroups', () => {
+  const NORA = demoUserId('nora.johansson');
+  const MARIA = demoUserId('maria.silva');
+  let sim: GraphSimulator;
+  let client: Client;
+  beforeAll(async () => {
+    ({ sim, client } = await start());
+  });
+  afterAll(() => sim.close());
+
+  test('transitiveMembers lists members of nested groups once, with the nested group itself, over pages', async () => {
+    const ids: string[] = [];
+    let res = (await client
+      .api(`/groups/${DEMO_ONCALL_GROUP_ID}/transitiveMembers`)
+      .select(['id'])
+      .top(4)
+      .get()) as Collection<{ id: string; '@odata.type': string }>;
+    for (;;) {
+      ids.push(...res.value.map((m) => m.id));
+      if (!res['@odata.nextLink']) break;
+      res = (await client.api(res['@odata.nextLink']).get()) as typeof res;
+    }
+    const direct = demoTenant(new Date()).groups.find((g) => g.id === DEMO_ONCALL_GROUP_ID)?.memberIds ?? [];
+    expect(ids).toEqual([...direct, NORA, MARIA]);
+    expect(new Set(ids).size).toBe(ids.length);
+  });
+
+  test('a cycle of nested groups ends: each member once', async () => {
+    const { sim: s2, client: c2 } = await start();
+    try {
+      expect(s2.addGroupMember(DEMO_ONCALL_SECONDARY_GROUP_ID, DEMO_ONCALL_GROUP_ID)).toBe(true);
+      const res = (await c2
+        .api(`/groups/${DEMO_ONCALL_SECONDARY_GROUP_ID}/transitiveMembers`)
+        .select('id')
+        .get()) as Collection<{ id: string }>;
+      const ids = res.value.map((m) => m.id);
+      expect(ids.slice(0, 3)).toEqual([NORA, MARIA, DEMO_ONCALL_GROUP_ID]);
+      expect(ids).not.toContain(DEMO_ONCALL_SECONDARY_GROUP_ID);
+      expect(new Set(ids).size).toBe(ids.length);
+      // Seeding checks what it is given rather than writing a tenant Graph could not have.
+      expect(() => s2.addGroupMember(DEMO_ONCALL_GROUP_ID, '00000000-0000-4000-8000-000000000405')).toThrow(
+        'no user or group',
+      );
+      expect(() => s2.addGroupMember(DEMO_ONCALL_GROUP_ID, DEMO_ONCALL_GROUP_ID)).toThrow('member of itself');
+    } finally {
+      await s2.close();
+    }
+  });
+
+  test('checkMemberGroups answers the given groups the user is in, through nesting, in the order given', async () => {
+    const unknown = '00000000-0000-4000-8000-000000000404';
+    const res = (await client.api(`/users/${NORA}/checkMemberGroups`).post({
+      groupIds: [SALESFORCE_USERS, DEMO_ONCALL_GROUP_ID, unknown, DEMO_ONCALL_SECONDARY_GROUP_ID],
+    })) as { '@odata.context': string; value: string[] };
+    expect(res).toEqual({
+      '@odata.context': `${sim.url}/$metadata#Collection(Edm.String)`,
+      value: [DEMO_ONCALL_GROUP_ID, DEMO_ONCALL_SECONDARY_GROUP_ID],
+    });
+    // A read: not in the writes log, whatever its method.
+    expect(sim.writes().some((w) => w.path.endsWith('checkMemberGroups'))).toBe(false);
+  });
+
+  test('checkMemberGroups refuses more than 20 groups, a malformed body and an unknown user', async () => {
+    const ids = Array.from(
+      { length: 21 },
+      (_, i) => `00000000-0000-4000-8000-${String(i).padStart(12, '0')}`,
+    );
+    const tooMany = await graphErrorOf(
+      client.api(`/users/${NORA}/checkMemberGroups`).post({ groupIds: ids }),
+    );
+    expect([tooMany.statusCode, tooMany.code]).toEqual([400, 'Request_BadRequest']);
+    expect(tooMany.message).toContain('at most 20');
+    const malformed = await graphErrorOf(client.api(`/users/${NORA}/checkMemberGroups`).post({ ids }));
+    expect(malformed.statusCode).toBe(400);
+    const nobody = await graphErrorOf(
+      client.api('/users/00000000-0000-4000-8000-000000000405/checkMemberGroups').post({ groupIds: [] }),
+    );
+    expect([nobody.statusCode, nobody.code]).toEqual([404, 'Request_ResourceNotFound']);
+  });
+
+  test('directoryObjects/getByIds answers the objects that exist, of the types asked for', async () => {
+    const res = (await client.api('/directoryObjects/getByIds').post({
+      ids: [DEMO_ONCALL_GROUP_ID, NORA, '00000000-0000-4000-8000-000000000404'],
+      types: ['group'],
+    })) as Collection<{ id: string; '@odata.type': string; displayName: string }>;
+    expect(res.value.map((o) => [o['@odata.type'], o.id, o.displayName])).toEqual([
+      ['#microsoft.graph.group', DEMO_ONCALL_GROUP_ID, 'On-call'],
+    ]);
+  });
+});
+
+describe('Graph simulator fault rules and the admin endpoint', () => {
+  const admin = (sim: GraphSimulator, p: string, init: RequestInit = {}) =>
+    fetch(`http://127.0.0.1:${sim.port}/_sim/${p}`, init);
+  const postRules = (sim: GraphSimulator, rules: unknown) =>
+    admin(sim, 'faults', {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json' },
+      body: JSON.stringify({ rules }),
+    });
+
+  test('an outage set through POST /_sim/faults lasts its duration on the simulator clock, then ends', async () => {
+    let clock = Date.parse('2025-06-02T09:00:00Z');
+    const { sim, client } = await start({ now: () => new Date(clock) });
+    try {
+      const set = await postRules(sim, [
+        { path: '/users/**', status: 503, durationMs: 2 * 3600_000, retryAfterSeconds: 30 },
+      ]);
+      expect(set.status).toBe(200);
+      const listed = (await (await admin(sim, 'faults')).json()) as { rules: Record<string, unknown>[] };
+      expect(listed.rules).toEqual([
+        {
+          path: '/users/**',
+          status: 503,
+          durationMs: 7200000,
+          retryAfterSeconds: 30,
+          since: '2025-06-02T09:00:00.000Z',
+          until: '2025-06-02T11:00:00.000Z',
+        },
+      ]);
+      const down = await graphErrorOf(client.api(`/users/${ALEX}/manager`).get());
+      expect([down.statusCode, down.code]).toEqual([503, 'serviceNotAvailable']);
+      expect(down.headers?.get('Retry-After')).toBe('30');
+      // Only what the rule names is down.
+      expect(((await client.api(`/groups/${SALESFORCE_USERS}`).get()) as { id: string }).id).toBe(
+        SALESFORCE_USERS,
+      );
+      clock += 2 * 3600_000 - 1;
+      expect((await graphErrorOf(client.api(`/users/${ALEX}`).get())).statusCode).toBe(503);
+      clock += 1;
+      expect(((await client.api(`/users/${ALEX}`).get()) as UserBody).id).toBe(ALEX);
+    } finally {
+      await sim.close();
+    }
+  });
+
+  test('a rule matches its method and path only, hits its rate of requests, and DELETE /_sim/faults clears it', async () => {
+    const dice = [0.3, 0.7];
+    const { sim, client } = await start({ random: () => dice.shift() ?? 0.9 });
+    try {
+      sim.setFaultRules([
+        { method: 'POST', path: '/groups/*/members/$ref', status: 429, rate: 0.5, retryAfterSeconds: 2 },
+        { method: 'GET', pathRegex: '^/users/[^/]+/manager$', status: 500 },
+      ]);
+      const throttled = await graphErrorOf(
+        client.api(`/groups/${SALESFORCE_USERS}/members/$ref`).post(ref(ALEX)),
+      );
+      expect([throttled.statusCode, throttled.code]).toEqual([429, 'TooManyRequests']);
+      expect(throttled.headers?.get('Retry-After')).toBe('2');
+      await expect(
+        client.api(`/groups/${SALESFORCE_USERS}/members/$ref`).post(ref(ALEX)),
+      ).resolves.toBeUndefined();
+      // A DELETE on a members path is not a POST: untouched.
+      await expect(
+        client.api(`/groups/${SALESFORCE_USERS}/members/${ALEX}/$ref`).delete(),
+      ).resolves.toBeUndefined();
+      const broken = await graphErrorOf(client.api(`/users/${ALEX}/manager`).get());
+      expect([broken.statusCode, broken.code]).toEqual([500, 'generalException']);
+      expect(((await client.api(`/users/${ALEX}`).get()) as UserBody).id).toBe(ALEX);
+      expect(sim.faultRules()).toHaveLength(2);
+
+      expect((await admin(sim, 'faults', { method: 'DELETE' })).status).toBe(204);
+      expect(sim.faultRules()).toEqual([]);
+      expect(((await client.api(`/users/${ALEX}/manager`).get()) as UserBody).id).toBe(PRIYA);
+    } finally {
+      await sim.close();
+    }
+  });
+
+  test('inside $batch each request gets its own injected status; only a /$batch rule fails the whole batch', async () => {
+    const { sim, client } = await start();
+    try {
+      sim.setFaultRules([
+        { method: 'GET', path: '/users/*', status: 503, retryAfterSeconds: 5 },
+        { method: 'POST', path: '/groups/*/members/$ref', status: 403 },
+      ]);
+      const res = (await client.api('/$batch').post({
+        requests: [
+          { id: 'u', method: 'GET', url: `/users/${ALEX}` },
+          { id: 'g', method: 'GET', url: `/groups/${SALESFORCE_USERS}` },
+          { id: 'w', method: 'POST', url: `/groups/${SALESFORCE_USERS}/members/$ref`, body: ref(ALEX) },
+        ],
+      })) as BatchResponse;
+      expect(res.responses.map((r) => [r.id, r.status, r.body?.error?.code])).toEqual([
+        ['u', 503, 'serviceNotAvailable'],
+        ['g', 200, undefined],
+        ['w', 403, 'Authorization_RequestDenied'],
+      ]);
+      expect(res.responses[0].headers['Retry-After']).toBe('5');
+      expect(sim.writes().map((w) => [w.method, w.status, w.batch])).toEqual([['POST', 403, true]]);
+
+      sim.setFaultRules([{ path: '/$batch', status: 503 }]);
+      const whole = await graphErrorOf(
+        client
+          .api('/$batch')
+          .post({ requests: [{ id: 'g', method: 'GET', url: `/groups/${SALESFORCE_USERS}` }] }),
+      );
+      expect(whole.statusCode).toBe(503);
+      expect(((await client.api(`/users/${ALEX}`).get()) as UserBody).id).toBe(ALEX);
+    } finally {
+      await sim.close();
+    }
+  });
+
+  test('the admin endpoint needs no Graph token, refuses malformed rules naming them, and POST /_sim/delta/expire voids delta links', async () => {
+    const { sim } = await start();
+    const token = sim.issueToken();
+    try {
+      const bad = await postRules(sim, [{ status: 503 }, { status: 200 }]);
+      expect(bad.status).toBe(400);
+      expect(((await bad.json()) as { error: { message: string } }).error.message).toBe(
+        'rule 2: status must be an HTTP error status, 400..599',
+      );
+      expect((await postRules(sim, [{ status: 503, rate: 2 }])).status).toBe(400);
+      expect((await postRules(sim, [{ status: 503, pathRegex: '(' }])).status).toBe(400);
+      expect((await postRules(sim, [{ status: 503, colour: 'red' }])).status).toBe(400);
+      expect(() => sim.setFaultRules([{ status: 503, durationMs: -1 }])).toThrow('rule 1: durationMs');
+      expect((await admin(sim, 'nothing-here')).status).toBe(404);
+
+      const { deltaLink } = await deltaRound(
+        sim,
+        token,
+        `/groups/delta?$select=members&$filter=${idFilter([SALESFORCE_USERS])}`,
+      );
+      expect((await admin(sim, 'delta/expire', { method: 'POST' })).status).toBe(204);
+      const expired = await rawGet(sim, token, deltaLink);
+      expect([expired.status, (expired.body as { error: { code: string } }).error.code]).toEqual([
+        400,
+        'syncStateNotFound',
+      ]);
+    } finally {
+      await sim.close();
+    }
+  });
+
+  test('only loopback peers may use the admin endpoint', () => {
+    for (const a of ['127.0.0.1', '127.8.9.10', '::1', '::ffff:127.0.0.1'])
+      expect(isLoopbackAddress(a)).toBe(true);
+    for (const a of ['10.0.0.5', '192.168.1.20', '::ffff:10.0.0.5', 'fe80::1', '', undefined])
+      expect(isLoopbackAddress(a)).toBe(false);
+  });
+});
+
+describe('Graph simulator request counts', () => {
+  test('outer requests and $batch sub-requests are counted by method, admin calls are not, and a reset starts again', async () => {
+    const { sim, client } = await start({ now: () => new Date('2025-06-02T09:00:00Z') });
+    try {
+      expect(sim.stats()).toEqual({
+        requests: { total: 0, byMethod: {} },
+        batchSubRequests: { total: 0, byMethod: {} },
+        since: '2025-06-02T09:00:00.000Z',
+      });
+      await client.api(`/users/${ALEX}`).get();
+      await client.api('/groups').get();
+      await graphErrorOf(client.api('/users/nobody@contoso.example').get());
+      await client.api('/$batch').post({
+        requests: [
+          { id: '1', method: 'GET', url: `/users/${ALEX}` },
+          { id: '2', method: 'GET', url: `/users/${PRIYA}` },
+          { id: '3', method: 'POST', url: `/groups/${SALESFORCE_USERS}/members/$ref`, body: ref(ALEX) },
+        ],
+      });
+      await fetch(`http://127.0.0.1:${sim.port}/_sim/faults`);
+      const expected = {
+        requests: { total: 4, byMethod: { GET: 3, POST: 1 } },
+        batchSubRequests: { total: 3, byMethod: { GET: 2, POST: 1 } },
+        since: '2025-06-02T09:00:00.000Z',
+      };
+      expect(sim.stats()).toEqual(expected);
+      const viaHttp = await fetch(`http://127.0.0.1:${sim.port}/_sim/stats`);
+      expect(await viaHttp.json()).toEqual(expected);
+
+      expect((await fetch(`http://127.0.0.1:${sim.port}/_sim/stats`, { method: 'DELETE' })).status).toBe(204);
+      expect(sim.stats().requests.total).toBe(0);
+      await client.api(`/users/${ALEX}`).get();
+      sim.resetStats();
+      expect(sim.stats().requests).toEqual({ total: 0, byMethod: {} });
+    } finally {
+      await sim.close();
     }
   });
 });

@@ -69,6 +69,12 @@ const ALREADY_MEMBER = /added object references already exist/i;
  */
 const DELTA_STATE_GONE = /^(syncStateNotFound|resyncRequired)$/i;
 
+/** Graph's limit on groups in one checkMemberGroups call. */
+const CHECK_MEMBER_GROUPS_MAX = 20;
+
+/** Graph's limit on ids in one directoryObjects/getByIds call. */
+const GET_BY_IDS_MAX = 1000;
+
 /** Graph's limit on ids in one `groups/delta` `$filter`. */
 const DELTA_FILTER_MAX_IDS = 50;
 
@@ -84,12 +90,12 @@ const PERMISSION: Record<Operation, string> = {
   groupOwners: 'GroupMember.Read.All',
   groupMembers: 'GroupMember.Read.All',
   isMember: 'GroupMember.Read.All',
-  memberGroupIds: 'GroupMember.Read.All',
+  memberGroupIds: 'GroupMember.Read.All and User.Read.All',
   addMember: 'GroupMember.ReadWrite.All',
   removeMember: 'GroupMember.ReadWrite.All',
   lastSignIns: 'AuditLog.Read.All and User.Read.All',
   getGroup: 'GroupMember.Read.All',
-  isTransitiveMember: 'GroupMember.Read.All',
+  isTransitiveMember: 'GroupMember.Read.All and User.Read.All',
   groupMembersDelta: 'GroupMember.Read.All',
 };
 
@@ -402,6 +408,24 @@ export class GraphDirectory implements Directory {
   }
 
   async memberGroupIds(userId: string, candidateGroupIds: string[]): Promise<string[]> {
+    return this.transitiveGroups('memberGroupIds', userId, candidateGroupIds);
+  }
+
+  async isTransitiveMember(groupId: string, userId: string): Promise<boolean> {
+    return (await this.transitiveGroups('isTransitiveMember', userId, [groupId])).length > 0;
+  }
+
+  /**
+   * Which candidates the user is in, directly or through nesting: checkMemberGroups (transitive, at most 20
+   * groups a call) for each chunk of 20, and one directoryObjects/getByIds to tell a group the user is not in
+   * from a group that does not exist (checkMemberGroups answers only "the groups you are in"). All of them go
+   * in one `$batch`, so up to 380 candidates cost one round trip.
+   */
+  private async transitiveGroups(
+    op: 'memberGroupIds' | 'isTransitiveMember',
+    userId: string,
+    candidateGroupIds: string[],
+  ): Promise<string[]> {
     // The first spelling of each id wins, so the answer uses the caller's own strings in the caller's order.
     const groups: string[] = [];
     const seenIds = new Set<string>();
@@ -411,41 +435,71 @@ export class GraphDirectory implements Directory {
       groups.push(g);
     }
     if (groups.length === 0) return [];
-    // One GET of the first page of members per group, 20 to a batch; only groups larger than a page cost
-    // more requests. NB. checkMemberGroups would be one call, but the simulator does not serve it.
+    const chunks: string[][] = [];
+    for (let i = 0; i < groups.length; i += CHECK_MEMBER_GROUPS_MAX)
+      chunks.push(groups.slice(i, i + CHECK_MEMBER_GROUPS_MAX));
+    const existence: string[][] = [];
+    for (let i = 0; i < groups.length; i += GET_BY_IDS_MAX)
+      existence.push(groups.slice(i, i + GET_BY_IDS_MAX));
+    const doing =
+      groups.length === 1
+        ? `checking whether user ${userId} is in group ${groups[0]}`
+        : `checking which of ${groups.length} groups user ${userId} is in`;
     const answers = await this.batched(
-      'memberGroupIds',
-      groups.map((g, i) => ({
-        id: String(i),
-        method: 'GET' as const,
-        url: `/groups/${seg(g)}/members?$select=id&$top=${PAGE_SIZE}`,
-      })),
-      `checking which of ${groups.length} groups user ${userId} is in`,
+      op,
+      [
+        ...chunks.map((chunk, i) => ({
+          id: `check-${i}`,
+          method: 'POST' as const,
+          url: `/users/${seg(userId)}/checkMemberGroups`,
+          body: { groupIds: chunk },
+        })),
+        ...existence.map((ids, i) => ({
+          id: `exists-${i}`,
+          method: 'POST' as const,
+          url: '/directoryObjects/getByIds',
+          body: { ids, types: ['group'] },
+        })),
+      ],
+      doing,
     );
-    const wanted = userId.toLowerCase();
-    const found: string[] = [];
-    for (const [i, groupId] of groups.entries()) {
-      const answer = answers.get(String(i));
-      if (!answer || answer.status !== 200) {
-        const f = answer
-          ? batchFailure(answer)
-          : { message: 'Graph returned no answer for this request in the batch.' };
-        throw directoryError(
-          'memberGroupIds',
-          f,
-          `reading the members of group ${groupId}`,
-          groupId,
-          this.groupNotFoundMessage(groupId),
-        );
-      }
-      const page = answer.body as GraphPage;
-      if (page.value.some((m) => m.id.toLowerCase() === wanted)) found.push(groupId);
-      else if (page['@odata.nextLink']) {
-        if (await this.pageContains('memberGroupIds', groupId, page['@odata.nextLink'], userId))
-          found.push(groupId);
-      }
+    const answerOf = (id: string): GraphBatchResponse => {
+      const answer = answers.get(id);
+      if (answer && answer.status === 200) return answer;
+      const f = answer
+        ? batchFailure(answer)
+        : { message: 'Graph returned no answer for this request in the batch.' };
+      throw directoryError(op, f, doing, userId);
+    };
+    const groupNotFound = (groupId: string, f?: GraphFailure): DirectoryError =>
+      directoryError(
+        op,
+        f ?? { status: 404, code: 'Request_ResourceNotFound', message: `Group ${groupId} was not found.` },
+        doing,
+        groupId,
+        this.groupNotFoundMessage(groupId),
+      );
+    const existing = new Set<string>();
+    for (const [i] of existence.entries()) {
+      for (const o of (answerOf(`exists-${i}`).body as GraphPage).value ?? [])
+        existing.add(o.id.toLowerCase());
     }
-    return found;
+    const member = new Set<string>();
+    for (const [i, chunk] of chunks.entries()) {
+      const answer = answers.get(`check-${i}`);
+      if (answer?.status === 404) {
+        // NB. Graph does not document whether an unknown group id in checkMemberGroups is a 404 or simply
+        // absent from the answer; getByIds says which of the user and the groups is missing either way.
+        const f = batchFailure(answer);
+        const missingGroup = chunk.find((g) => !existing.has(g.toLowerCase()));
+        throw missingGroup !== undefined ? groupNotFound(missingGroup, f) : this.userNotFound(op, userId, f);
+      }
+      for (const g of (answerOf(`check-${i}`).body as { value?: string[] }).value ?? [])
+        member.add(g.toLowerCase());
+    }
+    const missing = groups.find((g) => !existing.has(g.toLowerCase()) && !member.has(g.toLowerCase()));
+    if (missing !== undefined) throw groupNotFound(missing);
+    return groups.filter((g) => member.has(g.toLowerCase()));
   }
 
   async addMember(groupId: string, userId: string): Promise<AddMemberResult> {
@@ -553,10 +607,6 @@ export class GraphDirectory implements Directory {
       if (f.status === 404) return undefined;
       throw directoryError('getGroup', f, `reading group ${groupId}`, groupId);
     }
-  }
-
-  isTransitiveMember(): Promise<never> {
-    throw new Error('isTransitiveMember: not yet implemented');
   }
 
   async groupMembersDelta(

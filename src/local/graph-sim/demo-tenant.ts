@@ -516,6 +516,26 @@ export const DEMO_ROLE_ASSIGNABLE_GROUP_ID = demoGroupId('sg-helpdesk-admins');
 /** A Microsoft 365 (Unified) group: Graph changes its members like a security group's. */
 export const DEMO_UNIFIED_GROUP_ID = demoGroupId('m365-platform-team');
 
+/**
+ * Nested groups: [parent, child] by mailNickname. The secondary on-call rota is a member of On-call, so its
+ * people (Nora Johansson, Maria Silva) are eligible for AWS Production PowerUser and Administrator, whose
+ * catalog eligibility is "members of On-call", only through the nested group.
+ */
+const NESTED_GROUPS: [string, string][] = [['sg-oncall', 'sg-oncall-secondary']];
+
+const NESTED_ONLY_GROUPS: GroupRow[] = [
+  [
+    'sg-oncall-secondary',
+    'On-call (secondary)',
+    'Secondary responders; nested in On-call, so they count as on-call everywhere On-call does.',
+    ['kenji.watanabe'],
+    ['nora.johansson', 'maria.silva'],
+  ],
+];
+
+/** The id of the secondary on-call group, nested in On-call. */
+export const DEMO_ONCALL_SECONDARY_GROUP_ID = demoGroupId('sg-oncall-secondary');
+
 /** The apps of the demo catalog, each role backed by one security group of the demo tenant. */
 export const DEMO_APPS: DemoApp[] = APP_GROUPS.map((a) => ({
   id: a.app,
@@ -578,15 +598,16 @@ function groupFromRow([mailNickname, displayName, description, owners, members]:
 
 /** A fresh copy of the demo tenant, with sign-in dates counted back from `now`. */
 export function demoTenant(now: Date): SimTenant {
-  return {
-    tenantId: DEMO_TENANT_ID,
-    users: PEOPLE.map((p) => userFromRow(p, now)),
-    groups: [
-      ...APP_GROUPS.flatMap((a) => a.roles.map(([, , g]) => groupFromRow(g))),
-      ...OTHER_GROUPS.map(groupFromRow),
-      ...KIND_GROUPS.map(({ row, kind }) => ({ ...groupFromRow(row), ...kind })),
-    ],
-  };
+  const groups: SimGroup[] = [
+    ...APP_GROUPS.flatMap((a) => a.roles.map(([, , g]) => groupFromRow(g))),
+    ...OTHER_GROUPS.map(groupFromRow),
+    ...NESTED_ONLY_GROUPS.map(groupFromRow),
+    ...KIND_GROUPS.map(({ row, kind }) => ({ ...groupFromRow(row), ...kind })),
+  ];
+  for (const [parent, child] of NESTED_GROUPS) {
+    groups.find((g) => g.mailNickname === parent)?.memberIds.push(demoGroupId(child));
+  }
+  return { tenantId: DEMO_TENANT_ID, users: PEOPLE.map((p) => userFromRow(p, now)), groups };
 }
 
 /** A person the Agents Playground can act as. */

@@ -128,6 +128,8 @@ const GROUP_DEFAULT_SELECT = [
   'membershipRule',
 ];
 const GROUP_SELECTABLE = new Set(GROUP_DEFAULT_SELECT);
+const DIRECTORY_OBJECT_SELECTABLE = new Set([...USER_SELECTABLE, ...GROUP_SELECTABLE]);
+
 const GROUP_FILTERABLE: Record<string, FilterPropertyType> = {
   id: 'string',
   displayName: 'string',
@@ -313,15 +315,126 @@ function getGroup(ctx: RouteContext, req: SimRequest, id: string): SimResponse {
   return json({ '@odata.context': contextUrl(ctx, 'groups', select, true), ...groupView(g, select) });
 }
 
+/** A user or group as a directoryObject: typed, with the selected properties its type has (others left out). */
+function directoryObjectView(
+  ctx: RouteContext,
+  id: string,
+  select: string[] | undefined,
+): Record<string, unknown> | undefined {
+  const u = ctx.store.tenant.users.find((x) => x.id === id);
+  if (u) {
+    const fields = select?.filter((f) => USER_SELECTABLE.has(f));
+    return { '@odata.type': `#${USER_TYPE}`, ...userView(u, fields) };
+  }
+  const g = ctx.store.tenant.groups.find((x) => x.id === id);
+  if (g) {
+    const fields = select?.filter((f) => GROUP_SELECTABLE.has(f));
+    return { '@odata.type': `#${GROUP_TYPE}`, ...groupView(g, fields) };
+  }
+  return undefined;
+}
+
+/** Owners or direct members: users and (nested) groups, each typed, as Graph lists directoryObjects. */
 function listDirectoryObjects(ctx: RouteContext, req: SimRequest, ids: string[]): SimResponse {
-  const select = parseSelect(req.query, USER_SELECTABLE, USER_TYPE);
-  const byId = new Map(ctx.store.tenant.users.map((u) => [u.id, u]));
-  const users = ids.flatMap((id) => {
-    const u = byId.get(id);
-    return u ? [u] : [];
+  const select = parseSelect(req.query, DIRECTORY_OBJECT_SELECTABLE, 'microsoft.graph.directoryObject');
+  const items = ids.flatMap((id) => {
+    const o = directoryObjectView(ctx, id, select);
+    return o ? [o] : [];
   });
-  const items = users.map((u) => ({ '@odata.type': `#${USER_TYPE}`, ...userView(u, select) }));
   return json(page(ctx, req, items, contextUrl(ctx, 'directoryObjects', select)));
+}
+
+/** Every member of a group through nested groups, breadth first, each once; a cycle of groups ends. */
+function transitiveMemberIds(ctx: RouteContext, groupId: string): string[] {
+  const out: string[] = [];
+  const seen = new Set<string>([groupId]);
+  const queue = [groupId];
+  while (queue.length > 0) {
+    const next = queue.shift();
+    const g = ctx.store.tenant.groups.find((x) => x.id === next);
+    for (const m of g?.memberIds ?? []) {
+      if (seen.has(m)) continue;
+      seen.add(m);
+      out.push(m);
+      if (ctx.store.tenant.groups.some((x) => x.id === m)) queue.push(m);
+    }
+  }
+  return out;
+}
+
+/** The groups `memberId` belongs to directly or through nesting. */
+function transitiveGroupIds(ctx: RouteContext, memberId: string): Set<string> {
+  const out = new Set<string>();
+  const queue = [memberId];
+  while (queue.length > 0) {
+    const m = queue.shift() as string;
+    for (const g of ctx.store.tenant.groups) {
+      if (g.memberIds.includes(m) && !out.has(g.id)) {
+        out.add(g.id);
+        queue.push(g.id);
+      }
+    }
+  }
+  return out;
+}
+
+/** Graph's limit on groupIds in one checkMemberGroups. */
+const CHECK_MEMBER_GROUPS_MAX = 20;
+
+/**
+ * `POST /users/{id}/checkMemberGroups`: which of `groupIds` the user is in, transitively, in the order given.
+ * NB. A group id the tenant does not have is left out of the answer, not an error: Graph documents no error
+ * for it, and the answer is "the groups the user is a member of", which that group is not.
+ */
+function checkMemberGroups(ctx: RouteContext, req: SimRequest, userId: string): SimResponse {
+  const ids = (req.body as { groupIds?: unknown } | undefined)?.groupIds;
+  if (!Array.isArray(ids) || ids.some((g) => typeof g !== 'string')) {
+    throw badRequest('The request body must be {"groupIds": ["{id}", ...]}.', 'Request_BadRequest');
+  }
+  if (ids.length > CHECK_MEMBER_GROUPS_MAX) {
+    // NB. Graph documents the limit of 20 groups but not its error text; this wording is the simulator's own.
+    throw badRequest(
+      `Too many groupIds: ${ids.length}. checkMemberGroups checks at most ${CHECK_MEMBER_GROUPS_MAX} groups per request.`,
+      'Request_BadRequest',
+    );
+  }
+  const user = requireUser(ctx, userId);
+  const groups = transitiveGroupIds(ctx, user.id);
+  return json({
+    '@odata.context': `${ctx.serviceRoot}/$metadata#Collection(Edm.String)`,
+    value: (ids as string[]).filter((g) => groups.has(g.toLowerCase())),
+  });
+}
+
+/** Graph's limit on ids in one directoryObjects/getByIds. */
+const GET_BY_IDS_MAX = 1000;
+
+/** `POST /directoryObjects/getByIds`: the objects among `ids` that exist (of `types`, when given). */
+function getByIds(ctx: RouteContext, req: SimRequest): SimResponse {
+  const body = req.body as { ids?: unknown; types?: unknown } | undefined;
+  const ids = body?.ids;
+  if (!Array.isArray(ids) || ids.some((g) => typeof g !== 'string')) {
+    throw badRequest(
+      'The request body must be {"ids": ["{id}", ...], "types": [...]}.',
+      'Request_BadRequest',
+    );
+  }
+  if (ids.length > GET_BY_IDS_MAX) {
+    throw badRequest(
+      `getByIds takes at most ${GET_BY_IDS_MAX} ids, not ${ids.length}.`,
+      'Request_BadRequest',
+    );
+  }
+  const types = Array.isArray(body?.types)
+    ? (body.types as unknown[]).map((t) => String(t).toLowerCase())
+    : [];
+  const items = (ids as string[]).flatMap((id) => {
+    const o = directoryObjectView(ctx, id.toLowerCase(), undefined);
+    if (!o) return [];
+    const type = String(o['@odata.type']).replace(/^#microsoft\.graph\./, '');
+    return types.length === 0 || types.includes(type) ? [o] : [];
+  });
+  return json({ '@odata.context': `${ctx.serviceRoot}/$metadata#directoryObjects`, value: items });
 }
 
 /**
@@ -702,6 +815,11 @@ const ROUTES: { pattern: string[]; methods: Record<string, Handler> }[] = [
   { pattern: ['users', '*'], methods: { GET: (c, r, [id]) => getUser(c, r, id) } },
   { pattern: ['users', '*', 'manager'], methods: { GET: (c, r, [id]) => getManager(c, r, id) } },
   { pattern: ['users', '*', 'sendMail'], methods: { POST: (c, r, [id]) => sendMail(c, r, id) } },
+  {
+    pattern: ['users', '*', 'checkMemberGroups'],
+    methods: { POST: (c, r, [id]) => checkMemberGroups(c, r, id) },
+  },
+  { pattern: ['directoryObjects', 'getByIds'], methods: { POST: (c, r) => getByIds(c, r) } },
   { pattern: ['groups'], methods: { GET: (c, r) => listGroups(c, r) } },
   // NB. Before groups/{id}: `delta` is a function, not a group id.
   { pattern: ['groups', 'delta'], methods: { GET: (c, r) => groupsDelta(c, r) } },
@@ -713,6 +831,12 @@ const ROUTES: { pattern: string[]; methods: Record<string, Handler> }[] = [
   {
     pattern: ['groups', '*', 'members'],
     methods: { GET: (c, r, [id]) => listDirectoryObjects(c, r, requireGroup(c, id).memberIds) },
+  },
+  {
+    pattern: ['groups', '*', 'transitiveMembers'],
+    methods: {
+      GET: (c, r, [id]) => listDirectoryObjects(c, r, transitiveMemberIds(c, requireGroup(c, id).id)),
+    },
   },
   { pattern: ['groups', '*', 'members', '$ref'], methods: { POST: (c, r, [id]) => addMember(c, r, id) } },
   {

@@ -1,7 +1,9 @@
 /**
  * A local Microsoft Graph v1.0 for `npm start` and the integration tests: the subset Attest calls, on
  * 127.0.0.1 under `/v1.0`, with Graph's wire format (error bodies, request-id headers, @odata.context,
- * @odata.nextLink paging, `$batch`) and injectable faults (latency, 429, 503, the identity write quota).
+ * @odata.nextLink paging, `$batch`) and injectable faults (latency, 429, 503, the identity write quota), plus
+ * fault rules changeable while it runs through a loopback-only admin endpoint under `/_sim/` (README,
+ * "Graph simulator admin endpoint").
  */
 import { randomBytes, randomUUID } from 'node:crypto';
 import * as fs from 'node:fs';
@@ -16,9 +18,19 @@ import {
   type SimRequest,
   type SimResponse,
 } from './graph-routes';
+import {
+  compileFaultRules,
+  FaultRuleError,
+  isLoopbackAddress,
+  type ActiveFaultRule,
+  type CompiledFaultRule,
+  type GraphSimFaultRule,
+} from './fault-rules';
 import { TenantStore, type GraphSimWrite } from './tenant.store';
 
 export type { GraphSimWrite } from './tenant.store';
+export type { ActiveFaultRule, GraphSimFaultRule } from './fault-rules';
+export { isLoopbackAddress } from './fault-rules';
 
 /** Faults the simulator injects; all off by default. */
 export interface GraphSimFaults {
@@ -59,6 +71,23 @@ export interface GraphSimOptions {
   grantRoleManagement?: boolean;
 }
 
+/** Requests counted by method, and their total. */
+export interface GraphSimCount {
+  total: number;
+  /** Upper-case HTTP method to count, e.g. `{ GET: 12, POST: 3 }`. */
+  byMethod: Record<string, number>;
+}
+
+/** What the simulator has been asked since it started or since resetStats (also `GET /_sim/stats`). */
+export interface GraphSimStats {
+  /** HTTP requests received under `/v1.0`, whatever their answer; a `$batch` counts once here. */
+  requests: GraphSimCount;
+  /** The requests inside `$batch` bodies (what Graph throttles one by one). */
+  batchSubRequests: GraphSimCount;
+  /** ISO time on the simulator's clock when counting started. */
+  since: string;
+}
+
 /** A running simulator. */
 export interface GraphSimulator {
   /** Service root, e.g. http://127.0.0.1:5780/v1.0. */
@@ -68,6 +97,19 @@ export interface GraphSimulator {
   issueToken(): string;
   /** Changes the injected faults; unspecified fields keep their value. */
   setFaults(f: Partial<GraphSimFaults>): void;
+  /**
+   * Replaces the fault rules (checked first, before the faults of setFaults); each rule's duration runs from
+   * now on the simulator's clock. Throws on a malformed rule, naming it. Same as `POST /_sim/faults`.
+   */
+  setFaultRules(rules: GraphSimFaultRule[]): void;
+  /** Removes every fault rule (`DELETE /_sim/faults`); the faults of setFaults stay. */
+  clearFaultRules(): void;
+  /** The fault rules set, with when each started and ends (`GET /_sim/faults`). */
+  faultRules(): ActiveFaultRule[];
+  /** Requests and `$batch` sub-requests received, by method (`GET /_sim/stats`); admin calls are not counted. */
+  stats(): GraphSimStats;
+  /** Starts counting again from zero (`DELETE /_sim/stats`). */
+  resetStats(): void;
   /** Every write (method, path, status, time) on this data dir, including those logged before a restart. */
   writes(): GraphSimWrite[];
   /**
@@ -92,6 +134,14 @@ const MAX_BATCH_REQUESTS = 20;
 const DEFAULT_DELTA_PAGE_SIZE = 200;
 const MAX_BODY_BYTES = 40 * 1024 * 1024;
 const WRITE_METHODS = new Set(['POST', 'PATCH', 'PUT', 'DELETE']);
+/** POST actions that only read (checkMemberGroups, getByIds): not writes for the log or the write quota. */
+const READ_ACTIONS =
+  /\/(checkMemberGroups|checkMemberObjects|getMemberGroups|getMemberObjects|getByIds)\/?$/i;
+
+/** Whether a request changes the directory (logged, and counted against the write quota). */
+function isWrite(method: string, path: string): boolean {
+  return WRITE_METHODS.has(method) && !READ_ACTIONS.test(path);
+}
 const JSON_CONTENT_TYPE =
   'application/json;odata.metadata=minimal;odata.streaming=true;IEEE754Compatible=false;charset=utf-8';
 
@@ -123,18 +173,65 @@ interface Settings {
   grantRoleManagement: boolean;
 }
 
+function emptyCount(): GraphSimCount {
+  return { total: 0, byMethod: {} };
+}
+
+function bump(count: GraphSimCount, method: string): void {
+  const m = method.toUpperCase();
+  count.total += 1;
+  count.byMethod[m] = (count.byMethod[m] ?? 0) + 1;
+}
+
 class Simulator {
   private readonly bucket = new WriteBucket();
   serviceRoot = '';
+  rules: CompiledFaultRule[] = [];
+  counts!: GraphSimStats;
 
   constructor(
     private readonly store: TenantStore,
     private readonly mailDir: string,
     readonly settings: Settings,
-  ) {}
+  ) {
+    this.resetStats();
+  }
 
-  /** The injected fault for this request, if any: dice first (429 or 503), then the write quota. */
-  private fault(method: string, ids: RequestIds): SimResponse | undefined {
+  resetStats(): void {
+    this.counts = {
+      requests: emptyCount(),
+      batchSubRequests: emptyCount(),
+      since: this.settings.now().toISOString(),
+    };
+  }
+
+  /** A deep copy, so a caller holding it does not see later counts. */
+  stats(): GraphSimStats {
+    return JSON.parse(JSON.stringify(this.counts)) as GraphSimStats;
+  }
+
+  /** The fault of the first rule in force that matches this request and whose dice say so, if any. */
+  private ruleFault(
+    method: string,
+    path: string,
+    ids: RequestIds,
+    envelope: boolean,
+  ): SimResponse | undefined {
+    if (this.rules.length === 0) return undefined;
+    const now = this.settings.now();
+    for (const rule of this.rules) {
+      if (!rule.matches(method, path, now, envelope)) continue;
+      const rate = rule.rule.rate ?? 1;
+      if (rate <= 0) continue;
+      if (rate >= 1 || this.settings.random() < rate) return rule.response(ids, now);
+    }
+    return undefined;
+  }
+
+  /** The injected fault for this request, if any: rules, then dice (429 or 503), then the write quota. */
+  private fault(method: string, path: string, ids: RequestIds): SimResponse | undefined {
+    const ruled = this.ruleFault(method, path, ids, false);
+    if (ruled) return ruled;
     const f = this.settings.faults;
     const now = this.settings.now();
     const retryAfter = String(f.retryAfterSeconds ?? 1);
@@ -165,7 +262,7 @@ class Simulator {
         );
       }
     }
-    if (f.writeQuota && WRITE_METHODS.has(method)) {
+    if (f.writeQuota && isWrite(method, path)) {
       const taken = this.bucket.take(now);
       if (!taken.ok) {
         return graphError(
@@ -193,8 +290,8 @@ class Simulator {
       deltaPageSize: this.settings.deltaPageSize,
       grantRoleManagement: this.settings.grantRoleManagement,
     };
-    const res = this.fault(method, ids) ?? routeGraphRequest(ctx, req);
-    if (WRITE_METHODS.has(method)) {
+    const res = this.fault(method, req.path, ids) ?? routeGraphRequest(ctx, req);
+    if (isWrite(method, req.path)) {
       this.store.recordWrite({
         method,
         path: req.path,
@@ -274,6 +371,7 @@ class Simulator {
         );
       }
     }
+    for (const step of steps) bump(this.counts.batchSubRequests, step.method);
     // Kahn's order, stable by position, so independent requests run in the order they were sent.
     const order: Step[] = [];
     const pending = [...steps];
@@ -338,6 +436,7 @@ class Simulator {
     rawBody: Buffer,
     ids: RequestIds,
   ): Promise<SimResponse> {
+    bump(this.counts.requests, method);
     const now = this.settings.now();
     const token = /^Bearer\s+(\S+)\s*$/i.exec(authorization ?? '')?.[1];
     if (!token) return graphError(401, 'InvalidAuthenticationToken', 'Access token is empty.', ids, now);
@@ -381,10 +480,70 @@ class Simulator {
           now,
         );
       }
-      // NB. Faults hit the requests inside a batch one by one, as Graph throttles them, not the batch itself.
-      return this.batch(body, ids);
+      // NB. Faults hit the requests inside a batch one by one, as Graph throttles them, not the batch itself;
+      // only a rule naming /$batch itself fails the envelope.
+      return this.ruleFault('POST', '/$batch', ids, true) ?? this.batch(body, ids);
     }
     return this.execute({ method, path: subPath, query: url.searchParams, body }, ids, false);
+  }
+}
+
+const ADMIN_PREFIX = '/_sim/';
+
+/** An answer of the admin endpoint: not Graph, so a plain `{error: {code, message}}` on failure. */
+function adminError(status: number, code: string, message: string): SimResponse {
+  return { status, headers: {}, body: { error: { code, message } } };
+}
+
+/**
+ * The loopback-only admin endpoint under `/_sim/` (no Graph token): fault rules, delta token expiry and
+ * request counts, for tests and benchmarks driving a running simulator.
+ */
+function adminRequest(
+  sim: Simulator,
+  store: TenantStore,
+  method: string,
+  pathname: string,
+  rawBody: Buffer,
+  remoteAddress: string | undefined,
+): SimResponse {
+  if (!isLoopbackAddress(remoteAddress)) {
+    return adminError(403, 'Forbidden', 'The simulator admin endpoint answers callers on this machine only.');
+  }
+  const route = `${method.toUpperCase()} ${pathname.replace(/\/+$/, '')}`;
+  const rulesBody = () => ({ status: 200, headers: {}, body: { rules: sim.rules.map((r) => r.active()) } });
+  switch (route) {
+    case 'GET /_sim/faults':
+      return rulesBody();
+    case 'POST /_sim/faults':
+    case 'PUT /_sim/faults': {
+      let body: unknown;
+      try {
+        body = JSON.parse(rawBody.toString('utf8') || 'null');
+      } catch {
+        return adminError(400, 'BadRequest', 'The body must be JSON: {"rules": [ ... ]}.');
+      }
+      try {
+        sim.rules = compileFaultRules((body as { rules?: unknown } | null)?.rules, sim.settings.now());
+      } catch (e) {
+        if (e instanceof FaultRuleError) return adminError(400, 'BadRequest', e.message);
+        throw e;
+      }
+      return rulesBody();
+    }
+    case 'DELETE /_sim/faults':
+      sim.rules = [];
+      return { status: 204, headers: {} };
+    case 'GET /_sim/stats':
+      return { status: 200, headers: {}, body: sim.stats() };
+    case 'DELETE /_sim/stats':
+      sim.resetStats();
+      return { status: 204, headers: {} };
+    case 'POST /_sim/delta/expire':
+      store.expireDeltaTokens();
+      return { status: 204, headers: {} };
+    default:
+      return adminError(404, 'NotFound', `No simulator admin route ${route}.`);
   }
 }
 
@@ -471,6 +630,10 @@ export async function startGraphSimulator(opts: GraphSimOptions): Promise<GraphS
             sim.settings.now(),
           );
         }
+        const pathname = new URL(req.url ?? '/', 'http://127.0.0.1').pathname;
+        if (pathname.startsWith(ADMIN_PREFIX)) {
+          return adminRequest(sim, store, req.method ?? 'GET', pathname, body, req.socket.remoteAddress);
+        }
         return sim.handle(req.method ?? 'GET', req.url ?? '/', req.headers.authorization, body, ids);
       })
       .then(
@@ -497,6 +660,15 @@ export async function startGraphSimulator(opts: GraphSimOptions): Promise<GraphS
     setFaults(f) {
       sim.settings.faults = { ...sim.settings.faults, ...f };
     },
+    setFaultRules(rules) {
+      sim.rules = compileFaultRules(rules, sim.settings.now());
+    },
+    clearFaultRules() {
+      sim.rules = [];
+    },
+    faultRules: () => sim.rules.map((r) => r.active()),
+    stats: () => sim.stats(),
+    resetStats: () => sim.resetStats(),
     writes: () => store.writes(),
     addGroupMember: (groupId, memberId) => store.addMember(groupId.toLowerCase(), memberId.toLowerCase()),
     removeGroupMember: (groupId, memberId) =>

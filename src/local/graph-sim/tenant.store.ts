@@ -125,8 +125,13 @@ export class TenantStore {
    * so `groups/delta` sees all of them.
    */
   addMember(groupId: string, memberId: string): boolean {
-    const group = this.state.tenant.groups.find((g) => g.id === groupId);
+    const tenant = this.state.tenant;
+    const group = tenant.groups.find((g) => g.id === groupId);
     if (!group) throw new Error(`Graph simulator: no group ${groupId}`);
+    if (!tenant.users.some((u) => u.id === memberId) && !tenant.groups.some((g) => g.id === memberId))
+      throw new Error(`Graph simulator: no user or group ${memberId} to add to group ${groupId}`);
+    if (memberId === groupId)
+      throw new Error(`Graph simulator: group ${groupId} cannot be a member of itself`);
     if (group.memberIds.includes(memberId)) return false;
     group.memberIds.push(memberId);
     this.logChange({ groupId, kind: 'added', memberId });

@@ -17,6 +17,7 @@ import {
   DEMO_DYNAMIC_GROUP_ID,
   DEMO_MAIL_ENABLED_SECURITY_GROUP_ID,
   DEMO_ONCALL_GROUP_ID,
+  DEMO_ONCALL_SECONDARY_GROUP_ID,
   DEMO_ONPREM_SYNCED_GROUP_ID,
   DEMO_ROLE_ASSIGNABLE_GROUP_ID,
   DEMO_UNIFIED_GROUP_ID,
@@ -184,10 +185,12 @@ describe('GraphDirectory on the demo tenant', () => {
     ]);
   });
 
-  test('group members are every member of the group, in full', async () => {
+  test('group members are every direct member of the group that is a user, in full', async () => {
     const members = await s.directory.groupMembers(DEMO_ONCALL_GROUP_ID);
-    const expected = seed.groups.find((g) => g.id === DEMO_ONCALL_GROUP_ID)?.memberIds;
-    expect(members.map((m) => m.id)).toEqual(expected);
+    const direct = seed.groups.find((g) => g.id === DEMO_ONCALL_GROUP_ID)?.memberIds ?? [];
+    // The nested secondary on-call group is a member too, but not a person.
+    expect(direct).toContain(DEMO_ONCALL_SECONDARY_GROUP_ID);
+    expect(members.map((m) => m.id)).toEqual(direct.filter((id) => id !== DEMO_ONCALL_SECONDARY_GROUP_ID));
     expect(members.every((m) => m.userPrincipalName.endsWith('@contoso.example'))).toBe(true);
   });
 
@@ -223,7 +226,7 @@ describe('GraphDirectory on the demo tenant', () => {
     );
   });
 
-  test('memberGroupIds picks the groups the user is in from more candidates than fit one batch', async () => {
+  test('memberGroupIds picks the groups the user is in from more candidates than one checkMemberGroups takes', async () => {
     const candidates = [
       ...DEMO_APPS.flatMap((a) => a.roles.map((r) => r.groupId)),
       DEMO_ONCALL_GROUP_ID,
@@ -754,4 +757,169 @@ describe('GraphDirectory.getGroup and groups Graph will not change', () => {
       }
     },
   );
+});
+
+describe('GraphDirectory transitive membership', () => {
+  const NORA = demoUserId('nora.johansson');
+  let s: Started;
+  beforeAll(async () => {
+    s = await start();
+  });
+  afterAll(() => s.sim.close());
+
+  test('Nora is on call only through the nested secondary rota: not a direct member, a transitive one', async () => {
+    expect(await s.directory.isMember(DEMO_ONCALL_GROUP_ID, NORA)).toBe(false);
+    expect(await s.directory.isTransitiveMember(DEMO_ONCALL_GROUP_ID, NORA)).toBe(true);
+    expect(await s.directory.isTransitiveMember(DEMO_ONCALL_SECONDARY_GROUP_ID, NORA)).toBe(true);
+    expect(await s.directory.isTransitiveMember(SALESFORCE_USERS, NORA)).toBe(false);
+  });
+
+  test('memberGroupIds counts nested membership and keeps the order and spelling given', async () => {
+    const asked = [
+      SALESFORCE_USERS,
+      DEMO_ONCALL_GROUP_ID.toUpperCase(),
+      AWS_READONLY,
+      DEMO_ONCALL_SECONDARY_GROUP_ID,
+    ];
+    expect(await s.directory.memberGroupIds(NORA, asked)).toEqual([
+      DEMO_ONCALL_GROUP_ID.toUpperCase(),
+      DEMO_ONCALL_SECONDARY_GROUP_ID,
+    ]);
+  });
+
+  test('an unknown group is DIRECTORY.NOT_FOUND naming the group; an unknown user names the user', async () => {
+    const group = await directoryErrorOf(s.directory.isTransitiveMember(UNKNOWN_GROUP, NORA));
+    expect(group.code).toBe('DIRECTORY.NOT_FOUND');
+    expect(group.details).toMatchObject({ operation: 'isTransitiveMember', target: UNKNOWN_GROUP });
+    expect(group.message).toContain(`Group ${UNKNOWN_GROUP} does not exist`);
+    const user = await directoryErrorOf(s.directory.isTransitiveMember(DEMO_ONCALL_GROUP_ID, UNKNOWN_USER));
+    expect(user.code).toBe('DIRECTORY.NOT_FOUND');
+    expect(user.details).toMatchObject({ operation: 'isTransitiveMember', target: UNKNOWN_USER });
+    expect(user.message).toContain(`User ${UNKNOWN_USER} does not exist`);
+  });
+});
+
+describe('GraphDirectory under fault rules set at run time', () => {
+  test('an outage is DIRECTORY.UNAVAILABLE while it lasts and over once the simulator clock passes its end', async () => {
+    let clock = NOW.getTime();
+    const s = await start({ now: () => new Date(clock) });
+    try {
+      s.sim.setFaultRules([{ path: '/**', status: 503, durationMs: 2 * 3600_000, retryAfterSeconds: 0 }]);
+      const err = await directoryErrorOf(s.directory.getUser(ALEX));
+      expect(err.code).toBe('DIRECTORY.UNAVAILABLE');
+      expect(err.details).toMatchObject({ status: 503, graphCode: 'serviceNotAvailable' });
+      clock += 2 * 3600_000;
+      expect((await s.directory.getUser(ALEX))?.id).toBe(ALEX);
+    } finally {
+      await s.sim.close();
+    }
+  });
+
+  test('checkMemberGroups throttled inside $batch is retried after Retry-After until the rule ends on the injected clock', async () => {
+    let clock = NOW.getTime();
+    const waits: number[] = [];
+    const s = await start(
+      { now: () => new Date(clock) },
+      { maxRetries: 0 },
+      {
+        batch: {
+          maxRetries: 3,
+          // The adapter's wait moves the simulator's clock instead of the test's wall time.
+          sleep: async (ms) => {
+            waits.push(ms);
+            clock += ms;
+          },
+        },
+      },
+    );
+    try {
+      s.sim.setFaultRules([
+        {
+          method: 'POST',
+          path: '/users/*/checkMemberGroups',
+          status: 429,
+          durationMs: 5000,
+          retryAfterSeconds: 3,
+        },
+      ]);
+      expect(await s.directory.memberGroupIds(SIOBHAN, [AWS_READONLY, SALESFORCE_USERS])).toEqual([
+        AWS_READONLY,
+      ]);
+      expect(waits).toEqual([3000, 3000]);
+    } finally {
+      await s.sim.close();
+    }
+  });
+
+  test('should checkMemberGroups answer 404, getByIds tells a missing group from a missing user', async () => {
+    const s = await start();
+    try {
+      s.sim.setFaultRules([{ method: 'POST', path: '/users/*/checkMemberGroups', status: 404 }]);
+      const group = await directoryErrorOf(
+        s.directory.memberGroupIds(SIOBHAN, [AWS_READONLY, UNKNOWN_GROUP]),
+      );
+      expect([group.code, group.details.target]).toEqual(['DIRECTORY.NOT_FOUND', UNKNOWN_GROUP]);
+      const user = await directoryErrorOf(s.directory.memberGroupIds(SIOBHAN, [AWS_READONLY]));
+      expect([user.code, user.details.target]).toEqual(['DIRECTORY.NOT_FOUND', SIOBHAN]);
+      expect(user.message).toContain(`User ${SIOBHAN} does not exist`);
+    } finally {
+      await s.sim.close();
+    }
+  });
+
+  test('a 410 Gone on a delta link is DIRECTORY.DELTA_EXPIRED', async () => {
+    const s = await start();
+    try {
+      const first = await s.directory.groupMembersDelta({ groupIds: [AWS_READONLY] });
+      s.sim.setFaultRules([{ method: 'GET', path: '/groups/delta', status: 410 }]);
+      const err = await directoryErrorOf(s.directory.groupMembersDelta({ deltaLink: first.deltaLink }));
+      expect(err.code).toBe('DIRECTORY.DELTA_EXPIRED');
+      expect(err.details).toMatchObject({ status: 410, graphCode: 'resyncRequired' });
+    } finally {
+      await s.sim.close();
+    }
+  });
+});
+
+describe('GraphDirectory request cost, counted by the simulator', () => {
+  test('memberGroupIds of 22 candidates is one HTTP request: two checkMemberGroups and one getByIds inside $batch', async () => {
+    const s = await start();
+    try {
+      const candidates = [
+        ...DEMO_APPS.flatMap((a) => a.roles.map((r) => r.groupId)),
+        DEMO_ONCALL_GROUP_ID,
+        DEMO_ONCALL_SECONDARY_GROUP_ID,
+        DEMO_ATTEST_ADMINS_GROUP_ID,
+        DEMO_UNIFIED_GROUP_ID,
+        DEMO_DYNAMIC_GROUP_ID,
+      ];
+      expect(candidates.length).toBeGreaterThan(20);
+      s.sim.resetStats();
+      await s.directory.memberGroupIds(SIOBHAN, candidates);
+      expect(s.sim.stats()).toMatchObject({
+        requests: { total: 1, byMethod: { POST: 1 } },
+        batchSubRequests: { total: 3, byMethod: { POST: 3 } },
+      });
+      s.sim.resetStats();
+      await s.directory.isTransitiveMember(DEMO_ONCALL_GROUP_ID, SIOBHAN);
+      expect(s.sim.stats()).toMatchObject({ requests: { total: 1 }, batchSubRequests: { total: 2 } });
+    } finally {
+      await s.sim.close();
+    }
+  });
+
+  test('a delta round costs one GET per page', async () => {
+    const s = await start({ deltaPageSize: 5 });
+    try {
+      const members = seed.groups.find((g) => g.id === DEMO_ONCALL_GROUP_ID)?.memberIds.length ?? 0;
+      s.sim.resetStats();
+      await s.directory.groupMembersDelta({ groupIds: [DEMO_ONCALL_GROUP_ID] });
+      expect(s.sim.stats().requests).toEqual({
+        total: Math.ceil(members / 5),
+        byMethod: { GET: Math.ceil(members / 5) },
+      });
+    } finally {
+      await s.sim.close();
+    }
+  });
 });
