@@ -24,6 +24,8 @@ import {
   grantClaims,
   reconcileMember,
   recordBaseline,
+  recordClaimGone,
+  recordOutsideGone,
   type MembershipEntry,
   type OwedRemoval,
 } from '../domain/ledger/membership-ledger';
@@ -411,18 +413,18 @@ async function applyPlan(deps: WorkflowDeps, p: GroupPlan, at: string): Promise<
       foundAt: at,
       requestIds: gone.requestIds,
     });
-    await updateEntry(ledger, g, gone.userId, (e) =>
-      grantClaims(e).length && !e.goneAt ? { ...e, goneAt: at } : undefined,
-    );
+    await updateEntry(ledger, g, gone.userId, (e) => {
+      const next = recordClaimGone(e, at);
+      return next === e ? undefined : next;
+    });
   }
   for (const userId of p.owedDone) await settleRemoval(deps, g, userId, at);
   // Only outside claims held it and it ended outside Attest: forget them, so a later re-add is drift.
   for (const userId of p.outsideGone) {
-    await updateEntry(ledger, g, userId, (e) =>
-      grantClaims(e).length === e.claims.length
-        ? undefined
-        : { ...e, claims: grantClaims(e), seenAt: undefined },
-    );
+    await updateEntry(ledger, g, userId, (e) => {
+      const next = recordOutsideGone(e);
+      return next === e ? undefined : next;
+    });
   }
   for (const userId of p.backAgain) {
     await updateEntry(ledger, g, userId, (e) =>

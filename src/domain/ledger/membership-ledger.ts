@@ -234,3 +234,22 @@ export function recordBaseline(entry: MembershipEntry, at: string): MembershipEn
     seenAt: at,
   };
 }
+
+/**
+ * The reconciler saw the member gone while grants still claim the membership (removed outside Attest): the
+ * claims stay (the requests still say what was granted) and the entry says since when it is gone.
+ */
+export function recordClaimGone(entry: MembershipEntry, at: string): MembershipEntry {
+  if (!grantClaims(entry).length || entry.goneAt) return entry;
+  return { ...entry, goneAt: at };
+}
+
+/**
+ * The reconciler saw a membership held only by outside claims end (outside Attest): those claims go, so a
+ * later re-add of the member is drift rather than silently covered by a claim from before.
+ */
+export function recordOutsideGone(entry: MembershipEntry): MembershipEntry {
+  const grants = grantClaims(entry);
+  if (grants.length === entry.claims.length) return entry;
+  return { ...entry, claims: grants, seenAt: undefined };
+}

@@ -305,4 +305,22 @@ describe('membership reconcile', () => {
     ]);
     expect((await w.deps.ledger.get(group, holder)).entry.owed).toEqual([]);
   });
+
+  test('a baseline member removed outside Attest and added back later is drift the second time', async () => {
+    const group = groups[6];
+    const [member] = await membersOf(group);
+    expect((await w.deps.ledger.get(group, member)).entry.claims).toEqual([
+      expect.objectContaining({ kind: 'outside', source: 'baseline' }),
+    ]);
+    sim.removeGroupMember(group, member);
+    const gone = await reconcile();
+    expect(gone).toMatchObject({ drift: 0, removedOutside: 0 });
+    expect((await w.deps.ledger.get(group, member)).entry.claims).toEqual([]);
+
+    sim.addGroupMember(group, member);
+    expect((await reconcile()).drift).toBe(1);
+    expect(await w.deps.reconcile.findings({ groupId: group, userId: member })).toEqual([
+      expect.objectContaining({ kind: 'added-outside' }),
+    ]);
+  });
 });
