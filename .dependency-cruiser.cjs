@@ -24,6 +24,14 @@ module.exports = {
       to: { path: '^src/(adapters|local|functions|cli)/' },
     },
     {
+      name: 'adapters-do-not-reach-the-hosts',
+      comment:
+        'adapters implement ports; the hosts (src/functions, src/local) and the CLI wire adapters together, never the other way round.',
+      severity: 'error',
+      from: { path: '^src/adapters/' },
+      to: { path: '^src/(functions|local|cli)/' },
+    },
+    {
       name: 'production-code-does-not-import-the-local-host',
       comment:
         'Only src/local and src/cli may mount the local host; the Azure entry point must not pull it in.',

@@ -10,7 +10,6 @@ import { loadConfig } from '../src/config/config';
 import { stopLeftoverAzurite } from '../src/local/azurite';
 import { PLAYGROUND_USERS } from '../src/local/graph-sim/demo-tenant';
 import { startLocalHost } from '../src/local/local-host';
-import { freePort } from '../src/local/port-check';
 import { AccessRequestService } from '../src/workflows/access-request.service';
 import { percentile, type BenchRow } from './bench-kit';
 
@@ -21,9 +20,9 @@ export async function run(): Promise<BenchRow[]> {
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'attest-bench-requests-'));
   const config = loadConfig(
     {
-      ATTEST_AZURITE_TABLE_PORT: String(await freePort()),
-      ATTEST_AZURITE_BLOB_PORT: String(await freePort()),
-      ATTEST_GRAPH_SIM_PORT: String(await freePort()),
+      ATTEST_AZURITE_TABLE_PORT: '0',
+      ATTEST_AZURITE_BLOB_PORT: '0',
+      ATTEST_GRAPH_SIM_PORT: '0',
     },
     'local',
   );

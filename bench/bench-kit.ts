@@ -4,7 +4,6 @@ import os from 'node:os';
 import path from 'node:path';
 import { createTableFactory, type TableFactory } from '../src/adapters/tables/table-client-factory';
 import { startAzurite } from '../src/local/azurite';
-import { freePort } from '../src/local/port-check';
 
 /** One printed figure. */
 export interface BenchRow {
@@ -27,7 +26,7 @@ export function percentile(sorted: number[], p: number): number {
 /** Runs `fn` with a fresh Azurite (own folder, free ports), stopped afterwards. */
 export async function withStorage<T>(fn: (tables: TableFactory, dataDir: string) => Promise<T>): Promise<T> {
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'attest-bench-'));
-  const azurite = await startAzurite({ dataDir, tablePort: await freePort(), blobPort: await freePort() });
+  const azurite = await startAzurite({ dataDir, tablePort: 0, blobPort: 0 });
   try {
     return await fn(
       createTableFactory({ mode: 'embedded', tablePort: azurite.tablePort, blobPort: azurite.blobPort }),

@@ -9,7 +9,6 @@ import path from 'node:path';
 import type * as df from 'durable-functions';
 import type { TableFactory } from '../src/adapters/tables/table-client-factory';
 import { stopLeftoverAzurite } from '../src/local/azurite';
-import { freePort } from '../src/local/port-check';
 import { ReplayHost } from '../src/local/replay-host/replay-host';
 import { TaskHubStore } from '../src/local/replay-host/task-hub-store';
 import { ROOT, percentile, withStorage, type BenchRow } from './bench-kit';
@@ -19,11 +18,11 @@ async function localHostStart(): Promise<BenchRow[]> {
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'attest-bench-start-'));
   const env = {
     ...process.env,
-    ATTEST_HTTP_PORT: String(await freePort()),
-    ATTEST_GRAPH_SIM_PORT: String(await freePort()),
-    ATTEST_AZURITE_TABLE_PORT: String(await freePort()),
-    ATTEST_AZURITE_BLOB_PORT: String(await freePort()),
-    ATTEST_PLAYGROUND_PORT: String(await freePort()),
+    ATTEST_HTTP_PORT: '0',
+    ATTEST_GRAPH_SIM_PORT: '0',
+    ATTEST_AZURITE_TABLE_PORT: '0',
+    ATTEST_AZURITE_BLOB_PORT: '0',
+    ATTEST_PLAYGROUND_PORT: '0',
   };
   const t0 = performance.now();
   const child = spawn(
@@ -46,7 +45,11 @@ async function localHostStart(): Promise<BenchRow[]> {
   while (performance.now() - t0 < 60000 && (!healthyAt || !bannerAt)) {
     if (!healthyAt) {
       try {
-        const res = await fetch(`http://127.0.0.1:${env.ATTEST_HTTP_PORT}/healthz`);
+        // The ports are the OS's choice: the host records its URL in the data folder once it serves.
+        const { url } = JSON.parse(fs.readFileSync(path.join(dataDir, 'host.json'), 'utf8')) as {
+          url: string;
+        };
+        const res = await fetch(`${url}/healthz`);
         if (res.ok) healthyAt = performance.now();
       } catch {
         // not listening yet

@@ -15,7 +15,6 @@ import { loadConfig } from '../src/config/config';
 import { stopLeftoverAzurite } from '../src/local/azurite';
 import { PLAYGROUND_USERS } from '../src/local/graph-sim/demo-tenant';
 import { startLocalHost } from '../src/local/local-host';
-import { freePort } from '../src/local/port-check';
 import { BotClient, cardText, TENANT, type TeamsUser } from '../test/support/bot-client';
 import { startConnector } from '../test/support/connector';
 import { percentile, type BenchRow } from './bench-kit';
@@ -34,10 +33,10 @@ async function invokes(): Promise<BenchRow[]> {
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'attest-bench-teams-'));
   const config = loadConfig(
     {
-      ATTEST_HTTP_PORT: String(await freePort()),
-      ATTEST_AZURITE_TABLE_PORT: String(await freePort()),
-      ATTEST_AZURITE_BLOB_PORT: String(await freePort()),
-      ATTEST_GRAPH_SIM_PORT: String(await freePort()),
+      ATTEST_HTTP_PORT: '0',
+      ATTEST_AZURITE_TABLE_PORT: '0',
+      ATTEST_AZURITE_BLOB_PORT: '0',
+      ATTEST_GRAPH_SIM_PORT: '0',
       ATTEST_GRAPH_SIM_LATENCY_MS: String(GRAPH_LATENCY_MS),
     },
     'local',

@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 /**
  * `attest` — the command line: `attest verify` proves the audit log is intact, `attest log <stream>` prints a
- * stream's events in order, `attest export` writes one evidence row per access lifecycle (export.command.ts).
+ * stream's events in order, `attest export` writes one evidence row per access lifecycle (export.command.ts),
+ * `attest catalog check` checks the access catalog against the directory (catalog.command.ts).
  * Options: `--data DIR` (embedded storage's data folder, default `.attest`).
  * Exit codes: 0 ok, 1 verification or export failed, 2 usage or configuration error.
  */
@@ -16,6 +17,7 @@ import { PortInUseError } from '../local/port-check';
 import { openCliStorage } from './cli-storage';
 import { formatEvent } from './event-format';
 import { REQUEST_USAGE, RequestUsageError, runRequestCommand } from './request.commands';
+import { CATALOG_USAGE, CatalogUsageError, runCatalogCommand } from './catalog.command';
 import {
   eventsInStreamOrder,
   EXPORT_OPTIONS,
@@ -34,6 +36,7 @@ const USAGE = [
   '                    one evidence row per access request submitted in [from, to) (dates as YYYY-MM-DD,',
   '                    UTC, or ISO 8601 with a zone); CSV by default; to stdout unless --out (see docs/evidence.md)',
   ...REQUEST_USAGE,
+  ...CATALOG_USAGE,
 ].join('\n');
 
 const REQUEST_COMMANDS = ['request', 'decide', 'status', 'demo'] as const;
@@ -109,6 +112,25 @@ export async function runCli(
   err: (line: string) => void = (l) => console.error(l),
 ): Promise<number> {
   const first = argv.find((a) => !a.startsWith('-'));
+  if (first === 'catalog') {
+    try {
+      return await runCatalogCommand(
+        argv.filter((a, i) => i !== argv.indexOf(first)),
+        loadConfigFromProcess('local'),
+        out,
+      );
+    } catch (e) {
+      if (e instanceof CatalogUsageError) {
+        err(`attest: ${e.message}\n${USAGE}`);
+        return 2;
+      }
+      if (e instanceof ConfigError || e instanceof PortInUseError) {
+        err(e.message);
+        return 2;
+      }
+      throw e;
+    }
+  }
   if (first && (REQUEST_COMMANDS as readonly string[]).includes(first)) {
     try {
       return await runRequestCommand(

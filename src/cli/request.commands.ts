@@ -12,7 +12,6 @@ import type { AuditActor } from '../domain/audit/audit-event.model';
 import { parseDuration } from '../domain/catalog/duration.parser';
 import { DomainError } from '../domain/domain-error';
 import type { AccessRequest } from '../domain/request/access-request';
-import { freePort } from '../local/port-check';
 import { PLAYGROUND_USERS } from '../local/graph-sim/demo-tenant';
 import { formatVerifyResult } from '../ports/audit-log.port';
 import type { WorkflowDeps } from '../workflows/workflow-deps';
@@ -190,9 +189,9 @@ async function runDemo(argv: string[], out: (line: string) => void): Promise<num
   }
   const config = loadConfig(
     {
-      ATTEST_AZURITE_TABLE_PORT: String(await freePort()),
-      ATTEST_AZURITE_BLOB_PORT: String(await freePort()),
-      ATTEST_GRAPH_SIM_PORT: String(await freePort()),
+      ATTEST_AZURITE_TABLE_PORT: '0',
+      ATTEST_AZURITE_BLOB_PORT: '0',
+      ATTEST_GRAPH_SIM_PORT: '0',
     },
     'local',
   );

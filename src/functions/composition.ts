@@ -3,59 +3,68 @@
  * port. Both hosts call it; nothing here runs until the first activity or API call needs it.
  */
 import path from 'node:path';
-import { loadCatalogFile, type LoadedCatalog } from '../adapters/catalog/catalog-file.loader';
 import { sha256 } from '../adapters/crypto/sha256';
 import { createGraphClient } from '../adapters/graph/graph-client';
 import { GraphDirectory } from '../adapters/graph/graph-directory';
 import { GRAPH_WRITE_QUOTA, WritePacer, pacedDirectory } from '../adapters/graph/paced-directory';
-import { TableMembershipLedger } from '../adapters/tables/membership-ledger.store';
 import { AuditLogStore } from '../adapters/tables/audit-log.store';
+import { CatalogSnapshotStore } from '../adapters/tables/catalog-snapshot.store';
 import { TableNotifier } from '../adapters/tables/notification.store';
+import { TableMembershipLedger } from '../adapters/tables/membership-ledger.store';
 import { TableRequestStore } from '../adapters/tables/request.store';
 import { createTeamsChannel, type TeamsChannel } from '../adapters/teams/teams-channel';
 import { TeamsNotifier } from '../adapters/teams/teams-notifier';
 import type { TableFactory } from '../adapters/tables/table-client-factory';
 import { TableNames } from '../adapters/tables/table-names';
 import type { AttestConfig } from '../config/config';
-import { DomainError } from '../domain/domain-error';
 import type { Clock } from '../ports/clock.port';
-import type { Directory } from '../ports/directory.port';
 import type { WorkflowDeps } from '../workflows/workflow-deps';
-import type { AppServices, GraphAccess } from './function-types';
+import { BackgroundCatalogCheck, type CatalogCheckStatus } from './catalog-check';
+import { loadCatalogOrLastGood, newRequestsPaused, type CatalogInUse } from './catalog-in-use';
+import type { GraphAccess } from '../adapters/graph/graph-access';
+import type { AppServices } from './function-types';
 
 /**
- * Creates the ports once (tables made, catalog loaded and validated); later calls share the result. With
+ * Creates the ports once (tables made, catalog file loaded and validated); later calls share the result. With
  * `teams`, notifications are also delivered in Teams (and the Teams channel is built with the ports);
  * without, they stay in the outbox table (the CLI's in-process session, the workflow tests).
  */
-export function workflowDepsFactory(opts: {
-  config: AttestConfig;
-  tables: TableFactory;
-  graph: GraphAccess;
-  clock: Clock;
-  teams?: boolean;
-}): () => Promise<WorkflowDeps> {
+export function workflowDepsFactory(opts: HostServicesOptions): () => Promise<WorkflowDeps> {
   const both = hostServicesFactory(opts);
   return async () => (await both()).deps;
 }
 
-/** The workflow's ports and the Teams channel, built once (see {@link workflowDepsFactory}). */
-export function hostServicesFactory(opts: {
+/** What {@link hostServicesFactory} builds from. */
+export interface HostServicesOptions {
   config: AttestConfig;
   tables: TableFactory;
   graph: GraphAccess;
   clock: Clock;
   teams?: boolean;
-}): () => Promise<{ deps: WorkflowDeps; teams?: TeamsChannel }> {
-  let pending: Promise<{ deps: WorkflowDeps; teams?: TeamsChannel }> | undefined;
-  const build = async (): Promise<{ deps: WorkflowDeps; teams?: TeamsChannel }> => {
+  /** Started once the catalog is loaded: checks it against the directory in the background. */
+  catalogCheck?: BackgroundCatalogCheck;
+}
+
+/** The workflow's ports, the Teams channel and the catalog in use. */
+export interface HostServices {
+  deps: WorkflowDeps;
+  teams?: TeamsChannel;
+  catalog: CatalogInUse;
+}
+
+/**
+ * The workflow's ports and the Teams channel, built once (see {@link workflowDepsFactory}). NB. Nothing here
+ * waits on Microsoft Graph: the catalog is checked against the directory in the background (catalog-check.ts).
+ */
+export function hostServicesFactory(opts: HostServicesOptions): () => Promise<HostServices> {
+  let pending: Promise<HostServices> | undefined;
+  const build = async (): Promise<HostServices> => {
     const { config, tables, graph, clock } = opts;
     // Every group write of this process shares one pacer: Graph's write quota is per app and tenant.
     const directory = pacedDirectory(
       new GraphDirectory(createGraphClient({ baseUrl: graph.baseUrl, getToken: graph.getToken })),
       new WritePacer(GRAPH_WRITE_QUOTA),
     );
-    const catalog = await loadCatalogAgainst(directory, path.resolve(config.catalogPath));
     const audit = new AuditLogStore({
       table: tables.client(TableNames.auditLog),
       digests: tables.client(TableNames.auditDigests),
@@ -69,7 +78,11 @@ export function hostServicesFactory(opts: {
       state: tables.client(TableNames.reconcileState),
       findings: tables.client(TableNames.driftFindings),
     });
-    await Promise.all([audit.init(), requests.init(), outbox.init(), ledger.init()]);
+    const snapshots = new CatalogSnapshotStore(tables.client(TableNames.catalogSnapshots));
+    await Promise.all([audit.init(), requests.init(), outbox.init(), ledger.init(), snapshots.init()]);
+    const inUse = await loadCatalogOrLastGood(path.resolve(config.catalogPath), snapshots, clock);
+    const catalog = inUse.loaded;
+    opts.catalogCheck?.start(directory, catalog.text, catalog.file);
     const teams = opts.teams
       ? await createTeamsChannel({ bot: config.bot, tables, directory, catalog: catalog.catalog, clock })
       : undefined;
@@ -88,17 +101,21 @@ export function hostServicesFactory(opts: {
       : outbox;
     const deps: WorkflowDeps = {
       directory,
+      ledger,
       audit,
       requests,
       notifier,
       clock,
-      ledger,
       reconcile: ledger,
-      catalog: { catalog: catalog.catalog, stamp: catalog.stamp },
+      catalog: {
+        catalog: catalog.catalog,
+        stamp: catalog.stamp,
+        ...(inUse.fileProblem ? { unavailable: newRequestsPaused(inUse) } : {}),
+      },
       adminGroupId: config.adminGroupId,
       ticketTarget: config.tickets.mode === 'none' ? undefined : config.tickets.mode,
     };
-    return { deps, teams };
+    return { deps, teams, catalog: inUse };
   };
   return () => {
     pending ??= build().catch((err) => {
@@ -107,46 +124,6 @@ export function hostServicesFactory(opts: {
     });
     return pending;
   };
-}
-
-/**
- * Loads the catalog and checks every group and person it names against the directory, so a typo in a group
- * id is an error at start-up (with file and line) rather than at the first grant.
- */
-export async function loadCatalogAgainst(directory: Directory, file: string): Promise<LoadedCatalog> {
-  const loaded = await loadCatalogFile(file);
-  const groups = new Set<string>();
-  const people = new Set<string>();
-  for (const app of loaded.catalog.apps) {
-    for (const role of app.roles) {
-      groups.add(role.groupId);
-      role.eligibility.groupIds.forEach((g) => groups.add(g));
-      if (role.autoApprove?.requesterInGroup) groups.add(role.autoApprove.requesterInGroup);
-      for (const stage of role.approval.stages) {
-        people.add(stage.fallback);
-        const a = stage.approvers;
-        if (a.kind === 'group-owners' || a.kind === 'group-members') groups.add(a.groupId);
-        if (a.kind === 'people') a.people.forEach((p) => people.add(p));
-      }
-    }
-  }
-  const missingGroups = new Set<string>();
-  for (const id of groups) {
-    try {
-      await directory.groupOwners(id);
-    } catch (err) {
-      if (err instanceof DomainError && err.code === 'DIRECTORY.NOT_FOUND') missingGroups.add(id);
-      else throw err;
-    }
-  }
-  const missingPeople = new Set<string>();
-  for (const p of people) if (!(await directory.getUser(p))) missingPeople.add(p.toLowerCase());
-  if (missingGroups.size === 0 && missingPeople.size === 0) return loaded;
-  // Validate again with what the directory knows: the errors then name the file, the line and the fix.
-  return loadCatalogFile(file, {
-    knownGroups: (id: string) => !missingGroups.has(id.toLowerCase()),
-    knownUsers: (who: string) => !missingPeople.has(who.toLowerCase()),
-  });
 }
 
 /**
@@ -159,12 +136,28 @@ export function appServices(opts: {
   graph: GraphAccess;
   clock: Clock;
   teams: boolean;
+  /** Check the catalog against the directory in the background (default true; off for CLI sessions). */
+  checkCatalog?: boolean;
+  log?: (line: string) => void;
+  catalogRetryDelayMs?: (attempt: number) => number;
 }): AppServices {
-  const both = hostServicesFactory(opts);
+  const check =
+    opts.checkCatalog === false
+      ? undefined
+      : new BackgroundCatalogCheck({
+          clock: opts.clock,
+          log: opts.log ?? ((line) => console.log(line)),
+          retryDelayMs: opts.catalogRetryDelayMs,
+        });
+  const both = hostServicesFactory({ ...opts, catalogCheck: check });
   return {
     config: opts.config,
     graph: opts.graph,
     workflow: async () => (await both()).deps,
+    catalog: async () => (await both()).catalog,
+    catalogCheck: (): CatalogCheckStatus =>
+      check?.status() ?? { state: 'pending', problems: [], attempts: 0, waiting: 'not run by this host' },
+    stop: () => check?.stop(),
     teams: async () => {
       const { teams } = await both();
       if (!teams) throw new Error('This host does not serve the Teams bot.');

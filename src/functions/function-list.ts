@@ -51,7 +51,8 @@ export function buildFunctionList(config: AttestConfig): FunctionDefinition[] {
         handleBotRequest(request, async () => ({
           channel: await services.teams(),
           deps: await services.workflow(),
-          service: (deps) => new AccessRequestService(deps, durable),
+          service: (deps, requesterFacts) =>
+            new AccessRequestService(deps, durable, undefined, requesterFacts),
         })),
     },
     {

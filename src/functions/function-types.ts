@@ -9,12 +9,9 @@ import type { AttestConfig } from '../config/config';
 import type { DurableClientPort } from '../ports/durable-client.port';
 import type { WorkflowDeps } from '../workflows/workflow-deps';
 import type { TeamsChannel } from '../adapters/teams/teams-channel';
-
-/** How to reach the directory: Microsoft Graph's base URL and a bearer-token source (simulator or real). */
-export interface GraphAccess {
-  baseUrl: string;
-  getToken: () => Promise<string>;
-}
+import type { GraphAccess } from '../adapters/graph/graph-access';
+import type { CatalogCheckStatus } from './catalog-check';
+import type { CatalogInUse } from './catalog-in-use';
 
 /** What a function can use besides its trigger: built once per host from the configuration. */
 export interface AppServices {
@@ -24,6 +21,12 @@ export interface AppServices {
   workflow: () => Promise<WorkflowDeps>;
   /** The Teams channel (bot adapter, application, proactive queue), built with the ports. */
   teams: () => Promise<TeamsChannel>;
+  /** The catalog in use (the file, or the last good one when the file does not load), built with the ports. */
+  catalog?: () => Promise<CatalogInUse>;
+  /** The background check of the catalog against the directory, as it stands. */
+  catalogCheck?: () => CatalogCheckStatus;
+  /** Stops background work (the catalog check's retries). */
+  stop?: () => void;
 }
 
 /** Passed to http and timer handlers. */

@@ -38,11 +38,13 @@ export interface LocalHttpServer {
 }
 
 /**
- * Serves `functions` on 127.0.0.1:port. `health` answers /healthz; `contextFor` builds each invocation's
+ * Serves `functions` on 127.0.0.1:port (0: the OS assigns one; `port` of the result says which). `health` answers /healthz; `contextFor` builds each invocation's
  * context (services and the durable client).
  */
 export async function startHttpServer(opts: {
   port: number;
+  /** The port is the one this data folder's host had before (for the message when it is taken). */
+  recorded?: boolean;
   functions: HttpFunction[];
   health: () => Promise<Record<string, unknown>>;
   contextFor: (invocation: InvocationContext) => FunctionContext;
@@ -113,7 +115,7 @@ export async function startHttpServer(opts: {
     server.once('error', (err: NodeJS.ErrnoException) =>
       reject(
         err.code === 'EADDRINUSE'
-          ? new PortInUseError('Attest HTTP server', opts.port, 'ATTEST_HTTP_PORT')
+          ? new PortInUseError('Attest HTTP server', opts.port, 'ATTEST_HTTP_PORT', opts.recorded)
           : err,
       ),
     );

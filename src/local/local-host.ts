@@ -17,7 +17,6 @@ import {
   type AppServices,
   type FunctionContext,
   type FunctionDefinition,
-  type GraphAccess,
   type HttpFunction,
   type TimerFunction,
 } from '../functions/function-types';
@@ -30,9 +29,10 @@ import { PortInUseError, isPortFree } from './port-check';
 import { ReplayHost, type ActivityRunner, type ReplayHostRegistry } from './replay-host/replay-host';
 import { TaskHubStore } from './replay-host/task-hub-store';
 import { startTimers } from './timers';
-import { graphAccessFor } from '../adapters/graph/graph-access';
+import { graphAccessFor, type GraphAccess } from '../adapters/graph/graph-access';
 import { systemClock } from '../adapters/system-clock';
 import { appServices } from '../functions/composition';
+import type { CatalogInUse } from '../functions/catalog-in-use';
 import type { Clock } from '../ports/clock.port';
 
 /** How to start the local host. */
@@ -54,12 +54,17 @@ export interface LocalHostOptions {
   /** Functions to mount besides the app's own (tests mount samples here). */
   extraFunctions?: FunctionDefinition[];
   /**
+   * Functions that stand in for the app's own of the same name. Tests use it to run an earlier version of an
+   * orchestration, then restart on today's code and watch its instances finish.
+   */
+  overrides?: FunctionDefinition[];
+  /**
    * Deliver notifications in Teams (default true). Off, they stay in the outbox table and nobody is reported
    * unreachable: what the workflow tests use, which are about the orchestration, not the bot.
    */
   teams?: boolean;
   log?: (line: string) => void;
-  /** The clock for the workflow and the replay host (tests move it forward). */
+  /** The clock for the workflow, the replay host, the simulator and the timers (tests move it forward). */
   clock?: Clock;
 }
 
@@ -88,22 +93,30 @@ export async function startLocalHost(options: LocalHostOptions): Promise<LocalHo
     for (const stop of stops.reverse()) await stop().catch((err) => log(`stop: ${(err as Error).message}`));
   };
   try {
-    // Fail on a taken port before anything starts, with the setting to change.
-    const wanted: [string, number, string][] = [
-      ['Attest HTTP server', config.local.httpPort, 'ATTEST_HTTP_PORT'],
-    ];
-    if (options.playground !== false)
-      wanted.push(['Agents Playground', config.local.playgroundPort, 'ATTEST_PLAYGROUND_PORT']);
-    if (config.directory.mode === 'simulator' && config.directory.port !== 0) {
-      wanted.push(['Graph simulator', config.directory.port, 'ATTEST_GRAPH_SIM_PORT']);
-    }
-    for (const [part, port, setting] of wanted) {
-      if (port !== 0 && !(await isPortFree(port))) throw new PortInUseError(part, port, setting);
-    }
-
     if (options.fresh) {
       await stopLeftoverAzurite(dataDir);
       fs.rmSync(dataDir, { recursive: true, force: true });
+    }
+    // A port of 0 is the one this data folder's host had (so the Playground's and Teams' saved addresses
+    // still reach it after a restart), or else whatever the OS assigns when the server binds.
+    const had = serve ? readHostRecord(dataDir)?.ports : undefined;
+    const portFor = (configured: number, recorded: number | undefined) => ({
+      port: configured || recorded || 0,
+      recorded: configured === 0 && !!recorded,
+    });
+    const httpPort = portFor(config.local.httpPort, had?.http);
+    const playgroundPort = portFor(config.local.playgroundPort, had?.playground);
+    const graphPort = portFor(config.directory.mode === 'simulator' ? config.directory.port : 0, had?.graph);
+    // Fail on a taken port before anything starts, with the setting to change.
+    const wanted: [string, { port: number; recorded: boolean }, string][] = [
+      ['Attest HTTP server', httpPort, 'ATTEST_HTTP_PORT'],
+    ];
+    if (options.playground !== false)
+      wanted.push(['Agents Playground', playgroundPort, 'ATTEST_PLAYGROUND_PORT']);
+    if (config.directory.mode === 'simulator')
+      wanted.push(['Graph simulator', graphPort, 'ATTEST_GRAPH_SIM_PORT']);
+    for (const [part, { port, recorded }, setting] of wanted) {
+      if (port !== 0 && !(await isPortFree(port))) throw new PortInUseError(part, port, setting, recorded);
     }
     fs.mkdirSync(dataDir, { recursive: true });
 
@@ -113,10 +126,16 @@ export async function startLocalHost(options: LocalHostOptions): Promise<LocalHo
         dataDir,
         tablePort: config.storage.tablePort,
         blobPort: config.storage.blobPort,
+        had: { tablePort: had?.azuriteTable, blobPort: had?.azuriteBlob },
       });
       stops.push(() => (azurite as EmbeddedAzurite).stop());
     }
-    const tables = createTableFactory(config.storage);
+    // Azurite's ports are the ones it bound (the configured ones may be 0).
+    const tables = createTableFactory(
+      azurite
+        ? { mode: 'embedded', tablePort: azurite.tablePort, blobPort: azurite.blobPort }
+        : config.storage,
+    );
     const probe = await tables.ensureTable(TableNames.hostProbe);
     await probe.upsertEntity({ partitionKey: 'host', rowKey: 'last-start', at: new Date() });
 
@@ -125,7 +144,7 @@ export async function startLocalHost(options: LocalHostOptions): Promise<LocalHo
     if (config.directory.mode === 'simulator') {
       const d = config.directory;
       graphSim = await startGraphSimulator({
-        port: d.port,
+        port: serve ? graphPort.port : d.port,
         dataDir,
         ...(options.clock ? { now: () => (options.clock as Clock).now() } : {}),
         faults: {
@@ -148,12 +167,29 @@ export async function startLocalHost(options: LocalHostOptions): Promise<LocalHo
       graph,
       clock: options.clock ?? systemClock,
       teams: options.teams ?? true,
+      // The serving host checks the catalog against the directory in the background; CLI sessions do not.
+      checkCatalog: serve,
+      log,
     });
-    // Fail fast: a catalog that does not load (or names groups the directory lacks) stops start-up here.
-    const { catalog } = (await services.workflow()).catalog;
+    stops.push(async () => services.stop?.());
+    // The catalog FILE must load (syntax and schema), or a last good one be kept: with neither, start-up stops
+    // here. Nothing waits on Graph: the directory check runs in the background (see /healthz catalogCheck).
+    await services.workflow();
+    const inUse = await (services.catalog as () => Promise<CatalogInUse>)();
+    const { catalog } = inUse.loaded;
     const roles = catalog.apps.reduce((n, a) => n + a.roles.length, 0);
+    if (inUse.fileProblem) {
+      log(
+        `attest: the access catalog does not load (${inUse.fileProblem.code}); new requests are refused until it does:\n${inUse.fileProblem.message}\n` +
+          `Running on the last good catalog, ${catalog.id} v${catalog.version} (saved ${inUse.savedAt}).`,
+      );
+    }
 
-    const list = [...buildFunctionList(config), ...(options.extraFunctions ?? [])];
+    const replaced = new Map((options.overrides ?? []).map((f) => [f.name, f]));
+    const list = [
+      ...buildFunctionList(config).map((f) => replaced.get(f.name) ?? f),
+      ...(options.extraFunctions ?? []),
+    ];
     validateFunctionList(list);
     const store = new TaskHubStore(tables.client(TableNames.localTaskHub(config.taskHub)));
     const durable = new ReplayHost(store, replayRegistry(list, services), {
@@ -182,8 +218,16 @@ export async function startLocalHost(options: LocalHostOptions): Promise<LocalHo
         stop: stopAll,
       };
     }
+    let playground: RunningPlayground | undefined; // started last, once the bot answers
+    const ports = (): LocalHostPorts => ({
+      http: server.port,
+      ...(graphSim ? { graph: graphSim.port } : {}),
+      ...(playground ? { playground: playground.port } : {}),
+      ...(azurite ? { azuriteTable: azurite.tablePort, azuriteBlob: azurite.blobPort } : {}),
+    });
     const server: LocalHttpServer = await startHttpServer({
-      port: config.local.httpPort,
+      port: httpPort.port,
+      recorded: httpPort.recorded,
       functions: list.filter((f): f is HttpFunction => f.kind === 'http'),
       contextFor,
       log,
@@ -199,16 +243,36 @@ export async function startLocalHost(options: LocalHostOptions): Promise<LocalHo
           playground: playground ? { url: playground.url } : { disabled: true },
           orchestrations: { resumed },
         },
+        ports: ports(),
+        catalog: {
+          id: catalog.id,
+          version: catalog.version,
+          file: inUse.loaded.file,
+          source: inUse.source,
+          ...(inUse.fileProblem
+            ? {
+                newRequests: 'refused',
+                fileProblem: { code: inUse.fileProblem.code, message: inUse.fileProblem.message },
+              }
+            : { newRequests: 'accepted' }),
+        },
+        catalogCheck: services.catalogCheck?.(),
       }),
     });
     stops.push(() => server.close());
     const url = `http://127.0.0.1:${server.port}`;
-    writeHostRecord(dataDir, {
+    const graphToken = graphSim ? await graph.getToken() : undefined;
+    const record = (): HostRecord => ({
       pid: process.pid,
       url,
-      graph: graphSim ? { url: graphSim.url, token: await graph.getToken() } : undefined,
+      ports: ports(),
+      graph: graphSim ? { url: graphSim.url, token: graphToken as string } : undefined,
     });
-    stops.push(async () => fs.rmSync(hostRecordPath(dataDir), { force: true }));
+    writeHostRecord(dataDir, record());
+    // Stopped, the record keeps only the ports, for the next start on this folder to bind again.
+    stops.push(async () =>
+      writeHostRecord(dataDir, { url, ports: record().ports, stoppedAt: new Date().toISOString() }),
+    );
 
     const timers = startTimers(
       list.filter((f): f is TimerFunction => f.kind === 'timer'),
@@ -222,18 +286,20 @@ export async function startLocalHost(options: LocalHostOptions): Promise<LocalHo
           ),
         ),
       log,
+      options.clock ? { clock: options.clock } : undefined,
     );
     stops.push(async () => timers.stop());
 
-    let playground: RunningPlayground | undefined;
     if (options.playground !== false) {
       playground = await startPlayground({
-        port: config.local.playgroundPort,
+        port: playgroundPort.port,
+        recorded: playgroundPort.recorded,
         botEndpoint: `${url}/api/messages`,
         configYaml: playgroundConfigYaml({ botName: 'Attest', currentUserId: options.playgroundUser }),
         dataDir,
       });
       stops.push(() => (playground as RunningPlayground).stop());
+      writeHostRecord(dataDir, record()); // now with the Playground's port
     }
 
     const modes = describeModes(config);
@@ -252,7 +318,10 @@ export async function startLocalHost(options: LocalHostOptions): Promise<LocalHo
         `  mail            ${modes.mail}${config.mail.mode === 'simulator' ? ` (kept in ${path.join(dataDir, 'mail')})` : ''}`,
         `  tickets         ${modes.tickets}`,
         `  orchestrations  local replay host (${resumed} resumed)`,
-        `  catalog         ${config.catalogPath}: ${catalog.id} v${catalog.version} (${catalog.apps.length} apps, ${roles} roles)`,
+        inUse.fileProblem
+          ? `  catalog         ${config.catalogPath} DOES NOT LOAD (${inUse.fileProblem.code}): new requests refused; running on the last good catalog ${catalog.id} v${catalog.version} (saved ${inUse.savedAt})`
+          : `  catalog         ${config.catalogPath}: ${catalog.id} v${catalog.version} (${catalog.apps.length} apps, ${roles} roles)`,
+        `  catalog check   ${checkLine(services)} (groups and people against the directory, in the background; ${url}/healthz shows it)`,
         `  bot             ${url}/api/messages (${modes.bot})`,
         `  health          ${url}/healthz`,
         playground
@@ -268,10 +337,40 @@ export async function startLocalHost(options: LocalHostOptions): Promise<LocalHo
   }
 }
 
-/** What a serving local host leaves in its data folder, so the CLI can find it (and its simulator). */
+/** The catalog check's state for the banner. */
+function checkLine(services: AppServices): string {
+  const check = services.catalogCheck?.();
+  if (!check) return 'not run';
+  if (check.state === 'pending')
+    return check.waiting ? `pending (Graph did not answer yet: retrying)` : 'pending';
+  const errors = check.problems.filter((p) => p.severity === 'error').length;
+  const warnings = check.problems.length - errors;
+  const counts = [
+    errors ? `${errors} problem${errors === 1 ? '' : 's'}` : '',
+    warnings ? `${warnings} warning${warnings === 1 ? '' : 's'}` : '',
+  ].filter(Boolean);
+  return `${check.state}${counts.length ? ` (${counts.join(', ')}: see the log)` : ''}`;
+}
+
+/** The ports a serving local host got (0 in the configuration: the OS chose them). */
+export interface LocalHostPorts {
+  http: number;
+  graph?: number;
+  playground?: number;
+  azuriteTable?: number;
+  azuriteBlob?: number;
+}
+
+/**
+ * What a serving local host leaves in its data folder (`host.json`), so the CLI can find it (and its
+ * simulator) and a later start can bind the same ports. A stopped host's record has no `pid`.
+ */
 export interface HostRecord {
-  pid: number;
+  /** The running host's process; absent once it stopped cleanly. */
+  pid?: number;
   url: string;
+  ports?: LocalHostPorts;
+  stoppedAt?: string;
   /** The simulator's URL and a token it accepts: local development only, like Azurite's well-known key. */
   graph?: { url: string; token: string };
 }
@@ -284,14 +383,19 @@ function writeHostRecord(dataDir: string, record: HostRecord): void {
   fs.writeFileSync(hostRecordPath(dataDir), JSON.stringify(record), { mode: 0o600 });
 }
 
-/** The serving host on `dataDir`, if one is alive (a record left by a killed host is ignored). */
-export function liveHost(dataDir: string): HostRecord | undefined {
-  let record: HostRecord;
+/** The record a host left in `dataDir` (running, killed or stopped), if any. */
+export function readHostRecord(dataDir: string): HostRecord | undefined {
   try {
-    record = JSON.parse(fs.readFileSync(hostRecordPath(path.resolve(dataDir)), 'utf8')) as HostRecord;
+    return JSON.parse(fs.readFileSync(hostRecordPath(path.resolve(dataDir)), 'utf8')) as HostRecord;
   } catch {
     return undefined;
   }
+}
+
+/** The serving host on `dataDir`, if one is alive (a record left by a killed or stopped host is ignored). */
+export function liveHost(dataDir: string): HostRecord | undefined {
+  const record = readHostRecord(dataDir);
+  if (record?.pid === undefined) return undefined;
   try {
     process.kill(record.pid, 0);
     const cmdline = fs.readFileSync(`/proc/${record.pid}/cmdline`, 'utf8');

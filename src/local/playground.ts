@@ -12,14 +12,19 @@ import { PortInUseError, waitForPort, waitForPortFree } from './port-check';
 /** A running Playground. */
 export interface RunningPlayground {
   url: string;
+  port: number;
   stop(): Promise<void>;
 }
 
 const cli = require.resolve('@microsoft/m365agentsplayground/cli.js', { paths: [process.cwd(), __dirname] });
 
-/** Starts the Playground on `port` against `botEndpoint`, with `configYaml` as its configuration. */
+/**
+ * Starts the Playground on `port` (0: any free port, read back from what it prints) against `botEndpoint`,
+ * with `configYaml` as its configuration. `recorded` says the port is the one this data folder had before.
+ */
 export async function startPlayground(opts: {
   port: number;
+  recorded?: boolean;
   botEndpoint: string;
   configYaml: string;
   dataDir: string;
@@ -28,12 +33,13 @@ export async function startPlayground(opts: {
   const pidFile = path.join(dir, 'playground.pid');
   // A host that was killed leaves its Playground running: stop that one before starting ours.
   stopLeftover(pidFile);
-  if (!(await waitForPortFree(opts.port, 3000)))
-    throw new PortInUseError('Agents Playground', opts.port, 'ATTEST_PLAYGROUND_PORT');
+  if (opts.port !== 0 && !(await waitForPortFree(opts.port, 3000)))
+    throw new PortInUseError('Agents Playground', opts.port, 'ATTEST_PLAYGROUND_PORT', opts.recorded);
   fs.mkdirSync(dir, { recursive: true });
   const configPath = path.join(dir, '.m365agentsplayground.yml');
   fs.writeFileSync(configPath, opts.configYaml);
   const logPath = path.join(dir, 'playground.log');
+  const from = fs.existsSync(logPath) ? fs.statSync(logPath).size : 0;
   const out = fs.openSync(logPath, 'a');
   const child: ChildProcess = spawn(
     process.execPath,
@@ -61,9 +67,13 @@ export async function startPlayground(opts: {
   fs.closeSync(out);
   fs.writeFileSync(pidFile, String(child.pid));
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  let port = opts.port;
   try {
     await Promise.race([
-      waitForPort(opts.port, 30000, 'Agents Playground'),
+      (async () => {
+        if (port === 0) port = await reportedPort(logPath, from, 30000);
+        await waitForPort(port, 30000, 'Agents Playground');
+      })(),
       exited.then((code) => {
         throw new Error(`Agents Playground exited with code ${code} before it listened; see ${logPath}.`);
       }),
@@ -73,7 +83,8 @@ export async function startPlayground(opts: {
     throw err;
   }
   return {
-    url: `http://127.0.0.1:${opts.port}`,
+    url: `http://127.0.0.1:${port}`,
+    port,
     async stop() {
       fs.rmSync(pidFile, { force: true });
       if (child.exitCode !== null || child.signalCode !== null) return;
@@ -82,6 +93,19 @@ export async function startPlayground(opts: {
       if (child.exitCode === null) child.kill('SIGKILL');
     },
   };
+}
+
+/** The port the Playground prints ("Listening on PORT") in its log after `from`. */
+async function reportedPort(logPath: string, from: number, timeoutMs: number): Promise<number> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    const match = /Listening on (\d+)/.exec(fs.readFileSync(logPath, 'utf8').slice(from));
+    if (match) return Number(match[1]);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  throw new Error(
+    `Agents Playground did not say which port it listens on within ${timeoutMs} ms; see ${logPath}.`,
+  );
 }
 
 /** Kills a Playground a previous host left behind, if the pid still belongs to one. */

@@ -7,9 +7,13 @@ export class PortInUseError extends Error {
     readonly part: string,
     readonly port: number,
     readonly setting: string,
+    /** The port is the one this data folder's host had before (recorded), not one set in the configuration. */
+    readonly recorded = false,
   ) {
     super(
-      `${part}: port ${port} on 127.0.0.1 is already in use. Stop whatever listens there, or set ${setting} to a free port.`,
+      recorded
+        ? `${part}: port ${port} on 127.0.0.1, the one it had when this data folder last ran, is already in use. Stop whatever listens there, or set ${setting} to another port.`
+        : `${part}: port ${port} on 127.0.0.1 is already in use. Stop whatever listens there, or set ${setting} to a free port.`,
     );
     this.name = 'PortInUseError';
   }
@@ -21,18 +25,6 @@ export function isPortFree(port: number): Promise<boolean> {
     const server = net.createServer();
     server.once('error', () => resolve(false));
     server.listen(port, '127.0.0.1', () => server.close(() => resolve(true)));
-  });
-}
-
-/** A free port chosen by the OS (for tests and for settings of 0). */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as net.AddressInfo;
-      server.close(() => resolve(port));
-    });
   });
 }
 

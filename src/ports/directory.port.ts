@@ -71,8 +71,10 @@ export interface RemoveMemberResult {
 
 /**
  * Reads and writes of the directory. Every method either answers or throws a {@link DirectoryError}; none
- * returns a half result. Membership means direct membership: nested groups are not expanded, because access
- * is granted by adding a person directly to the group behind a role.
+ * returns a half result. `isMember`, `groupMembers`, `addMember` and `removeMember` are about direct
+ * membership, because access is granted by adding a person directly to the group behind a role;
+ * `isTransitiveMember` and `memberGroupIds` follow nested groups, because that is what the catalog means by
+ * "members of group X" (eligibility, auto-approval, the admin group).
  */
 export interface Directory {
   /** The user with this object id or userPrincipalName, or undefined when the directory has none. */

@@ -46,8 +46,10 @@ export interface DurableClientPort {
   /** Starts `name`; `instanceId` defaults to a new GUID. Refuses an id whose instance is still running. */
   startNew(name: string, options?: { instanceId?: string; input?: unknown }): Promise<string>;
   /**
-   * Delivers an external event. Events are de-duplicated by `eventId`: the same id raised twice is delivered
-   * once. An unknown or finished instance is refused with a {@link DurableClientError}.
+   * Delivers an external event. Events are de-duplicated by `eventId`: an id raised again after it was
+   * delivered is answered `duplicate` and not delivered again, while a raise that failed may be retried with
+   * the same id. NB. Two raises of one id that race may both be delivered (in Azure): orchestrations take an
+   * event id once. An unknown or finished instance is refused with a {@link DurableClientError}.
    */
   raiseEvent(
     instanceId: string,

@@ -31,7 +31,7 @@ import {
 import type { AuditActor, AuditEventInput } from '../domain/audit/audit-event.model';
 import type { ApprovalStage } from '../domain/catalog/catalog.model';
 import { DomainError } from '../domain/domain-error';
-import { publicReason } from '../domain/errors/public-reason';
+import { publicReason } from '../domain/errors/public-message';
 import { transition, type RequestStatus } from '../domain/request/request-lifecycle';
 import {
   approvalsNeeded,
@@ -270,7 +270,7 @@ class AccessRequestFlow {
     if (attempts === 0) {
       this.moveTo('Revoking', {
         pendingExtension: undefined,
-        revocation: end,
+        revocation: { reason: end.reason, by: end.by },
         revoking: { since: this.now().toISOString(), attempts: 0 },
       });
     }
@@ -350,7 +350,7 @@ class AccessRequestFlow {
     this.moveTo('Revoked', {
       pendingExtension: undefined,
       revokedAt: this.now().toISOString(),
-      revocation: end,
+      revocation: { reason: end.reason, by: end.by },
       revoking: undefined,
     });
     yield* this.record(
@@ -651,15 +651,27 @@ class AccessRequestFlow {
           );
           const approvers = withFallback(current, fallback, decided);
           dueAt = new Date(this.now().getTime() + policy.timeoutMs);
-          this.replaceStage(index, { ...current, approvers, escalated: true, dueAt: dueAt.toISOString() });
+          const approvals = current.decisions.filter((d) => d.decision === 'approve').length;
+          // With `quorum: all`, a fallback who already approved stands in for the approvers who did not decide.
+          const done = this.v2 && approvals >= approvalsNeeded({ quorum: current.quorum, approvers });
+          this.replaceStage(index, {
+            ...current,
+            approvers,
+            escalated: true,
+            dueAt: dueAt.toISOString(),
+            outcome: done ? 'approved' : current.outcome,
+          });
           yield* this.record(
             approvalEscalated(this.audit(SYSTEM), {
               stage: number,
               from: current.approvers.map((a) => a.id),
               to: [fallback.id],
-              reason: 'nobody decided before the stage timed out',
+              reason: done
+                ? `nobody else decided before the stage timed out; its fallback ${personName(fallback)} had already approved`
+                : 'nobody decided before the stage timed out',
             }),
           );
+          if (done) break;
           yield* this.askApprovers([fallback], number, 'approval-escalated');
           continue;
         }

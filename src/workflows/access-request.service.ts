@@ -19,6 +19,7 @@ import {
 import { DomainError } from '../domain/domain-error';
 import { authorizeDecision, type AccessRequest } from '../domain/request/access-request';
 import type { RequestStatus } from '../domain/request/request-lifecycle';
+import type { Directory, DirectoryUser } from '../ports/directory.port';
 import type { DurableClientPort } from '../ports/durable-client.port';
 import {
   ACCESS_REQUEST_VERSION,
@@ -51,18 +52,27 @@ export const attemptsStream = (requestId: string) => `attempts:${requestId}`;
 
 /** Submit, decide, extend and revoke access requests. */
 export class AccessRequestService {
+  /**
+   * `requesterFacts` is a faster view of the requester (the bot's requester cache, facts up to an hour old) for
+   * the checks a submission may make on them: eligibility, the policy's refusals, the card. NB. An
+   * auto-approval skips every approver, so it is only ever decided on `deps.directory` read afresh.
+   */
   constructor(
     private readonly deps: WorkflowDeps,
     private readonly durable: DurableClientPort,
     private readonly newId: () => string = randomUUID,
+    private readonly requesterFacts: Directory = deps.directory,
   ) {}
 
   /**
    * Submits a request for `actor` (the requester). A request for a role the requester already holds becomes
    * an extension of that grant instead of a second one. Policy problems are a DomainError naming each.
    */
-  async submit(command: SubmitCommand): Promise<{ requestId: string; extended: boolean }> {
-    const { catalog, stamp } = this.deps.catalog;
+  async submit(
+    command: SubmitCommand,
+  ): Promise<{ requestId: string; extended: boolean; autoApproved: boolean }> {
+    const { catalog, stamp, unavailable } = this.deps.catalog;
+    if (unavailable !== undefined) throw new DomainError('CATALOG.UNAVAILABLE', unavailable);
     const role = findRole(catalog, command.appId, command.roleId);
     if (!role) {
       const app = catalog.apps.find((a) => a.id === command.appId);
@@ -74,7 +84,7 @@ export class AccessRequestService {
           : `There is no app ${command.appId} in the catalog. Apps: ${known}.`,
       );
     }
-    const user = await this.deps.directory.getUser(command.actor.objectId);
+    let user = await this.requesterFacts.getUser(command.actor.objectId);
     if (!user || !user.accountEnabled) {
       throw new DomainError(
         'REQUEST.UNKNOWN_REQUESTER',
@@ -105,9 +115,9 @@ export class AccessRequestService {
         durationMs: command.durationMs,
         justification: command.justification,
       });
-      return { requestId: same.id, extended: true };
+      return { requestId: same.id, extended: true, autoApproved: false };
     }
-    const groupIds = await this.deps.directory.memberGroupIds(user.id, policyGroupIds(role));
+    const groupIds = await this.requesterFacts.memberGroupIds(user.id, policyGroupIds(role));
     const problems = validateRequest(role, {
       durationMs: command.durationMs,
       justification: command.justification,
@@ -118,11 +128,14 @@ export class AccessRequestService {
     if (problems.length) {
       throw new DomainError(problems[0].code, problems.map((p) => p.message).join(' '), { problems });
     }
-    const auto = evaluateAutoApprove(role, {
+    let auto = evaluateAutoApprove(role, {
       groupIds,
       department: user.department,
       durationMs: command.durationMs,
     });
+    if (auto.autoApprove && this.requesterFacts !== this.deps.directory) {
+      ({ user, auto } = await this.freshAutoApproval(role, user.id, command.durationMs));
+    }
     const id = this.newId();
     const request: AccessRequest = {
       id,
@@ -135,6 +148,7 @@ export class AccessRequestService {
       justification: command.justification,
       ticketReference: command.ticketReference,
       submittedAt: this.deps.clock.now().toISOString(),
+      submittedVia: command.actor.channel,
       status: 'Submitted',
       stages: [],
       currentStage: 0,
@@ -153,7 +167,38 @@ export class AccessRequestService {
           : Math.min(REMINDER_LEAD_MS, Math.floor(command.durationMs / 2)),
     };
     await this.durable.startNew(OrchestrationNames.accessRequest, { instanceId: id, input });
-    return { requestId: id, extended: false };
+    return { requestId: id, extended: false, autoApproved: auto.autoApprove };
+  }
+
+  /**
+   * Auto-approval, decided again on the requester as the directory has them now: enabled, still eligible, and
+   * still meeting the rule (a person removed from the auto-approve group a minute ago goes to the approvers).
+   */
+  private async freshAutoApproval(
+    role: CatalogRole,
+    userId: string,
+    durationMs: DurationValue,
+  ): Promise<{ user: DirectoryUser; auto: ReturnType<typeof evaluateAutoApprove> }> {
+    const user = await this.deps.directory.getUser(userId);
+    if (!user || !user.accountEnabled) {
+      throw new DomainError('REQUEST.UNKNOWN_REQUESTER', `No enabled user ${userId} in the directory.`);
+    }
+    const requester = {
+      groupIds: await this.deps.directory.memberGroupIds(user.id, policyGroupIds(role)),
+      department: user.department,
+    };
+    const notEligible = validateRequest(role, {
+      durationMs,
+      justification: '',
+      requester,
+      heldRoleRefs: [],
+    }).filter((p) => p.code === 'POLICY.NOT_ELIGIBLE');
+    if (notEligible.length) {
+      throw new DomainError(notEligible[0].code, notEligible.map((p) => p.message).join(' '), {
+        problems: notEligible,
+      });
+    }
+    return { user, auto: evaluateAutoApprove(role, { ...requester, durationMs }) };
   }
 
   /**
@@ -169,9 +214,8 @@ export class AccessRequestService {
     stage?: number;
     decisionId?: string;
   }): Promise<AccessRequest> {
-    const request = await this.load(command.requestId);
+    const request = await this.checkDecision(command);
     const stage = command.stage ?? request.stages[request.currentStage]?.number ?? 0;
-    await this.guard(command.actor, request, () => authorizeDecision(request, command.actor.objectId, stage));
     // The audit names the approver as the directory does (Teams sends only the object id).
     const approver = request.stages
       .find((s) => s.number === stage)
@@ -184,6 +228,22 @@ export class AccessRequestService {
       comment: command.comment,
     };
     await this.durable.raiseEvent(request.id, EventNames.decision, event, { eventId: event.decisionId });
+    return request;
+  }
+
+  /**
+   * Whether `actor` may decide `stage` (or the current stage) of the request now, without deciding: the
+   * request as checked, or a DomainError, audited as a refused attempt. A channel calls it before it shows
+   * anything of a request to someone who clicked on it.
+   */
+  async checkDecision(command: {
+    actor: AuditActor;
+    requestId: string;
+    stage?: number;
+  }): Promise<AccessRequest> {
+    const request = await this.load(command.requestId);
+    const stage = command.stage ?? request.stages[request.currentStage]?.number ?? 0;
+    await this.guard(command.actor, request, () => authorizeDecision(request, command.actor.objectId, stage));
     return request;
   }
 

@@ -18,7 +18,11 @@ export interface WorkflowDeps {
   clock: Clock;
   /** The reconciler's sweep state per group, delta links per batch, and its drift findings. */
   reconcile: ReconcileStore;
-  catalog: { catalog: Catalog; stamp: CatalogStamp };
+  /**
+   * The catalog in use. `unavailable` is set when the catalog file does not load and this is the last good one:
+   * existing requests go on under it, and a new submission is refused with CATALOG.UNAVAILABLE and this message.
+   */
+  catalog: { catalog: Catalog; stamp: CatalogStamp; unavailable?: string };
   /** Object ids of Attest admins (may revoke anyone's access). */
   adminGroupId?: string;
   /** Where each lifecycle event is mirrored as a ticket update (an outbox row per event); none when unset. */

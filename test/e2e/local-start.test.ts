@@ -5,7 +5,7 @@ import type { Browser } from 'playwright-core';
 import { stopLeftoverAzurite } from '../../src/local/azurite';
 import { PLAYGROUND_USERS } from '../../src/local/graph-sim/demo-tenant';
 import { ARTIFACTS, launchChromium } from '../support/browser';
-import { ENTRY, choosePorts, startHostProcess, type HostProcess } from '../support/host-process';
+import { ENTRY, ANY_PORTS, startHostProcess, type HostProcess } from '../support/host-process';
 
 let dataDir: string;
 let host: HostProcess | undefined;
@@ -24,9 +24,8 @@ afterAll(async () => {
 });
 
 test('npm start on fresh data is healthy within 15 s, and the bot answers in the Agents Playground', async () => {
-  const ports = await choosePorts();
   // The same entry `npm start` runs, with the Playground; healthy within 15 s or the test fails.
-  host = await startHostProcess(ENTRY.main, ['--data', dataDir, '--fresh'], { ...ports }, 15000);
+  host = await startHostProcess(ENTRY.main, ['--data', dataDir, '--fresh'], { ...ANY_PORTS }, 15000);
 
   const health = (await (await fetch(`${host.url}/healthz`)).json()) as {
     status: string;
@@ -53,11 +52,12 @@ test('npm start on fresh data is healthy within 15 s, and the bot answers in the
       }
     }, 100);
   });
-  expect(host.output()).toContain(`Open http://127.0.0.1:${ports.ATTEST_PLAYGROUND_PORT}`);
+  const { playground } = await host.currentPorts();
+  expect(host.output()).toContain(`Open http://127.0.0.1:${playground}`);
 
   browser = await launchChromium();
   const page = await browser.newPage({ viewport: { width: 1400, height: 900 } });
-  await page.goto(`http://127.0.0.1:${ports.ATTEST_PLAYGROUND_PORT}`, { waitUntil: 'networkidle' });
+  await page.goto(`http://127.0.0.1:${playground}`, { waitUntil: 'networkidle' });
   await expect(page.title()).resolves.toBe('Microsoft 365 Agents Playground');
   await page.screenshot({ path: path.join(ARTIFACTS, 'playground-loaded.png') });
 

@@ -14,7 +14,7 @@ import { PLAYGROUND_USERS } from '../../src/local/graph-sim/demo-tenant';
 import { ARTIFACTS, launchChromium } from '../support/browser';
 import {
   ENTRY,
-  choosePorts,
+  ANY_PORTS,
   runToExit,
   startHostProcess,
   type HostPorts,
@@ -37,7 +37,7 @@ let browser: Browser;
 beforeAll(async () => {
   dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'attest-e2e-approve-'));
   fs.mkdirSync(ARTIFACTS, { recursive: true });
-  ports = await choosePorts();
+  ports = ANY_PORTS;
   browser = await launchChromium();
 });
 afterAll(async () => {
@@ -70,7 +70,8 @@ async function startAs(as: string, fresh = false): Promise<Page> {
     'the start-up banner',
   );
   const page = await browser.newPage({ viewport: { width: 1400, height: 1000 } });
-  await page.goto(`http://127.0.0.1:${ports.ATTEST_PLAYGROUND_PORT}`, { waitUntil: 'networkidle' });
+  const { playground } = await running.currentPorts();
+  await page.goto(`http://127.0.0.1:${playground}`, { waitUntil: 'networkidle' });
   // Opening the chat installs the app for this person: the bot welcomes them and remembers the conversation.
   await page.getByText('Welcome to Attest').first().waitFor({ timeout: 30000 });
   return page;

@@ -1,11 +1,13 @@
 /**
  * Test support: a real local host in a child process (the compiled `npm start` entry, or the sample host),
- * on free ports and its own data folder, so tests can kill it with SIGKILL and start it again.
+ * on ports the OS assigns (every port setting 0) and its own data folder, so tests can kill it with SIGKILL and
+ * start it again. The test learns the ports from the host (host.json and /healthz), never by choosing them:
+ * a port chosen and released can be taken by a parallel test before the host binds it.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import { freePort } from '../../src/local/port-check';
+import type { LocalHostPorts } from '../../src/local/local-host';
 import { eventually } from './storage';
 
 const ROOT = path.resolve(__dirname, '..', '..');
@@ -16,7 +18,7 @@ export const ENTRY = {
   sampleHost: path.join(ROOT, 'dist', 'test', 'support', 'sample-host.js'),
 };
 
-/** The ports one host uses, chosen once so a restarted host comes back on the same ones. */
+/** Port settings for a host: all 0, so each server binds what the OS gives it (a restart binds the same). */
 export interface HostPorts extends Record<string, string> {
   ATTEST_HTTP_PORT: string;
   ATTEST_GRAPH_SIM_PORT: string;
@@ -25,16 +27,14 @@ export interface HostPorts extends Record<string, string> {
   ATTEST_PLAYGROUND_PORT: string;
 }
 
-/** Free ports for one host. */
-export async function choosePorts(): Promise<HostPorts> {
-  return {
-    ATTEST_HTTP_PORT: String(await freePort()),
-    ATTEST_GRAPH_SIM_PORT: String(await freePort()),
-    ATTEST_AZURITE_TABLE_PORT: String(await freePort()),
-    ATTEST_AZURITE_BLOB_PORT: String(await freePort()),
-    ATTEST_PLAYGROUND_PORT: String(await freePort()),
-  };
-}
+/** Every port setting 0; the CLI run with these on a host's data folder finds that host's Azurite. */
+export const ANY_PORTS: HostPorts = {
+  ATTEST_HTTP_PORT: '0',
+  ATTEST_GRAPH_SIM_PORT: '0',
+  ATTEST_AZURITE_TABLE_PORT: '0',
+  ATTEST_AZURITE_BLOB_PORT: '0',
+  ATTEST_PLAYGROUND_PORT: '0',
+};
 
 /** A host process and what it printed. */
 export interface HostProcess {
@@ -42,9 +42,13 @@ export interface HostProcess {
   output: () => string;
   exited: Promise<number | null>;
   url: string;
+  /** The ports the host reported on /healthz once it served (the Playground, started last, may not be in yet). */
+  ports: LocalHostPorts;
+  /** The ports /healthz reports now (after the banner: the Playground's too). */
+  currentPorts(): Promise<LocalHostPorts>;
 }
 
-/** Starts `entry` with `args`; resolves once /healthz answers. */
+/** Starts `entry` with `args`; resolves once the host has recorded its URL and /healthz answers there. */
 export async function startHostProcess(
   entry: string,
   args: string[],
@@ -62,22 +66,32 @@ export async function startHostProcess(
   child.stdout?.on('data', (d) => (out += d));
   child.stderr?.on('data', (d) => (out += d));
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
-  const url = `http://127.0.0.1:${env.ATTEST_HTTP_PORT}`;
   let ended = false;
   void exited.then(() => (ended = true));
-  await eventually(
+  // The host records its URL and ports in <data>/host.json as soon as it serves (before the Playground is up).
+  const dataAt = args.indexOf('--data');
+  const recordPath = path.resolve(ROOT, dataAt >= 0 ? args[dataAt + 1] : '.attest', 'host.json');
+  let url = '';
+  const ports = await eventually(
     async () => {
       if (ended) throw new Error(`host exited early:\n${out}`);
+      if (!url) {
+        const record = JSON.parse(fs.readFileSync(recordPath, 'utf8')) as { pid?: number; url: string };
+        if (record.pid !== child.pid) return undefined; // a record left by an earlier host
+        url = record.url;
+      }
       const res = await fetch(`${url}/healthz`);
-      return res.ok ? true : undefined;
+      return res.ok ? ((await res.json()) as { ports: LocalHostPorts }).ports : undefined;
     },
     healthTimeoutMs,
-    `${url}/healthz`,
+    `${recordPath} naming this host, and its /healthz`,
   ).catch((err) => {
     child.kill('SIGKILL');
     throw new Error(`${(err as Error).message}\n--- host output ---\n${out}`);
   });
-  return { child, output: () => out, exited, url };
+  const currentPorts = async () =>
+    ((await (await fetch(`${url}/healthz`)).json()) as { ports: LocalHostPorts }).ports;
+  return { child, output: () => out, exited, url, ports, currentPorts };
 }
 
 /** Runs `entry` to completion (for start-up failures) and returns its exit code and output. */

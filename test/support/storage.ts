@@ -1,10 +1,9 @@
-/** Test support: an embedded Azurite of its own for a test file, on free ports and a temporary folder. */
+/** Test support: an embedded Azurite of its own for a test file, on ports the OS assigns, and a temporary folder. */
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { createTableFactory, type TableFactory } from '../../src/adapters/tables/table-client-factory';
 import { startAzurite, type EmbeddedAzurite } from '../../src/local/azurite';
-import { freePort } from '../../src/local/port-check';
 
 /** A running Azurite and a factory for its tables. */
 export interface TestStorage {
@@ -17,7 +16,7 @@ export interface TestStorage {
 /** Starts Azurite for one test file; `stop` shuts it down and removes its folder. */
 export async function startTestStorage(prefix = 'attest-test-'): Promise<TestStorage> {
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), prefix));
-  const azurite = await startAzurite({ dataDir, tablePort: await freePort(), blobPort: await freePort() });
+  const azurite = await startAzurite({ dataDir, tablePort: 0, blobPort: 0 });
   const tables = createTableFactory({
     mode: 'embedded',
     tablePort: azurite.tablePort,

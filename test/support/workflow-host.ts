@@ -1,6 +1,6 @@
 /**
  * Test support: the local host in-process (Azurite, the Graph simulator, the replay host; no Playground),
- * with the access-request service wired to it, on free ports and a temporary data folder.
+ * with the access-request service wired to it, on ports the OS assigns and a temporary data folder.
  */
 import fs from 'node:fs';
 import os from 'node:os';
@@ -8,10 +8,10 @@ import path from 'node:path';
 import { loadConfig } from '../../src/config/config';
 import { stopLeftoverAzurite } from '../../src/local/azurite';
 import { startLocalHost, type LocalHost } from '../../src/local/local-host';
-import { freePort } from '../../src/local/port-check';
 import type { AuditEvent } from '../../src/ports/audit-log.port';
 import type { Clock } from '../../src/ports/clock.port';
-import type { RuntimeStatus } from '../../src/ports/durable-client.port';
+import type { DurableClientPort, RuntimeStatus } from '../../src/ports/durable-client.port';
+import type { FunctionDefinition } from '../../src/functions/function-types';
 import { AccessRequestService } from '../../src/workflows/access-request.service';
 import type { WorkflowDeps } from '../../src/workflows/workflow-deps';
 import { eventually } from './storage';
@@ -36,14 +36,25 @@ export interface WorkflowHost {
 
 /** Starts the host for one test file; pass a TestClock to move time forward (timers, expiry). */
 export async function startWorkflowHost(
-  options: { clock?: Clock; teams?: boolean; env?: Record<string, string> } = {},
+  options: {
+    clock?: Clock;
+    teams?: boolean;
+    env?: Record<string, string>;
+    /** Reuse a data folder (a restart); it is then the caller's to remove. */
+    dataDir?: string;
+    /** Functions that stand in for the app's own (an earlier version of an orchestration). */
+    overrides?: FunctionDefinition[];
+    /** Wraps the durable client the service starts orchestrations with. */
+    durable?: (client: DurableClientPort) => DurableClientPort;
+  } = {},
 ): Promise<WorkflowHost> {
-  const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'attest-workflow-'));
+  const ownData = options.dataDir === undefined;
+  const dataDir = options.dataDir ?? fs.mkdtempSync(path.join(os.tmpdir(), 'attest-workflow-'));
   const env = {
-    ATTEST_HTTP_PORT: String(await freePort()),
-    ATTEST_GRAPH_SIM_PORT: String(await freePort()),
-    ATTEST_AZURITE_TABLE_PORT: String(await freePort()),
-    ATTEST_AZURITE_BLOB_PORT: String(await freePort()),
+    ATTEST_HTTP_PORT: '0',
+    ATTEST_GRAPH_SIM_PORT: '0',
+    ATTEST_AZURITE_TABLE_PORT: '0',
+    ATTEST_AZURITE_BLOB_PORT: '0',
     ...options.env,
   };
   const log = process.env.DEBUG_WORKFLOW ? (line: string) => console.log(line) : () => undefined;
@@ -54,9 +65,13 @@ export async function startWorkflowHost(
     log,
     clock: options.clock,
     teams: options.teams ?? false,
+    overrides: options.overrides,
   });
   const deps = await host.services.workflow();
-  const service = new AccessRequestService(deps, host.durable);
+  const service = new AccessRequestService(
+    deps,
+    options.durable ? options.durable(host.durable) : host.durable,
+  );
   const events = async (stream: string) => {
     const out: AuditEvent[] = [];
     for await (const e of deps.audit.read(stream)) out.push(e);
@@ -105,6 +120,7 @@ export async function startWorkflowHost(
     },
     stop: async () => {
       await host.stop();
+      if (!ownData) return;
       await stopLeftoverAzurite(dataDir);
       fs.rmSync(dataDir, { recursive: true, force: true });
     },

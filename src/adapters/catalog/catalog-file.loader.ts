@@ -40,6 +40,8 @@ export interface LoadedCatalog {
   readonly stamp: CatalogStamp;
   /** The name the file was reported under. */
   readonly file: string;
+  /** The text that was validated (what the last good catalog keeps). */
+  readonly text: string;
 }
 
 /** SHA-256 of the bytes, lower-case hex: the catalog's content hash. */
@@ -107,7 +109,21 @@ export function parseCatalog(
       contentHash: catalogContentHash(bytes),
     },
     file,
+    text,
   };
+}
+
+/** Places problems found by value path (e.g. by a directory check) on their file lines. */
+export function locateCatalogProblems<P extends CatalogProblem>(
+  text: string,
+  file: string,
+  problems: readonly P[],
+): (P & LocatedCatalogProblem)[] {
+  const doc = readYaml(text);
+  return problems.map((p) => {
+    const at = doc.positionOf(p.path);
+    return { ...p, file, line: at.line, column: at.column };
+  });
 }
 
 /**

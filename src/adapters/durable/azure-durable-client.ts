@@ -1,6 +1,7 @@
 /**
  * The DurableClientPort on Azure: the Durable Functions client binding, plus event-id de-duplication in
- * Table Storage (the binding itself delivers every raise, so a retried card action would be seen twice).
+ * Table Storage (the binding itself delivers every raise, so a retried card action would be seen twice): a
+ * row per event id, written once the event was raised.
  */
 import { RestError, type TableClient } from '@azure/data-tables';
 import * as df from 'durable-functions';
@@ -11,6 +12,20 @@ import {
   type RaiseEventResult,
   type RuntimeStatus,
 } from '../../ports/durable-client.port';
+
+/** Whether an event's "delivered" marker row is there. */
+async function markerExists(
+  table: TableClient,
+  marker: { partitionKey: string; rowKey: string },
+): Promise<boolean> {
+  try {
+    await table.getEntity(marker.partitionKey, marker.rowKey);
+    return true;
+  } catch (err) {
+    if (err instanceof RestError && err.statusCode === 404) return false;
+    throw err;
+  }
+}
 
 /** Wraps the binding's client for one invocation. */
 export function azureDurableClient(
@@ -60,16 +75,26 @@ export function azureDurableClient(
         );
       }
       const table = await eventIds();
-      try {
-        await table.createEntity({
-          partitionKey: instanceId,
-          rowKey: Buffer.from(eventId).toString('base64url').slice(0, 512),
-        });
-      } catch (err) {
-        if (err instanceof RestError && err.statusCode === 409) return { delivered: false, duplicate: true };
-        throw err;
-      }
+      const marker = {
+        partitionKey: instanceId,
+        rowKey: Buffer.from(eventId).toString('base64url').slice(0, 512),
+      };
+      // NB. The marker means "delivered", so it is written only after the raise succeeded: a raise that failed
+      // leaves none, and its retry with the same id raises again. Two retries racing may both raise; that is
+      // safe, as external events are at-least-once and the orchestration takes each event id once.
+      if (await markerExists(table, marker)) return { delivered: false, duplicate: true };
       await client.raiseEvent(instanceId, eventName, data);
+      try {
+        await table.createEntity(marker);
+      } catch (err) {
+        // 409: a racing retry marked it. Anything else: the event is delivered all the same; without the
+        // marker a later retry raises it again, which the orchestration ignores.
+        if (!(err instanceof RestError && err.statusCode === 409)) {
+          console.warn(
+            `durable: event ${eventName} for ${instanceId} delivered but not marked: ${String(err)}`,
+          );
+        }
+      }
       return { delivered: true, duplicate: false };
     },
     getStatus: status,

@@ -10,8 +10,13 @@ import {
   type TokenCredential,
 } from '@azure/identity';
 import type { DirectoryConfig } from '../../config/config';
-import type { GraphAccess } from '../../functions/function-types';
 import { tokenFromCredential } from './graph-client';
+
+/** How to reach the directory: Microsoft Graph's base URL and a bearer-token source (simulator or real). */
+export interface GraphAccess {
+  baseUrl: string;
+  getToken: () => Promise<string>;
+}
 
 /** Microsoft Graph v1.0, the only Graph version Attest calls. */
 export const GRAPH_V1 = 'https://graph.microsoft.com/v1.0';

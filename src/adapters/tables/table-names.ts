@@ -38,6 +38,11 @@ export const TableNames = {
   reconcileState: 'ReconcileState',
   /** Drift findings for the review tab and the next campaign: PartitionKey = group id, RowKey = user|kind|day. */
   driftFindings: 'DriftFindings',
+  /**
+   * The last access catalog that loaded (its YAML text, file name and stamp), so a host whose catalog file is
+   * broken still serves existing requests, revocations and digests on it, even on a cold start.
+   */
+  catalogSnapshots: 'CatalogSnapshots',
   /** The local host's own probe row, written at start-up to prove storage answers. */
   hostProbe: 'AttestHostProbe',
 } as const;

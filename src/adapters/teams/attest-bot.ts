@@ -32,6 +32,7 @@ import type { CardJson } from '../cards/card-template';
 import { describeDuration } from '../cards/card-template';
 import { renderMenuCard } from '../cards/menu.card';
 import { renderNotificationCard } from '../cards/notification.card';
+import { renderRefusalCard } from '../cards/refusal.card';
 import { renderRequestCard, type RequestCardModel } from '../cards/request.card';
 import { describeRequestStatus, renderDecidedCard } from '../cards/decided.card';
 import type { RequesterCache } from './requester-cache';
@@ -190,7 +191,7 @@ async function maySee(deps: WorkflowDeps, actor: AuditActor, r: AccessRequest): 
   const me = actor.objectId;
   if (r.requester.id.toLowerCase() === me) return true;
   if (r.stages.some((s) => s.approvers.some((a) => a.id.toLowerCase() === me))) return true;
-  return deps.adminGroupId ? deps.directory.isMember(deps.adminGroupId, me) : false;
+  return deps.adminGroupId ? deps.directory.isTransitiveMember(deps.adminGroupId, me) : false;
 }
 
 async function status(context: TurnContext, actor: AuditActor, id: string): Promise<string> {
@@ -251,7 +252,7 @@ async function submit(
     durationMs = d.ms;
   }
   try {
-    const { requestId, extended } = await service.submit({
+    const { requestId, extended, autoApproved } = await service.submit({
       actor,
       appId: role.appId,
       roleId: role.id,
@@ -270,7 +271,7 @@ async function submit(
       roleName,
       at: deps.clock.now().toISOString(),
       durationMs,
-      stageCount: role.approval.stages.length,
+      stageCount: autoApproved ? 0 : role.approval.stages.length,
     });
   } catch (err) {
     if (!(err instanceof DomainError)) throw err;
@@ -287,13 +288,13 @@ function decide(decision: 'approve' | 'deny'): VerbHandler {
     const catalog = deps.catalog.catalog;
     const input = parseCard(decisionData, data);
     const comment = input.comment?.trim() || undefined;
-    if (decision === 'deny' && !comment) {
-      const r = await deps.requests.get(input.requestId);
-      if (r && awaitsDecision(r))
-        return approvalCardFor(r, cardDeps(deps), ['Say why you deny the request: the requester sees it.']);
-    }
     let checked: AccessRequest;
     try {
+      if (decision === 'deny' && !comment) {
+        // Authorised before the card is shown again: it holds everything about the request.
+        const r = await service.checkDecision({ actor, requestId: input.requestId, stage: input.stage });
+        return approvalCardFor(r, cardDeps(deps), ['Say why you deny the request: the requester sees it.']);
+      }
       checked = await service.decide({
         actor,
         requestId: input.requestId,
@@ -307,6 +308,12 @@ function decide(decision: 'approve' | 'deny'): VerbHandler {
       if (!(err instanceof DomainError)) throw err;
       const r = await deps.requests.get(input.requestId);
       if (!r) throw err;
+      // NB. The same rule as `status`: only its requester, its approvers and Attest admins see a request.
+      if (!(await maySee(deps, actor, r))) {
+        return renderRefusalCard({
+          message: `You are not an approver of request ${r.id}, so Attest shows you nothing of it.`,
+        });
+      }
       const errors = [refusalText(err)];
       const stage = r.stages[r.currentStage];
       return awaitsDecision(r) && stage?.number === input.stage && err.code !== 'REQUEST.ALREADY_DECIDED'

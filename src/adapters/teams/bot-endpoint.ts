@@ -5,11 +5,18 @@
  */
 import type { HttpRequest, HttpResponseInit } from '@azure/functions';
 import type { ConversationReference, TurnContext } from 'botbuilder';
-import { TurnContext as Turn } from 'botbuilder';
+import { Channels, TurnContext as Turn } from 'botbuilder';
+import type { Directory } from '../../ports/directory.port';
 import type { AccessRequestService } from '../../workflows/access-request.service';
 import type { WorkflowDeps } from '../../workflows/workflow-deps';
 import { setTurnServices } from './attest-bot';
 import type { TeamsChannel } from './teams-channel';
+
+/**
+ * The one Bot Service channel Attest serves. NB. An Azure Bot also has Web Chat and Direct Line, whose client
+ * chooses `from` (with any `aadObjectId`) and `channelData`: only Teams vouches for who the sender is.
+ */
+const SERVED_CHANNEL = Channels.Msteams;
 
 /** The tenant an activity comes from, as Teams reports it. */
 function tenantOf(context: TurnContext): string | undefined {
@@ -59,7 +66,11 @@ interface CapturedResponse {
 export interface BotEndpointContext {
   channel: TeamsChannel;
   deps: WorkflowDeps;
-  service: (deps: WorkflowDeps) => AccessRequestService;
+  /**
+   * The service on the workflow's ports (the live directory), with `requesterFacts` (the requester cache) for
+   * the checks a click may make on cached facts.
+   */
+  service: (deps: WorkflowDeps, requesterFacts: Directory) => AccessRequestService;
 }
 
 /** Handles one POST to /api/messages. */
@@ -72,6 +83,14 @@ export async function handleBotRequest(
     body = (await request.json()) as Record<string, unknown>;
   } catch {
     return { status: 400, jsonBody: { error: 'The request body must be a Bot Framework activity in JSON.' } };
+  }
+  // Refused before authentication and before anything is read or written: a 4xx tells the Bot Service the
+  // activity was not taken, and is not retried.
+  if (body.channelId !== SERVED_CHANNEL) {
+    return {
+      status: 403,
+      jsonBody: { error: `Attest serves Microsoft Teams only, not '${String(body.channelId)}'.` },
+    };
   }
   const { channel, deps, service } = await ctx();
   const allowed = new Set(channel.bot.allowedTenants);
@@ -97,6 +116,8 @@ export async function handleBotRequest(
   };
   const nodeReq = { body, headers: Object.fromEntries(request.headers.entries()), method: request.method };
   await channel.adapter.process(nodeReq, nodeRes, async (context) => {
+    // NB. Checked again on the activity the adapter built, so no later change to the parsing can bypass it.
+    if (context.activity.channelId !== SERVED_CHANNEL) return;
     const tenant = tenantOf(context);
     if (!tenant || !allowed.has(tenant)) {
       if (context.activity.type === 'message') {
@@ -108,8 +129,13 @@ export async function handleBotRequest(
     const userId = context.activity.from?.aadObjectId;
     // Fetch what the request card needs now (in the background), so a click does not wait on Graph.
     if (userId) channel.requesters.warm(userId);
+    // Cards are built from the cache; the service decides on the live directory where it matters (auto-approval).
     const turnDeps = { ...deps, directory: channel.requesters };
-    setTurnServices(context, { deps: turnDeps, service: service(turnDeps), requesters: channel.requesters });
+    setTurnServices(context, {
+      deps: turnDeps,
+      service: service(deps, channel.requesters),
+      requesters: channel.requesters,
+    });
     await channel.app.run(context);
   });
   return res.body === undefined

@@ -5,6 +5,7 @@
  * chat, types or clicks (not awaited), and a submission reuses them: as they are for 5 minutes, and up to an
  * hour old while fresh ones are fetched in the background. Grants, revocations
  * and approver resolution never use this cache; they run in the orchestration against the directory itself.
+ * Nor does an auto-approval: the service reads the requester afresh before it skips the approvers.
  */
 import type { Catalog } from '../../domain/catalog/catalog.model';
 import { catalogPolicyGroupIds } from '../../domain/catalog/catalog.policy';

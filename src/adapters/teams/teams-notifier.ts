@@ -54,7 +54,12 @@ export class TeamsNotifier implements Notifier {
     await this.deps.outbox.notify(n);
     const request = await this.deps.requests.get(n.requestId);
     const unreachable: string[] = [];
-    const recipients = [...n.recipients];
+    // A requester who submitted on the card was told there (the invoke's answer): not a second time in chat.
+    const toldOnCard =
+      n.kind === 'request-submitted' && request?.submittedVia === 'teams'
+        ? request.requester.id.toLowerCase()
+        : undefined;
+    const recipients = n.recipients.filter((r) => r.toLowerCase() !== toldOnCard);
     // The channel gets one copy per stage (an escalation adds approvers, not a second card there).
     if (n.kind === 'approval-requested' && this.deps.approversChannelId) {
       recipients.push(`channel:${this.deps.approversChannelId}`);

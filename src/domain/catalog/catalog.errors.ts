@@ -34,6 +34,10 @@ export const CATALOG_PROBLEM = {
   EXAMPLE_DOES_NOT_MATCH: 'CATALOG.EXAMPLE_DOES_NOT_MATCH',
   EMPTY_AUTO_APPROVE: 'CATALOG.EMPTY_AUTO_APPROVE',
   AUTO_APPROVE_EXCEEDS_MAX: 'CATALOG.AUTO_APPROVE_EXCEEDS_MAX',
+  /** A role's group is one whose membership Graph cannot change (dynamic, synced from on-premises, mail-enabled). */
+  UNCHANGEABLE_GROUP: 'CATALOG.UNCHANGEABLE_GROUP',
+  /** A role's group is role-assignable: Graph changes it only with RoleManagement.ReadWrite.Directory (a warning). */
+  ROLE_ASSIGNABLE_GROUP: 'CATALOG.ROLE_ASSIGNABLE_GROUP',
 } as const;
 
 /** One of {@link CATALOG_PROBLEM}'s values. */

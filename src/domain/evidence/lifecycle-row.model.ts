@@ -17,10 +17,21 @@ export interface ApprovalEntry {
 }
 
 /**
- * Where the lifecycle stands at the end of its stream: `granted` (and not revoked), `revoked`, `denied` (an
- * approver said no), `refused` (the policy said no), `expired-undecided`, or `pending`.
+ * Where the lifecycle stands at the end of its stream: `granted` (and not revoked), `revoking` (the grant
+ * ended and removing the member has failed so far: access may still be there), `revoked`, `denied` (an
+ * approver said no), `refused` (the policy said no), `expired-undecided`, `no-approver` (nobody could decide
+ * a stage), `failed` (provisioning failed, or the directory stayed down), or `pending`.
  */
-export type LifecycleOutcome = 'pending' | 'refused' | 'denied' | 'expired-undecided' | 'granted' | 'revoked';
+export type LifecycleOutcome =
+  | 'pending'
+  | 'refused'
+  | 'denied'
+  | 'expired-undecided'
+  | 'no-approver'
+  | 'failed'
+  | 'granted'
+  | 'revoking'
+  | 'revoked';
 
 /** One access lifecycle. Absent fields are things the stream does not record (yet). */
 export interface LifecycleRow {

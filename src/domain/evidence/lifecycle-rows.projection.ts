@@ -28,6 +28,10 @@ interface StreamState {
   refused: boolean;
   denied: boolean;
   expiredUndecided: boolean;
+  /** The request ended for good without access: `no-approver` or `failed`. */
+  ended?: 'no-approver' | 'failed';
+  /** The grant ended and removing the member has failed so far. */
+  revoking: boolean;
   approvals: ApprovalEntry[];
   grant?: AuditEvent;
   expiresAt?: string;
@@ -109,6 +113,17 @@ function apply(s: StreamState, e: AuditEvent): void {
     case 'access.revoked':
       s.revoke = e;
       break;
+    case 'access.revoke-failed':
+      s.revoking = true;
+      break;
+    case 'attempt.refused': {
+      // The orchestration ends a request with a refusal of its own (refused decisions carry other codes).
+      const code = str(d, 'code');
+      if (code === 'REQUEST.NO_APPROVER' && !s.grant) s.ended = 'no-approver';
+      if ((code === 'REQUEST.PROVISIONING_FAILED' || code === 'REQUEST.DIRECTORY_UNAVAILABLE') && !s.grant)
+        s.ended = 'failed';
+      break;
+    }
     default:
       // Requests for approval or extension, escalations, reminders and refused attempts add nothing to the row.
       break;
@@ -153,15 +168,19 @@ function toRow(s: StreamState): LifecycleRow | undefined {
     approvals: s.approvals,
     outcome: s.revoke
       ? 'revoked'
-      : s.grant
-        ? 'granted'
-        : s.denied
-          ? 'denied'
-          : s.refused
-            ? 'refused'
-            : s.expiredUndecided
-              ? 'expired-undecided'
-              : 'pending',
+      : s.revoking
+        ? 'revoking'
+        : s.grant
+          ? 'granted'
+          : s.ended
+            ? s.ended
+            : s.denied
+              ? 'denied'
+              : s.refused
+                ? 'refused'
+                : s.expiredUndecided
+                  ? 'expired-undecided'
+                  : 'pending',
     headSeq: s.lastSeq,
     headHash: s.lastHash,
   };
@@ -230,6 +249,7 @@ export async function* lifecycleRows(
       refused: false,
       denied: false,
       expiredUndecided: false,
+      revoking: false,
       approvals: [],
     };
     apply(current, e);

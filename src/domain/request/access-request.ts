@@ -6,6 +6,7 @@
  * Submitted → PolicyChecked → Pending approval (stage 1..n) → Approved → Granted → Active → (Extended) →
  * Revoked — or Denied, Cancelled, ExpiredUndecided, Failed.
  */
+import type { AuditChannel } from '../audit/audit-event.model';
 import type { DurationValue, Quorum } from '../catalog/catalog.model';
 import { DomainError } from '../domain-error';
 import { isTerminal, type RequestStatus, type RevocationReason } from './request-lifecycle';
@@ -53,6 +54,11 @@ export interface AccessRequest {
   justification: string;
   ticketReference?: string;
   submittedAt: string;
+  /**
+   * Where the requester submitted it. In Teams they were told on the card they submitted, so chat does not
+   * tell them again. Absent on requests stored before it was recorded.
+   */
+  submittedVia?: AuditChannel;
   status: RequestStatus;
   stages: StageState[];
   /** Index into `stages` of the stage being decided, while PendingApproval. */

@@ -40,6 +40,10 @@ export interface MessageRow {
 
 const INSTANCE = 'instance';
 const MAX_PROPERTY_CHARS = 32000; // Table Storage allows 64 KiB per string property (UTF-16): stay well under.
+/** Parts a long value may span: 14 × 32,000 characters stays under Table Storage's 1 MiB entity. */
+const MAX_PARTS = 14;
+/** A transaction's payload is at most 4 MiB: history rows are batched under this many characters. */
+const MAX_BATCH_CHARS = 1_500_000;
 
 function encode(value: unknown): string {
   return value === undefined ? '' : JSON.stringify(value);
@@ -48,16 +52,43 @@ function decode(text: unknown): unknown {
   return typeof text === 'string' && text !== '' ? JSON.parse(text) : undefined;
 }
 
-/** Serialises a history event; dates become ISO strings, revived by {@link reviveEvent}. */
-export function serialiseEvent(e: HistoryEvent): string {
-  const text = JSON.stringify(e);
-  if (text.length > MAX_PROPERTY_CHARS) {
+/**
+ * A long string as properties `name`, `name1`, `name2`, … and `nameParts` (only when it needs more than one),
+ * so an event or an input carrying a large request (a stage with hundreds of approvers) still fits a row.
+ * NB. a part never ends inside a surrogate pair.
+ */
+export function spread(name: string, text: string): Record<string, string | number> {
+  if (text.length <= MAX_PROPERTY_CHARS) return { [name]: text };
+  const parts: string[] = [];
+  for (let i = 0; i < text.length;) {
+    let end = Math.min(text.length, i + MAX_PROPERTY_CHARS);
+    const last = text.charCodeAt(end - 1);
+    if (end < text.length && last >= 0xd800 && last <= 0xdbff) end--;
+    parts.push(text.slice(i, end));
+    i = end;
+  }
+  if (parts.length > MAX_PARTS) {
     throw new Error(
-      `A history event of ${text.length} characters is too large for the local task hub (max ${MAX_PROPERTY_CHARS}); ` +
+      `A value of ${text.length} characters is too large for the local task hub (max ${MAX_PARTS * MAX_PROPERTY_CHARS}); ` +
         'pass ids between orchestrations and activities, not large payloads.',
     );
   }
+  const out: Record<string, string | number> = { [`${name}Parts`]: parts.length };
+  parts.forEach((part, i) => (out[i === 0 ? name : `${name}${i}`] = part));
+  return out;
+}
+
+/** The string {@link spread} stored; rows written before it existed hold one property and read the same. */
+export function gather(entity: Record<string, unknown>, name: string): string {
+  const n = Number(entity[`${name}Parts`] ?? 1);
+  let text = String(entity[name] ?? '');
+  for (let i = 1; i < n; i++) text += String(entity[`${name}${i}`] ?? '');
   return text;
+}
+
+/** Serialises a history event; dates become ISO strings, revived by {@link reviveEvent}. */
+export function serialiseEvent(e: HistoryEvent): string {
+  return JSON.stringify(e);
 }
 
 /** Parses a stored event back, turning Timestamp and FireAt into Dates as the library expects. */
@@ -111,8 +142,8 @@ export class TaskHubStore {
     const hi = historyKey(instance.executionId, instance.historyLength);
     const filter = `PartitionKey eq '${odata(instance.instanceId)}' and RowKey ge '${lo}' and RowKey lt '${hi}'`;
     const events: HistoryEvent[] = [];
-    for await (const e of this.table.listEntities<{ event: string }>({ queryOptions: { filter } })) {
-      events.push(reviveEvent(e.event));
+    for await (const e of this.table.listEntities<Record<string, unknown>>({ queryOptions: { filter } })) {
+      events.push(reviveEvent(gather(e, 'event')));
     }
     if (events.length !== instance.historyLength) {
       throw new Error(
@@ -126,10 +157,12 @@ export class TaskHubStore {
   async getMessages(instanceId: string): Promise<MessageRow[]> {
     const filter = `PartitionKey eq '${odata(instanceId)}' and RowKey ge 'm-' and RowKey lt 'm.'`;
     const rows: MessageRow[] = [];
-    for await (const e of this.table.listEntities<{ rowKey: string; event: string; enqueuedAt: number }>({
-      queryOptions: { filter },
-    })) {
-      rows.push({ rowKey: e.rowKey, event: reviveEvent(e.event), enqueuedAt: Number(e.enqueuedAt) });
+    for await (const e of this.table.listEntities<Record<string, unknown>>({ queryOptions: { filter } })) {
+      rows.push({
+        rowKey: e.rowKey as string,
+        event: reviveEvent(gather(e, 'event')),
+        enqueuedAt: Number(e.enqueuedAt),
+      });
     }
     return rows.sort((a, b) => a.enqueuedAt - b.enqueuedAt || a.rowKey.localeCompare(b.rowKey));
   }
@@ -158,7 +191,7 @@ export class TaskHubStore {
       await this.table.createEntity({
         partitionKey: instanceId,
         rowKey: `m-${key}`,
-        event: serialiseEvent(event),
+        ...spread('event', serialiseEvent(event)),
         enqueuedAt,
       });
       return true;
@@ -187,7 +220,12 @@ export class TaskHubStore {
         ],
         [
           'create',
-          { partitionKey: instanceId, rowKey: `m-event-${key}`, event: serialiseEvent(event), enqueuedAt },
+          {
+            partitionKey: instanceId,
+            rowKey: `m-event-${key}`,
+            ...spread('event', serialiseEvent(event)),
+            enqueuedAt,
+          },
         ],
       ]);
       return true;
@@ -216,7 +254,7 @@ export class TaskHubStore {
         {
           partitionKey: row.instanceId,
           rowKey: `m-start-${row.executionId}`,
-          event: serialiseEvent(started),
+          ...spread('event', serialiseEvent(started)),
           enqueuedAt,
         },
       ],
@@ -236,18 +274,28 @@ export class TaskHubStore {
     consumed: string[],
   ): Promise<void> {
     if (consumed.length > 99) throw new Error('An episode may consume at most 99 messages.');
-    for (let i = 0; i < newEvents.length; i += 100) {
-      const chunk = newEvents.slice(i, i + 100).map((e, j): TransactionAction => [
+    // Batches of at most 100 rows and well under a transaction's 4 MiB.
+    let chunk: TransactionAction[] = [];
+    let chars = 0;
+    for (const [j, e] of newEvents.entries()) {
+      const text = serialiseEvent(e);
+      if (chunk.length === 100 || (chunk.length > 0 && chars + text.length > MAX_BATCH_CHARS)) {
+        await this.table.submitTransaction(chunk);
+        chunk = [];
+        chars = 0;
+      }
+      chunk.push([
         'upsert',
         {
           partitionKey: row.instanceId,
-          rowKey: historyKey(row.executionId, firstSeq + i + j),
-          event: serialiseEvent(e),
+          rowKey: historyKey(row.executionId, firstSeq + j),
+          ...spread('event', text),
         },
         'Replace',
       ]);
-      await this.table.submitTransaction(chunk);
+      chars += text.length;
     }
+    if (chunk.length) await this.table.submitTransaction(chunk);
     const actions: TransactionAction[] = [
       ['update', this.toEntity(row), 'Replace', { etag: row.etag }],
       ...consumed.map((rowKey): TransactionAction => ['delete', { partitionKey: row.instanceId, rowKey }]),
@@ -278,8 +326,8 @@ export class TaskHubStore {
       name: row.name,
       status: row.status,
       executionId: row.executionId,
-      input: encode(row.input),
-      output: encode(row.output),
+      ...spread('input', encode(row.input)),
+      ...spread('output', encode(row.output)),
       customStatus: encode(row.customStatus),
       error: row.error ?? '',
       historyLength: row.historyLength,
@@ -297,8 +345,8 @@ export class TaskHubStore {
       name: e.name as string,
       status: e.status as RuntimeStatus,
       executionId: e.executionId as string,
-      input: decode(e.input),
-      output: decode(e.output),
+      input: decode(gather(e, 'input')),
+      output: decode(gather(e, 'output')),
       customStatus: decode(e.customStatus),
       error: (e.error as string) || undefined,
       historyLength: Number(e.historyLength),

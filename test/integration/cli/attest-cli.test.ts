@@ -7,7 +7,6 @@ import { TableNames } from '../../../src/adapters/tables/table-names';
 import { AuditLogStore } from '../../../src/adapters/tables/audit-log.store';
 import { accessGranted, requestSubmitted } from '../../../src/domain/audit/audit-events';
 import { startAzurite, stopLeftoverAzurite } from '../../../src/local/azurite';
-import { freePort } from '../../../src/local/port-check';
 import { runToExit } from '../../support/host-process';
 
 const CLI = path.resolve(__dirname, '..', '..', '..', 'dist', 'src', 'cli', 'main.js');
@@ -19,14 +18,14 @@ let tables: ReturnType<typeof createTableFactory>;
 beforeAll(async () => {
   dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'attest-cli-'));
   env = {
-    ATTEST_AZURITE_TABLE_PORT: String(await freePort()),
-    ATTEST_AZURITE_BLOB_PORT: String(await freePort()),
+    ATTEST_AZURITE_TABLE_PORT: '0',
+    ATTEST_AZURITE_BLOB_PORT: '0',
   };
-  // As if `npm start` were running on this data folder: the CLI adopts its Azurite.
+  // As if `npm start` were running on this data folder: the CLI (ports 0) adopts its Azurite, wherever it is.
   const azurite = await startAzurite({
     dataDir,
-    tablePort: Number(env.ATTEST_AZURITE_TABLE_PORT),
-    blobPort: Number(env.ATTEST_AZURITE_BLOB_PORT),
+    tablePort: 0,
+    blobPort: 0,
   });
   tables = createTableFactory({ mode: 'embedded', tablePort: azurite.tablePort, blobPort: azurite.blobPort });
   store = new AuditLogStore({
@@ -127,8 +126,8 @@ test('without a running host the CLI starts Azurite for the command and stops it
   const other = fs.mkdtempSync(path.join(os.tmpdir(), 'attest-cli-own-'));
   try {
     const ports = {
-      ATTEST_AZURITE_TABLE_PORT: String(await freePort()),
-      ATTEST_AZURITE_BLOB_PORT: String(await freePort()),
+      ATTEST_AZURITE_TABLE_PORT: '0',
+      ATTEST_AZURITE_BLOB_PORT: '0',
     };
     const result = await runToExit(CLI, ['verify', '--data', other], ports);
     expect(result.stdout.trim()).toBe('verify: ok (0 streams, 0 events)');

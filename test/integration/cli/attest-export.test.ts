@@ -11,7 +11,6 @@ import type { AuditEvent, AuditEventInput } from '../../../src/domain/audit/audi
 import * as audit from '../../../src/domain/audit/audit-events';
 import { LIFECYCLE_HEADER } from '../../../src/domain/evidence/lifecycle-row.model';
 import { startAzurite, stopLeftoverAzurite } from '../../../src/local/azurite';
-import { freePort } from '../../../src/local/port-check';
 import { runToExit } from '../../support/host-process';
 
 const CLI = path.resolve(__dirname, '..', '..', '..', 'dist', 'src', 'cli', 'main.js');
@@ -60,14 +59,14 @@ beforeAll(async () => {
   dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'attest-export-'));
   outDir = fs.mkdtempSync(path.join(os.tmpdir(), 'attest-export-out-'));
   env = {
-    ATTEST_AZURITE_TABLE_PORT: String(await freePort()),
-    ATTEST_AZURITE_BLOB_PORT: String(await freePort()),
+    ATTEST_AZURITE_TABLE_PORT: '0',
+    ATTEST_AZURITE_BLOB_PORT: '0',
   };
-  // As if `npm start` were running on this data folder: the CLI adopts its Azurite.
+  // As if `npm start` were running on this data folder: the CLI (ports 0) adopts its Azurite, wherever it is.
   const azurite = await startAzurite({
     dataDir,
-    tablePort: Number(env.ATTEST_AZURITE_TABLE_PORT),
-    blobPort: Number(env.ATTEST_AZURITE_BLOB_PORT),
+    tablePort: 0,
+    blobPort: 0,
   });
   const tables = createTableFactory({
     mode: 'embedded',

@@ -2,13 +2,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { stopLeftoverAzurite } from '../../../src/local/azurite';
-import {
-  ENTRY,
-  choosePorts,
-  runToExit,
-  startHostProcess,
-  type HostProcess,
-} from '../../support/host-process';
+import { ENTRY, ANY_PORTS, runToExit, startHostProcess, type HostProcess } from '../../support/host-process';
 import { eventually } from '../../support/storage';
 
 const CLI = path.resolve(__dirname, '..', '..', '..', 'dist', 'src', 'cli', 'main.js');
@@ -58,7 +52,7 @@ test('attest demo runs the whole lifecycle on a fresh folder and ends with verif
 
 test('attest request and decide carry a request through its stages, and refuse the wrong approver', async () => {
   const dataDir = freshDir();
-  const ports = await choosePorts();
+  const ports = ANY_PORTS;
   const submitted = await runToExit(CLI, [...request, '--data', dataDir], ports);
   expect(submitted.code).toBe(0);
   const [id, status] = submitted.stdout.trim().split('\n');
@@ -107,7 +101,7 @@ test('attest request and decide carry a request through its stages, and refuse t
 
 test('with npm start serving the folder, the CLI only submits and the serving host carries the request on', async () => {
   const dataDir = freshDir();
-  const ports = await choosePorts();
+  const ports = ANY_PORTS;
   host = await startHostProcess(ENTRY.main, ['--data', dataDir, '--no-playground'], { ...ports });
   const submitted = await runToExit(CLI, [...request, '--data', dataDir], ports);
   expect(submitted.code).toBe(0);

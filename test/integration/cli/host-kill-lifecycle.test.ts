@@ -4,7 +4,7 @@ import path from 'node:path';
 import { stopLeftoverAzurite } from '../../../src/local/azurite';
 import {
   ENTRY,
-  choosePorts,
+  ANY_PORTS,
   runToExit,
   startHostProcess,
   type HostPorts,
@@ -21,7 +21,7 @@ let host: HostProcess | undefined;
 
 beforeAll(async () => {
   dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'attest-kill-'));
-  ports = await choosePorts();
+  ports = ANY_PORTS;
 });
 afterAll(async () => {
   host?.child.kill('SIGKILL');

@@ -1,4 +1,5 @@
 import fs from 'node:fs';
+import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { stopLeftoverAzurite } from '../../../src/local/azurite';
@@ -6,7 +7,8 @@ import { createTableFactory } from '../../../src/adapters/tables/table-client-fa
 import { TableNames } from '../../../src/adapters/tables/table-names';
 import {
   ENTRY,
-  choosePorts,
+  ANY_PORTS,
+  runToExit,
   startHostProcess,
   type HostPorts,
   type HostProcess,
@@ -21,7 +23,7 @@ let host: HostProcess | undefined;
 beforeAll(async () => {
   dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'attest-restart-'));
   effects = path.join(dataDir, 'effects');
-  ports = await choosePorts();
+  ports = ANY_PORTS;
 });
 afterAll(async () => {
   host?.child.kill('SIGKILL');
@@ -55,8 +57,8 @@ test('a host SIGKILLed while an orchestration waits on its timer resumes it afte
   // Wait until the durable timer is committed to the task hub, then kill the host without warning.
   const tables = createTableFactory({
     mode: 'embedded',
-    tablePort: Number(ports.ATTEST_AZURITE_TABLE_PORT),
-    blobPort: Number(ports.ATTEST_AZURITE_BLOB_PORT),
+    tablePort: host.ports.azuriteTable as number,
+    blobPort: host.ports.azuriteBlob as number,
   });
   const hub = tables.client(TableNames.localTaskHub('AttestHub'));
   await eventually(
@@ -71,11 +73,13 @@ test('a host SIGKILLed while an orchestration waits on its timer resumes it afte
     20000,
     'the timer to be committed',
   );
+  const before = host.ports;
   host.child.kill('SIGKILL');
   expect(await host.exited).toBeNull();
   expect(executions()).toEqual([`${id} started`]);
 
   host = await start();
+  expect(host.ports).toEqual(before); // bound again from the record, not chosen anew
   const health = (await (await fetch(`${host.url}/healthz`)).json()) as {
     parts: { storage: { adopted: boolean }; orchestrations: { resumed: number } };
   };
@@ -123,4 +127,28 @@ test('a host SIGKILLed while an orchestration waits on its timer resumes it afte
   expect(await host.exited).toBe(0);
   expect(fs.existsSync(path.join(dataDir, 'azurite', 'azurite.json'))).toBe(false);
   host = undefined;
+});
+
+test('a host stopped cleanly comes back on the ports it had, and says so when one of them is taken', async () => {
+  host = await start();
+  const had = host.ports;
+  host.child.kill('SIGTERM');
+  expect(await host.exited).toBe(0);
+  host = await start();
+  expect(host.ports).toEqual(had);
+  host.child.kill('SIGTERM');
+  expect(await host.exited).toBe(0);
+  host = undefined;
+
+  const blocker = net.createServer();
+  await new Promise<void>((r) => blocker.listen(had.http, '127.0.0.1', r));
+  try {
+    const result = await runToExit(ENTRY.sampleHost, ['--data', dataDir, '--no-playground'], env());
+    expect(result.code).toBe(2);
+    expect(result.stderr.trim()).toBe(
+      `Attest HTTP server: port ${had.http} on 127.0.0.1, the one it had when this data folder last ran, is already in use. Stop whatever listens there, or set ATTEST_HTTP_PORT to another port.`,
+    );
+  } finally {
+    await new Promise((r) => blocker.close(r));
+  }
 });

@@ -166,3 +166,36 @@ test('an orchestrator that throws ends Failed with its message, and terminate st
     code: 'ORCHESTRATION.UNKNOWN',
   });
 });
+
+test('large payloads (an input, an activity result and a continue-as-new input of ~150,000 characters) are stored across several properties and replay intact', async () => {
+  // A request whose stage resolved to hundreds of approvers is this big; Table Storage caps a property at 64 KiB.
+  const big = (tag: string) => ({
+    tag,
+    approvers: Array.from({ length: 1500 }, (_, i) => `approver-${tag}-${i}`.padEnd(90, '.')),
+  });
+  const orchestration: df.OrchestrationHandler = function* (context) {
+    const input = context.df.getInput() as { round: number; carried: ReturnType<typeof big> };
+    const echoed = (yield context.df.callActivity('echo-big', big(`r${input.round}`))) as ReturnType<
+      typeof big
+    >;
+    if (input.round < 2) {
+      context.df.continueAsNew({ round: input.round + 1, carried: echoed });
+      return undefined;
+    }
+    return {
+      carried: input.carried.tag,
+      echoed: echoed.tag,
+      sizes: [input.carried.approvers.length, echoed.approvers.length],
+    };
+  };
+  const host = await newHost(
+    'LargePayloadHub',
+    { 'large-payload': orchestration },
+    { 'echo-big': async (input) => input },
+  );
+  expect(JSON.stringify(big('x')).length).toBeGreaterThan(130_000);
+  await host.startNew('large-payload', { instanceId: 'large-1', input: { round: 1, carried: big('start') } });
+  const status = await completed(host, 'large-1');
+  expect(status.runtimeStatus).toBe('Completed');
+  expect(status.output).toEqual({ carried: 'r1', echoed: 'r2', sizes: [1500, 1500] });
+});

@@ -7,8 +7,8 @@ import { TableNames } from '../../../src/adapters/tables/table-names';
 import { emptyEntry, type MembershipEntry } from '../../../src/domain/ledger/membership-ledger';
 import { stopLeftoverAzurite } from '../../../src/local/azurite';
 import {
+  ANY_PORTS,
   ENTRY,
-  choosePorts,
   runToExit,
   startHostProcess,
   type HostPorts,
@@ -26,7 +26,7 @@ let host: HostProcess | undefined;
 
 beforeAll(async () => {
   dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'attest-reconcile-kill-'));
-  ports = await choosePorts();
+  ports = ANY_PORTS;
 });
 afterAll(async () => {
   host?.child.kill('SIGKILL');
@@ -55,7 +55,7 @@ function removals(): { path: string; status: number }[] {
 }
 
 test('the host SIGKILLed during a reconcile resumes it: every overdue removal done once, audited once, verify ok', async () => {
-  await start({ ATTEST_RECONCILE_SCHEDULE: NEVER });
+  const first = await start({ ATTEST_RECONCILE_SCHEDULE: NEVER });
   await kill();
 
   // While the host is down: 30 people in the GitHub owners group whose removal is long overdue.
@@ -72,8 +72,9 @@ test('the host SIGKILLed during a reconcile resumes it: every overdue removal do
   fs.writeFileSync(tenantFile(), JSON.stringify(state));
   const tables = createTableFactory({
     mode: 'embedded',
-    tablePort: Number(ports.ATTEST_AZURITE_TABLE_PORT),
-    blobPort: Number(ports.ATTEST_AZURITE_BLOB_PORT),
+    // Azurite outlives the killed host (ADR 0002), on the ports it reported.
+    tablePort: Number(first.ports.azuriteTable),
+    blobPort: Number(first.ports.azuriteBlob),
   });
   const ledger = new TableMembershipLedger({
     ledger: tables.client(TableNames.membershipLedger),

@@ -7,7 +7,7 @@ import { HttpRequest } from '@azure/functions';
 import { handleBotRequest } from '../../../src/adapters/teams/bot-endpoint';
 import { createTeamsChannel } from '../../../src/adapters/teams/teams-channel';
 import { CardVerbs } from '../../../src/adapters/cards/card-verbs';
-import { PLAYGROUND_USERS } from '../../../src/local/graph-sim/demo-tenant';
+import { DEMO_ONCALL_GROUP_ID, PLAYGROUND_USERS } from '../../../src/local/graph-sim/demo-tenant';
 import { AccessRequestService, attemptsStream } from '../../../src/workflows/access-request.service';
 import {
   BotClient,
@@ -39,6 +39,13 @@ beforeAll(async () => {
   h = await startWorkflowHost({ teams: true, env: { ATTEST_APPROVERS_CHANNEL_ID: CHANNEL } });
   connector = await startConnector();
   bot = new BotClient(`${h.host.url}/api/messages`, connector);
+  // The catalog's directory check runs in the background after start: let it finish, so the Graph reads this
+  // file watches for are the bot's alone.
+  await eventually(
+    async () => (h.host.services.catalogCheck?.().state === 'pending' ? undefined : true),
+    30_000,
+    'the catalog check',
+  );
   await bot.install(priya);
   await bot.install(alex);
   await bot.install(siobhan);
@@ -53,6 +60,34 @@ beforeAll(async () => {
 afterAll(async () => {
   await connector?.close();
   await h?.stop();
+});
+// A second pending request for a role is refused as a duplicate: each test starts with no pending requests.
+afterEach(async () => {
+  const requests = [
+    ...(await h.deps.requests.byRequester(alex.id)),
+    ...(await h.deps.requests.byRequester(siobhan.id)),
+  ];
+  for (const r of requests) {
+    if (r.status !== 'PendingApproval') continue;
+    const stage = r.stages[r.currentStage];
+    const decider = stage?.approvers.find(
+      (a) => a.id !== alex.id && !stage.decisions.some((d) => d.approverId === a.id),
+    );
+    if (!decider) continue;
+    await h.service
+      .decide({
+        actor: { objectId: decider.id, upn: decider.upn, channel: 'cli' },
+        requestId: r.id,
+        decision: 'deny',
+        comment: 'closed between tests',
+      })
+      .catch(() => undefined);
+    await eventually(
+      async () => ((await h.deps.requests.get(r.id))?.status === 'PendingApproval' ? undefined : true),
+      20_000,
+      `${r.id} to be closed between tests`,
+    );
+  }
 });
 
 /** What the connector received for `user`'s personal chat since `from`. */
@@ -99,6 +134,68 @@ async function submitAsAlex(
   );
   return requestId;
 }
+
+/** Every entity of every table (the durable task hub's too), to show that an activity changed nothing. */
+async function everyTable(): Promise<Record<string, unknown[]>> {
+  const out: Record<string, unknown[]> = {};
+  for await (const t of h.host.tables.service().listTables()) {
+    const rows: unknown[] = [];
+    for await (const e of h.host.tables.client(t.name as string).listEntities()) rows.push(e);
+    out[t.name as string] = rows;
+  }
+  return out;
+}
+
+// NB. First in the file: no orchestration is running yet, so any change to a table would be this test's.
+describe('channels other than Teams', () => {
+  test('a webchat message, invoke and conversationUpdate are refused with 403 and leave everything untouched', async () => {
+    const channel = await h.host.services.teams();
+    const warm = jest.spyOn(channel.requesters, 'warm');
+    const getUser = jest.spyOn(h.deps.directory, 'getUser');
+    const groups = jest.spyOn(h.deps.directory, 'memberGroupIds');
+    try {
+      const before = await everyTable();
+      const from = connector.received.length;
+      // On Web Chat or Direct Line the client chooses `from` and `channelData`: here it claims to be Alex.
+      const webchat = {
+        channelId: 'webchat',
+        conversation: { id: 'webchat-conversation-1', tenantId: TENANT },
+      };
+      const answers = [
+        await bot.post(alex, {
+          ...webchat,
+          type: 'conversationUpdate',
+          membersAdded: [{ id: `29:${alex.id}`, aadObjectId: alex.id }],
+        }),
+        await bot.post(alex, { ...webchat, type: 'message', text: 'request' }),
+        await bot.click(
+          alex,
+          CardVerbs.requestSubmit,
+          { roleRef: SNOWFLAKE_ANALYST, duration: '30d', justification: 'Quarterly revenue analysis' },
+          webchat,
+        ),
+        await bot.click(
+          alex,
+          CardVerbs.requestApprove,
+          { requestId: '00000000-0000-4000-8000-000000000000', stage: 1 },
+          webchat,
+        ),
+      ];
+      expect(answers.map((a) => a.status)).toEqual([403, 403, 403, 403]);
+      expect(answers.map((a) => a.card ?? a.message)).toEqual([undefined, undefined, undefined, undefined]);
+      expect(connector.received.length).toBe(from);
+      expect(warm).not.toHaveBeenCalled();
+      expect(getUser).not.toHaveBeenCalled();
+      expect(groups).not.toHaveBeenCalled();
+      expect(await everyTable()).toEqual(before);
+      expect((await channel.conversations.user(alex.id))?.conversation?.id).toBe(personalConversation(alex));
+    } finally {
+      warm.mockRestore();
+      getUser.mockRestore();
+      groups.mockRestore();
+    }
+  });
+});
 
 describe('chat commands', () => {
   test('help answers with the menu card, every command a button, naming who the bot sees', async () => {
@@ -277,9 +374,31 @@ describe('the request card', () => {
         .slice(from)
         .find((a) => a.conversationId === CHANNEL && JSON.stringify(a.activity).includes(id)),
     );
-    await waitFor('the submitted card to Alex', () =>
-      sentTo(alex, from).find((a) => cardText(cardOf(a.activity)).includes('Request submitted')),
+  });
+
+  test('a requester who submits on the card is told once, on the card; one who submits elsewhere, in chat', async () => {
+    const from = connector.received.length;
+    const id = await submitAsAlex(); // the card they clicked now says "Request submitted"
+    // The request-submitted notice goes out before the approval card: once Priya has hers, Alex's is decided.
+    await waitFor('Priya’s card', () =>
+      sentTo(priya, from).find((a) => JSON.stringify(cardOf(a.activity) ?? {}).includes(id)),
     );
+    await h.until(id, 'approval.requested');
+    expect(
+      sentTo(alex, from).filter((a) => cardText(cardOf(a.activity)).includes('Request submitted')),
+    ).toEqual([]);
+    // Submitted from the CLI (or the tab): Teams is the only place the requester hears of it.
+    const { requestId } = await h.service.submit({
+      actor: { objectId: siobhan.id, channel: 'cli' },
+      appId: 'snowflake',
+      roleId: 'analyst',
+      durationMs: 30 * 24 * 3600_000,
+      justification: 'Quarterly revenue analysis for finance',
+    });
+    const told = await waitFor('the submitted card to Siobhan', () =>
+      sentTo(siobhan, from).find((a) => cardText(cardOf(a.activity)).includes('Request submitted')),
+    );
+    expect(JSON.stringify(cardOf(told.activity))).toContain(requestId);
   });
 });
 
@@ -297,6 +416,27 @@ describe('deciding on the approval card', () => {
     const answer = await bot.click(siobhan, CardVerbs.requestApprove, { requestId: id, stage: 1 });
     expect(cardText(answer.card)).toContain('not an approver');
     expect((await h.events(attemptsStream(id)))[0]?.actor.objectId).toBe(siobhan.id);
+  });
+
+  test('someone who may not see the request is refused without a word of it, on deny without a reason too', async () => {
+    const id = await submitAsAlex();
+    const details = ['Alex Chen', 'Priya Raman', 'Snowflake', 'Analyst', 'Quarterly revenue', '30 days'];
+    const shown = (a: { card?: unknown; message?: string }) => `${cardText(a.card)}\n${a.message ?? ''}`;
+    // Deny without a comment used to answer with the full approval card, asking for a reason.
+    const bare = await bot.click(siobhan, CardVerbs.requestDeny, { requestId: id, stage: 1 });
+    expect(shown(bare)).toContain('not an approver');
+    for (const fact of details) expect(shown(bare)).not.toContain(fact);
+    const approve = await bot.click(siobhan, CardVerbs.requestApprove, { requestId: id, stage: 1 });
+    for (const fact of details) expect(shown(approve)).not.toContain(fact);
+    expect(await h.actions(attemptsStream(id))).toEqual(['attempt.refused', 'attempt.refused']);
+    // Once decided, the refusal used to show the decided card: who asked, for what, who decided and why.
+    await bot.click(priya, CardVerbs.requestDeny, { requestId: id, stage: 1, comment: 'Use the dashboard' });
+    await h.until(id, 'approval.decided');
+    const late = await bot.click(siobhan, CardVerbs.requestDeny, { requestId: id, stage: 1 });
+    for (const fact of [...details, 'Use the dashboard', 'denied']) expect(shown(late)).not.toContain(fact);
+    // The requester and the approvers still see the request on a refusal.
+    const mine = await bot.click(alex, CardVerbs.requestDeny, { requestId: id, stage: 1 });
+    expect(cardText(mine.card)).toContain('Alex Chen');
   });
 
   test('a stale card (a stage that is not the current one) is refused', async () => {
@@ -468,6 +608,46 @@ describe('reaching people', () => {
   });
 });
 
+describe('auto-approval', () => {
+  // NB. Siobhan (Engineering, reporting to Priya) is in On-call, whose members get AWS Production ReadOnly for up
+  // to 12h without an approver. (Alex already holds it from an earlier test, so his request would be an extension.)
+  const AWS_READONLY = 'aws-production/readonly';
+  const outcome = async (id: string) =>
+    ((await h.events(id)).find((e) => e.action === 'policy.evaluated')?.details as { outcome?: string })
+      ?.outcome;
+
+  test('is decided on the directory as it is now, not on the requester facts the bot cached', async () => {
+    await bot.say(siobhan, 'request'); // the bot now holds Siobhan's facts: in On-call
+    await h.deps.directory.removeMember(DEMO_ONCALL_GROUP_ID, siobhan.id);
+    try {
+      const answer = await bot.click(siobhan, CardVerbs.requestSubmit, {
+        roleRef: AWS_READONLY,
+        duration: '8h',
+        justification: 'Investigating the checkout latency incident',
+      });
+      const id = /[0-9a-f-]{36}/.exec(cardText(answer.card))?.[0] as string;
+      await h.until(id, 'policy.evaluated');
+      expect(await outcome(id)).toBe('approval-required');
+      await h.stageOpen(id, 1);
+      expect(cardText(answer.card)).toContain('It needs 1 approval stage');
+      await bot.click(priya, CardVerbs.requestDeny, { requestId: id, stage: 1, comment: 'Not on call now' });
+      await h.until(id, 'approval.decided');
+    } finally {
+      await h.deps.directory.addMember(DEMO_ONCALL_GROUP_ID, siobhan.id);
+    }
+    // Back in On-call: the same request is approved without anyone, and the card says so at once.
+    const answer = await bot.click(siobhan, CardVerbs.requestSubmit, {
+      roleRef: AWS_READONLY,
+      duration: '8h',
+      justification: 'Investigating the checkout latency incident',
+    });
+    const id = /[0-9a-f-]{36}/.exec(cardText(answer.card))?.[0] as string;
+    await h.until(id, 'access.granted');
+    expect(await outcome(id)).toBe('auto-approved');
+    expect(cardText(answer.card)).toContain('It needs no approval.');
+  });
+});
+
 describe('authentication', () => {
   test('outside local mode an activity without a Bot Framework token is refused with 401', async () => {
     const bot = {
@@ -503,7 +683,11 @@ describe('authentication', () => {
           }),
         },
       }),
-      async () => ({ channel, deps, service: (d) => new AccessRequestService(d, h.host.durable) }),
+      async () => ({
+        channel,
+        deps,
+        service: (d, facts) => new AccessRequestService(d, h.host.durable, undefined, facts),
+      }),
     );
     expect(res.status).toBe(401);
     expect(connector.received.length).toBe(before);

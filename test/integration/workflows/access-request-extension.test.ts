@@ -131,7 +131,7 @@ test('submitting the same role again becomes an extension of the grant; denied, 
     ...projectAdmin(siobhan, 'Still cleaning up the data platform board'),
     durationMs: 30 * DAY,
   });
-  expect(again).toEqual({ requestId, extended: true });
+  expect(again).toEqual({ requestId, extended: true, autoApproved: false });
   await w.until(requestId, 'extension.requested');
   await w.stageOpen(requestId, 2);
   expect((await w.deps.requests.byRequester(siobhan.id)).map((r) => r.id)).toEqual(before);

@@ -176,3 +176,35 @@ test('the conflict holds the other way round: holding AP Clerk (Active) refuses 
   );
   expect(err.message).toMatch(/^Controller must not be held together with netsuite\/ap-clerk/);
 });
+
+test('two pending requests for conflicting roles: the second is refused with POLICY.SOD_CONFLICT while the first still waits for approval', async () => {
+  const benjamin = demo('benjamin.cohen'); // Finance, reports to Aisha
+  const { requestId } = await w.service.submit({
+    actor: as(benjamin),
+    appId: 'netsuite',
+    roleId: 'ap-clerk',
+    durationMs: 30 * DAY,
+    justification: 'Enter the vendor bills backlog',
+  });
+  await w.stageOpen(requestId, 1);
+  expect((await w.deps.requests.get(requestId))?.status).toBe('PendingApproval');
+  const err = await refused(
+    {
+      actor: as(benjamin),
+      appId: 'netsuite',
+      roleId: 'controller',
+      durationMs: 30 * DAY,
+      justification: 'Approve the month-end payment run',
+      ticketReference: 'CHG0099999',
+    },
+    'POLICY.SOD_CONFLICT',
+  );
+  expect(err.message).toMatch(/^Controller must not be held together with netsuite\/ap-clerk/);
+});
+
+test('a second request for a role already waiting for approval is refused as a duplicate, naming the first', async () => {
+  const first = await w.service.submit(analyst({ actor: as(demo('noah.williams')) }));
+  await w.stageOpen(first.requestId, 1);
+  const err = await refused(analyst({ actor: as(demo('noah.williams')) }), 'REQUEST.DUPLICATE');
+  expect(err.message).toContain(first.requestId);
+});

@@ -62,3 +62,12 @@ test('the lint passes when src/domain imports only src/domain, and adapters impo
   expect(result.output).not.toContain('error');
   expect(result.ok).toBe(true);
 });
+
+test.each(['functions', 'local', 'cli'])('the lint fails when src/adapters imports src/%s', (host) => {
+  const result = cruise({
+    [`src/${host}/wiring.ts`]: 'export interface Wiring {\n  url: string;\n}\n',
+    'src/adapters/graph/access.ts': `import type { Wiring } from '../../${host}/wiring';\nexport const w: Wiring | undefined = undefined;\n`,
+  });
+  expect(result.ok).toBe(false);
+  expect(result.output).toContain('adapters-do-not-reach-the-hosts');
+});

@@ -8,6 +8,7 @@ import {
   renderNotificationCard,
   type NotificationCardModel,
 } from '../../../../src/adapters/cards/notification.card';
+import { renderRefusalCard } from '../../../../src/adapters/cards/refusal.card';
 import { renderRequestCard, type RequestCardRole } from '../../../../src/adapters/cards/request.card';
 import type { Catalog } from '../../../../src/domain/catalog/catalog.model';
 import { formatDuration, parseDuration } from '../../../../src/domain/catalog/duration.parser';
@@ -170,6 +171,7 @@ function everyCard(): [string, object][] {
       }),
     ],
     ['my-access card with no grants', renderMyAccessCard({ grants: [] })],
+    ['refusal card', renderRefusalCard({ message: 'You are not an approver of request req-01HZX4.' })],
     ...notifications().map(([name, m]): [string, object] => [name, renderNotificationCard(m)]),
   ];
 }

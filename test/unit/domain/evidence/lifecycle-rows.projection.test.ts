@@ -335,3 +335,62 @@ test('rows come out as each stream ends, before the rest of the log is read', as
   expect(seen).toEqual(['req-1', 'req-2', 'req-3']);
   expect(read).toBe(4);
 });
+
+test('a grant whose removal keeps failing reads revoking, not granted; a request nobody could decide or that failed says so', async () => {
+  const submitted = (id: string) =>
+    [
+      '2026-11-24T08:00:00.000Z',
+      audit.requestSubmitted(ctx(id, ALEX), { justification: 'x', policy: POLICY }),
+    ] as [string, AuditEventInput];
+  const revoking = stream([
+    submitted('req-7'),
+    [
+      '2026-11-24T08:01:00.000Z',
+      audit.accessGranted(ctx('req-7', SYSTEM), {
+        group: GROUP,
+        graph: { status: 204, alreadyMember: false },
+        expiresAt: '2026-11-24T09:01:00.000Z',
+      }),
+    ],
+    [
+      '2026-11-24T09:01:05.000Z',
+      audit.accessRevokeFailed(ctx('req-7', SYSTEM), {
+        reason: 'expired',
+        group: GROUP,
+        attempt: 1,
+        code: 'DIRECTORY.UNAVAILABLE',
+        error: 'Microsoft Graph was unavailable',
+        nextAttemptAt: '2026-11-24T09:02:05.000Z',
+      }),
+    ],
+  ]);
+  const noApprover = stream([
+    submitted('req-8'),
+    [
+      '2026-11-26T08:00:00.000Z',
+      audit.attemptRefused(ctx('req-8', SYSTEM), {
+        code: 'REQUEST.NO_APPROVER',
+        reason: 'fallback is the requester',
+      }),
+    ],
+  ]);
+  const failed = stream([
+    submitted('req-9'),
+    [
+      '2026-11-24T08:05:00.000Z',
+      audit.attemptRefused(ctx('req-9', SYSTEM), {
+        code: 'REQUEST.PROVISIONING_FAILED',
+        reason: 'dynamic group',
+      }),
+    ],
+  ]);
+  const selfApproval = stream([
+    submitted('req-10'),
+    [
+      '2026-11-24T08:05:00.000Z',
+      audit.attemptRefused(ctx('req-10', ALEX), { code: 'REQUEST.SELF_APPROVAL', reason: 'own request' }),
+    ],
+  ]);
+  const rows = await collect([...revoking, ...noApprover, ...failed, ...selfApproval]);
+  expect(rows.map((r) => r.outcome)).toEqual(['revoking', 'no-approver', 'failed', 'pending']);
+});
