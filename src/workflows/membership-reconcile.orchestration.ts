@@ -137,8 +137,8 @@ function* carryOutOverdue(
 }
 
 /**
- * What the timer does: starts a run unless one is still going (then the tick is skipped, and said so).
- * Returns the run id, or undefined when skipped.
+ * What the timer does: starts a run unless one is still going or one started less than half an interval ago
+ * (then the tick is skipped, and said so). Returns the run id, or undefined when skipped.
  */
 export async function startMembershipReconcile(
   durable: DurableClientPort,
@@ -148,7 +148,11 @@ export async function startMembershipReconcile(
   const current = await durable.getStatus(MEMBERSHIP_RECONCILE_INSTANCE);
   if (current && (current.runtimeStatus === 'Running' || current.runtimeStatus === 'Pending'))
     return undefined;
-  const at = clock.now().toISOString();
+  const now = clock.now();
+  // Ticks that come in a burst (a host catching up on the schedule after downtime, a test clock moved a day
+  // ahead) make one run, not one per missed tick: a run started less than half an interval ago is enough.
+  if (current && now.getTime() - new Date(current.createdTime).getTime() < intervalMs / 2) return undefined;
+  const at = now.toISOString();
   const input: ReconcileRunInput = { runId: `reconcile-${at}`, at, intervalMs };
   try {
     await durable.startNew(OrchestrationNames.membershipReconcile, {

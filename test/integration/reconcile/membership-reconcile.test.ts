@@ -20,12 +20,11 @@ import {
   reconcileStream,
 } from '../../../src/workflows/membership-reconcile.activities';
 import { removeOwedInDirectory } from '../../../src/workflows/overdue-removal';
-import {
-  startMembershipReconcile,
-  type ReconcileRunSummary,
-} from '../../../src/workflows/membership-reconcile.orchestration';
+import { type ReconcileRunSummary } from '../../../src/workflows/membership-reconcile.orchestration';
 import { MEMBERSHIP_RECONCILE_INSTANCE } from '../../../src/workflows/names';
 import { activeGrant, as, demo, HOUR, MINUTE } from '../../support/workflow-scenarios';
+import { eventually } from '../../support/storage';
+import { TestClock } from '../../support/test-clock';
 import { startWorkflowHost, type WorkflowHost } from '../../support/workflow-host';
 
 let w: WorkflowHost;
@@ -34,9 +33,11 @@ let groups: string[];
 
 const INTERVAL = 15 * MINUTE;
 
+/** Time is a TestClock: the reconcile timer (default schedule, every 15 minutes) fires as the test moves it. */
+const clock = new TestClock(new Date('2026-11-23T09:01:00Z'));
+
 beforeAll(async () => {
-  // A schedule that never fires during the test: each test starts its run itself.
-  w = await startWorkflowHost({ env: { ATTEST_RECONCILE_SCHEDULE: '0 0 0 1 1 *' } });
+  w = await startWorkflowHost({ clock });
   sim = w.host.graphSim as GraphSimulator;
   groups = catalogRoleGroups(w.deps.catalog.catalog);
 }, 60000);
@@ -44,14 +45,21 @@ afterAll(async () => {
   await w?.stop();
 });
 
-/** Starts a reconcile run and waits for it to finish; returns what it reported. */
+/** Moves the clock past the next 15-minute tick and waits for the run the timer starts; returns its report. */
 async function reconcile(): Promise<ReconcileRunSummary> {
-  const runId = await startMembershipReconcile(w.host.durable, w.deps.clock, INTERVAL);
-  expect(runId).toBeDefined();
-  await w.settled(MEMBERSHIP_RECONCILE_INSTANCE);
-  const status = await w.host.durable.getStatus(MEMBERSHIP_RECONCILE_INSTANCE);
-  expect(status?.runtimeStatus).toBe('Completed');
-  return status?.output as ReconcileRunSummary;
+  const before = clock.now().getTime();
+  clock.advance(INTERVAL);
+  const status = await eventually(
+    async () => {
+      const s = await w.host.durable.getStatus(MEMBERSHIP_RECONCILE_INSTANCE);
+      const done = s && ['Completed', 'Failed', 'Terminated'].includes(s.runtimeStatus);
+      return done && new Date(s.createdTime).getTime() > before ? s : undefined;
+    },
+    30000,
+    'the reconcile run the timer starts',
+  );
+  expect(status.runtimeStatus).toBe('Completed');
+  return status.output as ReconcileRunSummary;
 }
 
 const today = () => reconcileStream(w.deps.clock.now().toISOString());
@@ -188,10 +196,11 @@ describe('membership reconcile', () => {
     sim.addGroupMember(group, holder);
     const since = new Date(w.deps.clock.now().getTime() - HOUR).toISOString();
     await owedInLedger(group, holder, 'req-overdue-1', since);
-    // A removal owed for less than one interval is the request's own retry: left alone.
+    // A removal owed for less than one interval when the run starts is the request's own retry: left alone.
     const young = demo('priya.raman').id;
     sim.addGroupMember(group, young);
-    await owedInLedger(group, young, 'req-young', w.deps.clock.now().toISOString());
+    const recently = new Date(w.deps.clock.now().getTime() + INTERVAL / 3).toISOString();
+    await owedInLedger(group, young, 'req-young', recently);
 
     const run = await reconcile();
 
