@@ -81,6 +81,22 @@ export function describeRequest(r: AccessRequest): string {
   return `${r.id} ${r.appId}/${r.roleId} for ${r.requester.upn ?? r.requester.id}: ${r.status}${until}${waiting}`;
 }
 
+/**
+ * What the reconciler found about the request's membership, as a line for `attest status`: a grant's
+ * membership removed outside Attest (in the Entra admin centre, by a script) is said, never silently passed over.
+ */
+export async function membershipNote(deps: WorkflowDeps, r: AccessRequest): Promise<string | undefined> {
+  if (!r.groupId) return undefined;
+  const { entry } = await deps.ledger.get(r.groupId, r.requester.id);
+  const claimed = entry.claims.some((c) => c.kind === 'grant' && c.requestId === r.id);
+  let goneAt = claimed ? entry.goneAt : undefined;
+  if (!goneAt) {
+    const found = await deps.reconcile.findings({ groupId: r.groupId, userId: r.requester.id });
+    goneAt = found.find((f) => f.kind === 'removed-outside' && f.requestIds?.includes(r.id))?.foundAt;
+  }
+  return goneAt ? `membership removed outside Attest at ${goneAt}` : undefined;
+}
+
 /** Runs `request`, `decide`, `status` or `demo`; resolves to the exit code. */
 export async function runRequestCommand(
   command: 'request' | 'decide' | 'status' | 'demo',
@@ -141,6 +157,8 @@ export async function runRequestCommand(
     if (command === 'status' && !r)
       throw new DomainError('REQUEST.NOT_FOUND', `There is no request ${positional[0]}.`);
     if (r) out(describeRequest(r));
+    const note = r && command === 'status' ? await membershipNote(session.deps, r) : undefined;
+    if (note) out(note);
     if (session.mode === 'client')
       out('(npm start is running on this data folder: it carries the request on)');
     return 0;

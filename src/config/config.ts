@@ -3,6 +3,7 @@
  * and turned into one typed, frozen object. A missing or malformed setting stops start-up with one line that
  * names the setting and says how to fix it (see {@link ConfigError}).
  */
+import { Cron } from 'croner';
 import { z } from 'zod';
 
 /** Which host is loading the configuration: the defaults differ (the local host embeds everything). */
@@ -29,6 +30,36 @@ const httpsUrl = z
   .refine((u) => u.startsWith('https://'), 'must start with https://');
 const guid = z.string().regex(GUID, 'must be a GUID such as 72f988bf-86f1-41af-91ab-2d7cd011db47');
 const rate = z.coerce.number().min(0).max(1);
+
+/** When a 6-field NCRONTAB expression (second first, UTC) fires next after `from`, or why it is not one. */
+function cronRuns(schedule: string, from: Date, count: number): Date[] | string {
+  const fields = schedule.trim().split(/\s+/);
+  if (fields.length !== 6)
+    return `has ${fields.length} fields; NCRONTAB needs 6 (second minute hour day month day-of-week)`;
+  try {
+    const job = new Cron(schedule, { timezone: 'UTC', paused: true });
+    const runs = job.nextRuns(count, from);
+    job.stop();
+    return runs.length === count ? runs : 'never fires';
+  } catch (err) {
+    return `is not a schedule: ${(err as Error).message}`;
+  }
+}
+
+const ncrontab = z.string().superRefine((s, ctx) => {
+  const runs = cronRuns(s, new Date(0), 2);
+  if (typeof runs === 'string') ctx.addIssue({ code: 'custom', message: runs });
+});
+
+/**
+ * The interval of a schedule: the time between its next two runs after `from` (for "older than one reconcile
+ * interval"). NB. For irregular schedules this is one interval of several; the reconcile only needs a rough one.
+ */
+export function scheduleIntervalMs(schedule: string, from = new Date(0)): number {
+  const runs = cronRuns(schedule, from, 2);
+  if (typeof runs === 'string') throw new Error(`Schedule '${schedule}' ${runs}.`);
+  return runs[1].getTime() - runs[0].getTime();
+}
 
 /** One declared setting: the schema for its raw string, its default per host, and how to fix it. */
 interface Setting<T> {
@@ -234,6 +265,11 @@ export const SETTINGS = {
     `${ENV_FILE_HINT} to on (Graph's 3,000 writes per 150 s per app and tenant) or off`,
     { local: 'off' },
   ),
+  ATTEST_RECONCILE_SCHEDULE: setting(
+    ncrontab,
+    `${ENV_FILE_HINT} to a 6-field NCRONTAB schedule (second minute hour day month day-of-week, UTC) such as '0 */15 * * * *' (every 15 minutes, the default)`,
+    { local: '0 */15 * * * *', azure: '0 */15 * * * *' },
+  ),
 } as const;
 
 export type SettingName = keyof typeof SETTINGS;
@@ -294,6 +330,8 @@ export interface AttestConfig {
   /** A Teams channel that receives a copy of every approval card (the app must be added to its team). */
   approversChannelId?: string;
   local: { httpPort: number; playgroundPort: number };
+  /** The membership reconcile: its NCRONTAB schedule and the interval between runs. */
+  reconcile: { schedule: string; intervalMs: number };
 }
 
 type Env = Record<string, string | undefined>;
@@ -505,11 +543,18 @@ export function loadConfig(env: Env, host: HostKind): AttestConfig {
     ),
     adminGroupId: r.optional('ATTEST_ADMIN_GROUP_ID'),
     approversChannelId: r.optional('ATTEST_APPROVERS_CHANNEL_ID'),
+    reconcile: reconcileSchedule(
+      r.required('ATTEST_RECONCILE_SCHEDULE', 'to know when to reconcile group memberships'),
+    ),
     local: {
       httpPort: r.optional('ATTEST_HTTP_PORT') ?? 3978,
       playgroundPort: r.optional('ATTEST_PLAYGROUND_PORT') ?? 56150,
     },
   });
+}
+
+function reconcileSchedule(schedule: string): AttestConfig['reconcile'] {
+  return { schedule, intervalMs: scheduleIntervalMs(schedule) };
 }
 
 /** Loads from this process's environment: the one read of process.env in Attest. */

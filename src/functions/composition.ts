@@ -6,6 +6,7 @@ import path from 'node:path';
 import { sha256 } from '../adapters/crypto/sha256';
 import { createGraphClient } from '../adapters/graph/graph-client';
 import { GraphDirectory } from '../adapters/graph/graph-directory';
+import { GRAPH_WRITE_QUOTA, WritePacer, pacedDirectory } from '../adapters/graph/paced-directory';
 import { AuditLogStore } from '../adapters/tables/audit-log.store';
 import { CatalogSnapshotStore } from '../adapters/tables/catalog-snapshot.store';
 import { TableNotifier } from '../adapters/tables/notification.store';
@@ -59,8 +60,10 @@ export function hostServicesFactory(opts: HostServicesOptions): () => Promise<Ho
   let pending: Promise<HostServices> | undefined;
   const build = async (): Promise<HostServices> => {
     const { config, tables, graph, clock } = opts;
-    const directory = new GraphDirectory(
-      createGraphClient({ baseUrl: graph.baseUrl, getToken: graph.getToken }),
+    // Every group write of this process shares one pacer: Graph's write quota is per app and tenant.
+    const directory = pacedDirectory(
+      new GraphDirectory(createGraphClient({ baseUrl: graph.baseUrl, getToken: graph.getToken })),
+      new WritePacer(GRAPH_WRITE_QUOTA),
     );
     const audit = new AuditLogStore({
       table: tables.client(TableNames.auditLog),
@@ -103,6 +106,7 @@ export function hostServicesFactory(opts: HostServicesOptions): () => Promise<Ho
       requests,
       notifier,
       clock,
+      reconcile: ledger,
       catalog: {
         catalog: catalog.catalog,
         stamp: catalog.stamp,

@@ -13,6 +13,11 @@ import type {
   RecordStepInput,
   ResolveApproversInput,
 } from '../workflows/access-request.types';
+import * as reconcile from '../workflows/membership-reconcile.activities';
+import {
+  membershipReconcileOrchestration,
+  startMembershipReconcile,
+} from '../workflows/membership-reconcile.orchestration';
 import { ActivityNames, FunctionNames, OrchestrationNames } from '../workflows/names';
 import type { WorkflowDeps } from '../workflows/workflow-deps';
 import type { AccessRequest } from '../domain/request/access-request';
@@ -34,7 +39,7 @@ function activity<I, O>(name: string, run: (deps: WorkflowDeps, input: I) => Pro
 export const AUDIT_DIGEST_SCHEDULE = '0 0 2 * * *';
 
 /** Builds the list for one configuration. */
-export function buildFunctionList(_config: AttestConfig): FunctionDefinition[] {
+export function buildFunctionList(config: AttestConfig): FunctionDefinition[] {
   return [
     {
       kind: 'http',
@@ -60,7 +65,27 @@ export function buildFunctionList(_config: AttestConfig): FunctionDefinition[] {
         console.log(`audit digest ${digest.seq}: ${digest.streams} streams, root ${digest.root}`);
       },
     },
+    {
+      kind: 'timer',
+      name: FunctionNames.membershipReconcileTimer,
+      // Every 15 minutes by default (ATTEST_RECONCILE_SCHEDULE); a run still going skips the tick.
+      schedule: config.reconcile.schedule,
+      handler: async ({ services, durable, invocation }) => {
+        const deps = await services.workflow();
+        const runId = await startMembershipReconcile(durable, deps.clock, config.reconcile.intervalMs);
+        invocation.log(
+          runId
+            ? `membership reconcile ${runId} started`
+            : 'membership reconcile still running: tick skipped',
+        );
+      },
+    },
     { kind: 'orchestration', name: OrchestrationNames.accessRequest, handler: accessRequestOrchestration },
+    {
+      kind: 'orchestration',
+      name: OrchestrationNames.membershipReconcile,
+      handler: membershipReconcileOrchestration,
+    },
     activity<RecordStepInput, unknown>(ActivityNames.recordStep, activities.recordStep),
     activity<ResolveApproversInput, unknown>(ActivityNames.resolveApprovers, activities.resolveApprovers),
     activity<string, unknown>(ActivityNames.resolvePerson, activities.resolvePerson),
@@ -68,5 +93,12 @@ export function buildFunctionList(_config: AttestConfig): FunctionDefinition[] {
     activity<MembershipInput, unknown>(ActivityNames.revokeAccess, activities.revokeAccess),
     activity<NotifyInput, unknown>(ActivityNames.notify, activities.notify),
     activity<{ request: AccessRequest }, unknown>(ActivityNames.saveState, activities.saveState),
+    activity<reconcile.ReconcileRunRef, unknown>(ActivityNames.reconcilePlan, reconcile.reconcilePlan),
+    activity<reconcile.ReconcileBatchInput, unknown>(ActivityNames.reconcileBatch, reconcile.reconcileBatch),
+    activity<reconcile.OverdueInput, unknown>(ActivityNames.reconcileOverdue, reconcile.reconcileOverdue),
+    activity<reconcile.ReconcileRunRef & { olderThan: string }, unknown>(
+      ActivityNames.reconcileOverdueDigest,
+      reconcile.reconcileOverdueDigest,
+    ),
   ];
 }

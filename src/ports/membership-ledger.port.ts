@@ -32,6 +32,12 @@ export interface MembershipLedger {
    * nothing, when someone else wrote it first: read again and decide again.
    */
   put(entry: MembershipEntry, etag: string | undefined): Promise<boolean>;
+  /**
+   * Inserts rows not stored yet, many at a time where the store can (the reconciler's baseline of a large
+   * group); returns the entries that were already stored, unwritten: read those and decide again. Optional:
+   * callers fall back to {@link put} one row at a time.
+   */
+  insertMany?(entries: MembershipEntry[]): Promise<MembershipEntry[]>;
   /** Every row of a group. */
   byGroup(groupId: string): Promise<MembershipEntry[]>;
   /** Every row of a user (every group Attest knows them in). */

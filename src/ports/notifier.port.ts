@@ -18,7 +18,9 @@ export type NotificationKind =
   | 'expiry-reminder'
   | 'extension-decided'
   | 'access-revoked'
-  | 'provisioning-failed';
+  | 'provisioning-failed'
+  /** To Attest admins: one digest a day of ended grants whose removal from the group is overdue. */
+  | 'revocations-overdue';
 
 /** One message to one or more people. */
 export interface Notification {

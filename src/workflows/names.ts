@@ -7,12 +7,19 @@ export const FunctionNames = {
   botMessages: 'bot-messages',
   /** The daily Merkle digest over every audit stream's head. */
   auditDigest: 'audit-digest',
+  /** Timer: starts the membership reconcile (schedule ATTEST_RECONCILE_SCHEDULE) unless one is running. */
+  membershipReconcileTimer: 'membership-reconcile-timer',
 } as const;
 
 /** Orchestrations. */
 export const OrchestrationNames = {
   accessRequest: 'access-request',
+  /** Compares the catalog's groups in the directory with the membership ledger (a singleton instance). */
+  membershipReconcile: 'membership-reconcile',
 } as const;
+
+/** The instance id of the membership reconcile: one at a time, so a run still going skips the next tick. */
+export const MEMBERSHIP_RECONCILE_INSTANCE = 'membership-reconcile';
 
 /** Activities: each one idempotent operation. */
 export const ActivityNames = {
@@ -30,6 +37,14 @@ export const ActivityNames = {
   notify: 'request-notify',
   /** Save the request's state with no audit event. */
   saveState: 'request-save-state',
+  /** How many batches of ≤50 catalog groups the reconcile sweeps. */
+  reconcilePlan: 'reconcile-plan',
+  /** Reconcile one batch of catalog groups (a delta round, or a full sweep) with the ledger. */
+  reconcileBatch: 'reconcile-batch',
+  /** Carry out a slice of the overdue removals (ended grants still owed a removal), paced under Graph's quota. */
+  reconcileOverdue: 'reconcile-overdue',
+  /** One digest to Attest admins of the removals still overdue (one per day). */
+  reconcileOverdueDigest: 'reconcile-overdue-digest',
 } as const;
 
 /** External events an access-request orchestration waits for. */

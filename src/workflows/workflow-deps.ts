@@ -2,7 +2,7 @@
 import type { AuditLogPort } from '../ports/audit-log.port';
 import type { Clock } from '../ports/clock.port';
 import type { Directory } from '../ports/directory.port';
-import type { MembershipLedger } from '../ports/membership-ledger.port';
+import type { MembershipLedger, ReconcileStore } from '../ports/membership-ledger.port';
 import type { Notifier } from '../ports/notifier.port';
 import type { RequestStore } from '../ports/request-store.port';
 import type { Catalog, CatalogStamp } from '../domain/catalog/catalog.model';
@@ -16,6 +16,8 @@ export interface WorkflowDeps {
   requests: RequestStore;
   notifier: Notifier;
   clock: Clock;
+  /** The reconciler's sweep state per group, delta links per batch, and its drift findings. */
+  reconcile: ReconcileStore;
   /**
    * The catalog in use. `unavailable` is set when the catalog file does not load and this is the last good one:
    * existing requests go on under it, and a new submission is refused with CATALOG.UNAVAILABLE and this message.

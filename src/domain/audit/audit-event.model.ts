@@ -21,6 +21,10 @@ export const AUDIT_ACTIONS = [
   'attempt.refused',
   'access.revoke-failed',
   'access.grant-failed',
+  'membership.baselined',
+  'membership.drift',
+  'membership.removed-outside',
+  'revocation.overdue',
 ] as const;
 
 /** One action of the vocabulary. */

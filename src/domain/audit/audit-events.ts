@@ -330,3 +330,62 @@ export function accessGrantFailed(
 export function attemptRefused(ctx: AuditContext, d: { code: string; reason: string }): AuditEventInput {
   return event('attempt.refused', ctx, { code: d.code, reason: d.reason });
 }
+
+/**
+ * The reconciler's first sweep of a group: its members then are recorded as present without Attest (a
+ * baseline, never drift). One event per group, with the count, not one per member.
+ */
+export function membershipBaselined(
+  ctx: AuditContext,
+  d: { group: GroupRef; members: number; withAttestClaims: number },
+): AuditEventInput {
+  return event('membership.baselined', ctx, {
+    group: groupJson(d.group),
+    members: d.members,
+    withAttestClaims: d.withAttestClaims,
+  });
+}
+
+/**
+ * A member nobody at Attest granted appeared after the baseline (added outside Attest, or re-added after Attest
+ * removed them). Reported for review; Attest neither adopts nor removes it.
+ */
+export function membershipDrift(ctx: AuditContext, d: { group: GroupRef; userId: string }): AuditEventInput {
+  return event('membership.drift', ctx, { group: groupJson(d.group), userId: d.userId });
+}
+
+/** A membership Attest grants claimed was removed outside Attest; the requests whose grants claimed it. */
+export function membershipRemovedOutside(
+  ctx: AuditContext,
+  d: { group: GroupRef; userId: string; requestIds: string[] },
+): AuditEventInput {
+  return event('membership.removed-outside', ctx, {
+    group: groupJson(d.group),
+    userId: d.userId,
+    requestIds: [...d.requestIds],
+  });
+}
+
+/**
+ * An ended grant's removal had not happened (its earlier attempts failed) and the reconciler carried it out:
+ * the requests it was owed for, since when, and what the directory answered (`wasMember` false when it found
+ * the member already gone).
+ */
+export function revocationOverdue(
+  ctx: AuditContext,
+  d: {
+    group: GroupRef;
+    userId: string;
+    requestIds: string[];
+    owedSince: string;
+    graph: { status: number; wasMember: boolean };
+  },
+): AuditEventInput {
+  return event('revocation.overdue', ctx, {
+    group: groupJson(d.group),
+    userId: d.userId,
+    requestIds: [...d.requestIds],
+    owedSince: d.owedSince,
+    graph: { status: d.graph.status, wasMember: d.graph.wasMember },
+  });
+}

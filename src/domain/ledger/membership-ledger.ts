@@ -88,7 +88,10 @@ export function claimGrant(
 }
 
 /**
- * The second step of a grant, after the directory answered the add. `added`: Attest created the membership.
+ * The second step of a grant, after the directory answered the add. `added`: Attest created the membership,
+ * so any outside claim still on the row is stale (the member was absent when Attest added them: a baseline
+ * taken while an earlier Attest grant held the membership, or a membership that ended outside Attest before
+ * the reconciler noticed) and goes, or the grant's end would keep a membership Attest created.
  * `already-member`: it existed; when no Attest grant held it and Attest had not added it, it was there before
  * Attest (an outside claim, so the grant's end leaves it in place).
  */
@@ -98,10 +101,13 @@ export function recordAdd(
   outcome: 'added' | 'already-member',
   at: string,
 ): MembershipEntry {
-  if (outcome === 'added') return { ...entry, addedByAttest: true, goneAt: undefined };
+  if (outcome === 'added') {
+    return { ...entry, claims: grantClaims(entry), addedByAttest: true, goneAt: undefined };
+  }
   const otherGrants = grantClaims(entry).some((c) => c.requestId !== requestId);
-  const outside = entry.claims.some((c) => c.kind === 'outside');
-  if (entry.addedByAttest || otherGrants || outside) return entry;
+  // A baseline claim does not stop this one: the add's own answer says more precisely why the member stays.
+  const beforeGrant = entry.claims.some((c) => c.kind === 'outside' && c.source === 'before-grant');
+  if (entry.addedByAttest || otherGrants || beforeGrant) return entry;
   return { ...entry, claims: [...entry.claims, { kind: 'outside', source: 'before-grant', since: at }] };
 }
 
@@ -142,9 +148,9 @@ export function endGrant(
 function keepReason(entry: MembershipEntry): string | undefined {
   const grants = grantClaims(entry);
   if (grants.length) return `still held by request ${grants.map((g) => g.requestId).join(', ')}`;
-  const outside = entry.claims.find((c): c is OutsideClaim => c.kind === 'outside');
-  if (outside?.source === 'before-grant') return "member before Attest's grant";
-  if (outside?.source === 'baseline') return 'member before Attest first looked at the group';
+  const outside = entry.claims.filter((c): c is OutsideClaim => c.kind === 'outside');
+  if (outside.some((c) => c.source === 'before-grant')) return "member before Attest's grant";
+  if (outside.some((c) => c.source === 'baseline')) return 'member before Attest first looked at the group';
   if (!entry.addedByAttest) return 'Attest did not add this membership';
   return undefined;
 }
@@ -233,4 +239,23 @@ export function recordBaseline(entry: MembershipEntry, at: string): MembershipEn
     claims: [...entry.claims, { kind: 'outside', source: 'baseline', since: at }],
     seenAt: at,
   };
+}
+
+/**
+ * The reconciler saw the member gone while grants still claim the membership (removed outside Attest): the
+ * claims stay (the requests still say what was granted) and the entry says since when it is gone.
+ */
+export function recordClaimGone(entry: MembershipEntry, at: string): MembershipEntry {
+  if (!grantClaims(entry).length || entry.goneAt) return entry;
+  return { ...entry, goneAt: at };
+}
+
+/**
+ * The reconciler saw a membership held only by outside claims end (outside Attest): those claims go, so a
+ * later re-add of the member is drift rather than silently covered by a claim from before.
+ */
+export function recordOutsideGone(entry: MembershipEntry): MembershipEntry {
+  const grants = grantClaims(entry);
+  if (grants.length === entry.claims.length) return entry;
+  return { ...entry, claims: grants, seenAt: undefined };
 }

@@ -59,6 +59,16 @@ const built = [
     error: 'dynamic group',
     permanent: true,
   }),
+  vocabulary.membershipBaselined(ctx, { group, members: 12, withAttestClaims: 1 }),
+  vocabulary.membershipDrift(ctx, { group, userId: 'u-2' }),
+  vocabulary.membershipRemovedOutside(ctx, { group, userId: 'u-3', requestIds: ['r-1'] }),
+  vocabulary.revocationOverdue(ctx, {
+    group,
+    userId: 'u-4',
+    requestIds: ['r-2'],
+    owedSince: '2026-01-01T00:00:00Z',
+    graph: { status: 204, wasMember: true },
+  }),
 ];
 
 test('every action of the vocabulary has exactly one builder', () => {

@@ -1,0 +1,19 @@
+import { ConfigError, loadConfig } from '../../../src/config/config';
+
+test('the reconcile runs every 15 minutes unless ATTEST_RECONCILE_SCHEDULE says otherwise', () => {
+  expect(loadConfig({}, 'local').reconcile).toEqual({ schedule: '0 */15 * * * *', intervalMs: 15 * 60_000 });
+  expect(loadConfig({ ATTEST_RECONCILE_SCHEDULE: '0 0 * * * *' }, 'local').reconcile.intervalMs).toBe(
+    3_600_000,
+  );
+});
+
+test.each([
+  ['*/15 * * * *', 'has 5 fields'],
+  ['0 */15 * * * * *', 'has 7 fields'],
+  ['0 99 * * * *', 'is not a schedule'],
+])('a malformed schedule %s stops start-up and says how to fix it', (schedule, problem) => {
+  const load = () => loadConfig({ ATTEST_RECONCILE_SCHEDULE: schedule }, 'local');
+  expect(load).toThrow(ConfigError);
+  expect(load).toThrow(problem);
+  expect(load).toThrow('NCRONTAB');
+});
