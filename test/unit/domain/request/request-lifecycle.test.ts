@@ -62,8 +62,12 @@ test('every terminal status is its own outcome, and a revocation says why', () =
 test('every status can be reached from Submitted', () => {
   const seen = new Set<RequestStatus>(['Submitted']);
   const queue: RequestStatus[] = ['Submitted'];
-  while (queue.length)
-    for (const n of nextStatuses(queue.shift() as RequestStatus))
-      if (!seen.has(n)) (seen.add(n), queue.push(n));
+  while (queue.length) {
+    for (const n of nextStatuses(queue.shift() as RequestStatus)) {
+      if (seen.has(n)) continue;
+      seen.add(n);
+      queue.push(n);
+    }
+  }
   expect([...seen].sort()).toEqual([...ALL].sort());
 });
