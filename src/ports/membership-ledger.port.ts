@@ -54,6 +54,12 @@ export interface ReconcileStore {
   /** The delta link saved for a batch of groups (key: the batch's sorted group ids, hashed by the caller). */
   deltaLink(batchKey: string): Promise<string | undefined>;
   saveDeltaLink(batchKey: string, link: string | undefined): Promise<void>;
+  /**
+   * The Attest admins as last read from the directory, so the overdue-revocations digest still reaches them
+   * while the directory is down (exactly when revocations are overdue).
+   */
+  knownAdmins(): Promise<string[] | undefined>;
+  saveKnownAdmins(ids: string[]): Promise<void>;
   /** Records a finding (idempotent per group, user, kind and day). */
   addFinding(finding: DriftFinding): Promise<void>;
   findings(filter?: { groupId?: string; userId?: string }): Promise<DriftFinding[]>;

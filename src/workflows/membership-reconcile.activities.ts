@@ -1,7 +1,7 @@
 /**
  * The membership reconcile's activities: compare the catalog's groups in the directory with the ledger (a
  * Graph delta round per batch of ≤50 groups, a full sweep when there is no usable delta link), carry out
- * removals that are overdue, and send Attest admins one digest a day of those still outstanding.
+ * removals that are overdue, and send Attest admins one digest a day of those outstanding.
  *
  * Each activity can run twice (a retry, a host killed mid-run) and the world ends up the same:
  * - audit events carry the run id and are appended only when the day's reconcile stream does not already have
@@ -19,6 +19,7 @@ import {
   type AuditContext,
 } from '../domain/audit/audit-events';
 import type { AuditActor, AuditEventInput } from '../domain/audit/audit-event.model';
+import { DomainError } from '../domain/domain-error';
 import {
   emptyEntry,
   grantClaims,
@@ -127,9 +128,23 @@ export async function reconcilePlan(
 }
 
 /** Reconciles the batch at `index` of the catalog's groups. */
-export async function reconcileBatch(deps: WorkflowDeps, input: ReconcileBatchInput): Promise<BatchSummary> {
+export async function reconcileBatch(
+  deps: WorkflowDeps,
+  input: ReconcileBatchInput,
+): Promise<BatchSummary | { unavailable: string }> {
   const groups = reconcileBatches(catalogRoleGroups(deps.catalog.catalog))[input.index] ?? [];
-  return reconcileGroups(deps, { runId: input.runId, at: input.at, groupIds: groups });
+  try {
+    return await reconcileGroups(deps, { runId: input.runId, at: input.at, groupIds: groups });
+  } catch (err) {
+    // The directory is down or throttling: the next run sweeps again from the saved link. Answered at once
+    // rather than retried for half a minute, so the run still reaches the admins' digest during an outage.
+    if (
+      err instanceof DomainError &&
+      (err.code === 'DIRECTORY.UNAVAILABLE' || err.code === 'DIRECTORY.THROTTLED')
+    )
+      return { unavailable: err.message };
+    throw err;
+  }
 }
 
 /** The group's audit subject. */
@@ -511,13 +526,35 @@ function overdueEvent(
  * One notification to Attest admins listing the removals still overdue, at most one a day (its id is the
  * day's): an outage that leaves hundreds of revocations failing is one message, not hundreds.
  */
+/**
+ * The admin group's members now, remembered for later; while the directory is down, the members last read
+ * (an outage is when revocations become overdue, and when the admins most need to hear of it).
+ */
+async function adminsToTell(deps: WorkflowDeps, adminGroupId: string): Promise<string[]> {
+  try {
+    const ids = (await deps.directory.groupMembers(adminGroupId)).map((a) => a.id);
+    await deps.reconcile.saveKnownAdmins(ids);
+    return ids;
+  } catch (err) {
+    const down = err instanceof DomainError && err.code.startsWith('DIRECTORY.');
+    const known = down ? await deps.reconcile.knownAdmins() : undefined;
+    if (known) return known;
+    throw err;
+  }
+}
+
 export async function reconcileOverdueDigest(
   deps: WorkflowDeps,
   input: ReconcileRunRef & { olderThan: string },
 ): Promise<DigestSummary> {
   const due = await overdueEntries(deps, input.olderThan);
-  if (!due.length || !deps.adminGroupId) return { overdue: due.length, notified: false };
-  const admins = await deps.directory.groupMembers(deps.adminGroupId);
+  if (!deps.adminGroupId) return { overdue: due.length, notified: false };
+  if (!due.length) {
+    // Nothing to tell: still learn who the admins are, for a digest while the directory is down.
+    await adminsToTell(deps, deps.adminGroupId).catch(() => undefined);
+    return { overdue: 0, notified: false };
+  }
+  const admins = await adminsToTell(deps, deps.adminGroupId);
   if (!admins.length) return { overdue: due.length, notified: false };
   const lines = due.slice(0, DIGEST_LINES).map((e) => {
     const requests = e.owed.map((o) => o.requestId).join(', ');
@@ -529,7 +566,7 @@ export async function reconcileOverdueDigest(
     kind: 'revocations-overdue',
     requestId: 'reconcile',
     id: `revocations-overdue-${day}`,
-    recipients: admins.map((a) => a.id),
+    recipients: admins,
     text:
       `${due.length} revocation${due.length === 1 ? ' is' : 's are'} overdue: the access ended but the ` +
       `removal from the group has not succeeded yet (Attest keeps trying).\n${lines.join('\n')}`,

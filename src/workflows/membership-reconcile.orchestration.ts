@@ -1,7 +1,7 @@
 /**
  * The `membership-reconcile` orchestration: one run compares every catalog group in the directory with the
  * membership ledger (batches of ≤50 groups, a few at a time), then carries out the removals that are overdue
- * in slices, then sends Attest admins one digest of those still outstanding. One instance at a time (instance
+ * in slices, after sending Attest admins one digest of those outstanding. One instance at a time (instance
  * id {@link MEMBERSHIP_RECONCILE_INSTANCE}): the timer skips a tick while a run is still going.
  *
  * NB. Deterministic: the run's time comes from its input (the timer's clock), all I/O is in the activities,
@@ -56,7 +56,8 @@ export function* membershipReconcileOrchestration(
   const run: ReconcileRunRef = { runId: input.runId, at: input.at };
   const summary = yield* reconcileBatches(context, run);
   const olderThan = new Date(Date.parse(input.at) - input.intervalMs).toISOString();
-  const overdue = yield* carryOutOverdue(context, run, olderThan);
+  // The digest first: what is overdue now, before this run tries those removals again (they may succeed, and
+  // the admins should still hear that access outlived its end). It reaches them while the directory is down.
   const digest = (yield context.df.callActivityWithRetry(
     ActivityNames.reconcileOverdueDigest,
     activityRetry(),
@@ -65,6 +66,7 @@ export function* membershipReconcileOrchestration(
       olderThan,
     },
   )) as DigestSummary;
+  const overdue = yield* carryOutOverdue(context, run, olderThan);
   return { ...summary, overdueRemoved: overdue.removed, overdueFailed: overdue.failed, digest };
 }
 
@@ -97,7 +99,9 @@ function* reconcileBatches(
     }
     let results: BatchSummary[];
     try {
-      results = (yield context.df.Task.all(wave)) as BatchSummary[];
+      const answers = (yield context.df.Task.all(wave)) as (BatchSummary | { unavailable: string })[];
+      results = answers.filter((r): r is BatchSummary => !('unavailable' in r));
+      out.failedBatches += answers.length - results.length;
     } catch {
       // One batch failed after every retry: the others' results are not reported, but their work is recorded
       // (and the next run picks the failed batch up again from its saved delta link).

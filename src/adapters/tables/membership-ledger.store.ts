@@ -217,6 +217,23 @@ export class TableMembershipLedger implements MembershipLedger, ReconcileStore {
     }
   }
 
+  async knownAdmins(): Promise<string[] | undefined> {
+    try {
+      const row = await this.tables.state.getEntity<{ ids?: string }>('admins', 'members');
+      return row.ids ? (JSON.parse(row.ids) as string[]) : undefined;
+    } catch (err) {
+      if (status(err) === 404) return undefined;
+      throw err;
+    }
+  }
+
+  async saveKnownAdmins(ids: string[]): Promise<void> {
+    await this.tables.state.upsertEntity(
+      { partitionKey: 'admins', rowKey: 'members', ids: JSON.stringify(ids) },
+      'Replace',
+    );
+  }
+
   async deltaLink(batchKey: string): Promise<string | undefined> {
     try {
       const row = await this.tables.state.getEntity<{ link?: string }>('delta', idKey(batchKey));

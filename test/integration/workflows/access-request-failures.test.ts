@@ -5,7 +5,8 @@
  * directory; and escalation never waits for someone who cannot decide.
  */
 import type { Catalog } from '../../../src/domain/catalog/catalog.model';
-import { DEMO_DYNAMIC_GROUP_ID } from '../../../src/local/graph-sim/demo-tenant';
+import type { TableNotifier } from '../../../src/adapters/tables/notification.store';
+import { DEMO_ATTEST_ADMINS_GROUP_ID, DEMO_DYNAMIC_GROUP_ID } from '../../../src/local/graph-sim/demo-tenant';
 import type { GraphSimulator } from '../../../src/local/graph-sim/graph-sim';
 import { AccessRequestService } from '../../../src/workflows/access-request.service';
 import type { DurableClientPort } from '../../../src/ports/durable-client.port';
@@ -74,7 +75,7 @@ function expectPlain(text: unknown): void {
   expect(text).not.toMatch(/\n|\s+at\s|\/dist\/|\/src\/|Activity function/);
 }
 
-test('Graph down for two hours across the expiry: the request reads Revoking, never Active; the host serves; the member goes when Graph is back', async () => {
+test('Graph down for two hours across the expiry: the request reads Revoking, never Active; the host serves; admins get the digest; the member goes when Graph is back', async () => {
   const siobhan = demo('siobhan.obrien');
   const { requestId, request } = await activeGrant(
     w,
@@ -87,6 +88,7 @@ test('Graph down for two hours across the expiry: the request reads Revoking, ne
     },
     [priya],
   );
+  await advance(15 * MINUTE); // a reconcile run while Graph answers: it learns who the admins are
   // From now (the host is up, the grant made): 503 to every request for two hours of test-clock time.
   sim.setFaultRules([{ status: 503, durationMs: 2 * HOUR, retryAfterSeconds: 0 }]);
   const expiresAt = new Date(request.expiresAt as string).getTime();
@@ -140,6 +142,15 @@ test('Graph down for two hours across the expiry: the request reads Revoking, ne
   }
   expect((await storedWhen(w, requestId, (r) => r.status === 'Revoked')).revoking).toBeUndefined();
   expect(await w.deps.ledger.owedRemovals()).toEqual([]);
+  // The admins were told, once, in the day's digest of overdue revocations, sent during the outage.
+  const digests = (await (w.deps.notifier as TableNotifier).forRequest('reconcile')).filter(
+    (n) => n.kind === 'revocations-overdue',
+  );
+  expect(digests).toHaveLength(1);
+  expect(digests[0].text).toContain(`user ${siobhan.id} in group ${request.groupId}`);
+  expect(digests[0].recipients.sort()).toEqual(
+    (await w.deps.directory.groupMembers(DEMO_ATTEST_ADMINS_GROUP_ID)).map((u) => u.id).sort(),
+  );
   expect((await w.deps.audit.verify()).ok).toBe(true);
 }, 120000);
 
