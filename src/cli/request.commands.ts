@@ -78,7 +78,13 @@ export function describeRequest(r: AccessRequest): string {
       ? ` — stage ${stage.number} waits on ${stage.approvers.map((a) => a.upn ?? a.id).join(', ')}`
       : '';
   const until = r.status === 'Active' ? ` until ${r.expiresAt ?? 'revoked'}` : '';
-  return `${r.id} ${r.appId}/${r.roleId} for ${r.requester.upn ?? r.requester.id}: ${r.status}${until}${waiting}`;
+  const revoking =
+    r.status === 'Revoking' && r.revoking?.attempts
+      ? ` — ${r.revocation?.reason ?? 'ended'}; removal failed ${r.revoking.attempts} time${r.revoking.attempts === 1 ? '' : 's'} (${r.revoking.lastError ?? 'no reason given'}), next attempt ${r.revoking.nextAttemptAt ?? 'soon'}`
+      : '';
+  const failure =
+    r.failure && (r.status === 'Failed' || r.status === 'NoApprover') ? ` — ${r.failure.reason}` : '';
+  return `${r.id} ${r.appId}/${r.roleId} for ${r.requester.upn ?? r.requester.id}: ${r.status}${until}${waiting}${revoking}${failure}`;
 }
 
 /**
