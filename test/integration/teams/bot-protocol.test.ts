@@ -471,7 +471,15 @@ describe('deciding on the approval card', () => {
   });
 
   test('approving grants the access, tells the requester, and every copy of the card shows the outcome', async () => {
+    const sentBefore = connector.received.length;
     const id = await submitAsAlex('jira/project-admin');
+    // The approval cards of this request (Priya's and the channel's), by the activity ids Teams gave them.
+    const cardsOfThisRequest = new Set(
+      connector.received
+        .slice(sentBefore)
+        .filter((a) => a.method === 'POST' && JSON.stringify(a.activity).includes(id))
+        .map((a) => a.id),
+    );
     const from = connector.received.length;
     const answer = await bot.click(priya, CardVerbs.requestApprove, { requestId: id, stage: 1 });
     expect(cardText(answer.card)).toContain('Approved by Priya Raman');
@@ -486,7 +494,9 @@ describe('deciding on the approval card', () => {
     );
     // Priya's own copy and the channel's copy are updated in place to the final state.
     const updates = await waitFor('both copies updated', () => {
-      const puts = connector.received.slice(from).filter((a) => a.method === 'PUT');
+      const puts = connector.received
+        .slice(from)
+        .filter((a) => a.method === 'PUT' && cardsOfThisRequest.has(a.activityId));
       return puts.length >= 2 ? puts : undefined;
     });
     expect(updates.map((u) => u.conversationId).sort()).toEqual(

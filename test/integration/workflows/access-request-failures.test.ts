@@ -6,6 +6,7 @@
  */
 import type { Catalog } from '../../../src/domain/catalog/catalog.model';
 import type { TableNotifier } from '../../../src/adapters/tables/notification.store';
+import { TableNames } from '../../../src/adapters/tables/table-names';
 import { DEMO_ATTEST_ADMINS_GROUP_ID, DEMO_DYNAMIC_GROUP_ID } from '../../../src/local/graph-sim/demo-tenant';
 import type { GraphSimulator } from '../../../src/local/graph-sim/graph-sim';
 import { AccessRequestService } from '../../../src/workflows/access-request.service';
@@ -67,6 +68,19 @@ async function advance(ms: number, step = 10 * MINUTE, each?: () => Promise<void
     await letTimersRun(w);
     await each?.();
   }
+}
+
+/** The executions of an instance in the local task hub (history rows are keyed `h-<execution>-<seq>`). */
+async function executions(instanceId: string): Promise<Set<string>> {
+  const table = w.host.tables.client(TableNames.localTaskHub(w.host.services.config.taskHub));
+  const seen = new Set<string>();
+  for await (const row of table.listEntities({
+    queryOptions: { filter: `PartitionKey eq '${instanceId}'` },
+  })) {
+    const m = /^h-([^-]+)-/.exec(row.rowKey as string);
+    if (m) seen.add(m[1]);
+  }
+  return seen;
 }
 
 /** No stack frame, file path or Durable wrapper in text people read. */
@@ -151,6 +165,34 @@ test('Graph down for two hours across the expiry: the request reads Revoking, ne
   expect(digests[0].recipients.sort()).toEqual(
     (await w.deps.directory.groupMembers(DEMO_ATTEST_ADMINS_GROUP_ID)).map((u) => u.id).sort(),
   );
+  expect((await w.deps.audit.verify()).ok).toBe(true);
+}, 120000);
+
+test('a removal failing for ten hours is retried past a continue-as-new (the history stays bounded) and the count of attempts carries over', async () => {
+  const siobhan = demo('siobhan.obrien'); // her first grant (the test before) is over
+  const { requestId, request } = await activeGrant(
+    w,
+    {
+      actor: as(siobhan),
+      appId: 'snowflake',
+      roleId: 'analyst',
+      durationMs: HOUR,
+      justification: 'Data pipeline check',
+    },
+    [priya],
+  );
+  sim.setFaultRules([{ method: 'DELETE', status: 503, durationMs: 10 * HOUR, retryAfterSeconds: 0 }]);
+  await advance(11 * HOUR, 30 * MINUTE);
+  await w.settled(requestId);
+  const revoked = (await onlyEvent(w, requestId, 'access.revoked')).details;
+  // 1, 2, 4, 8, 16, 32 minutes, then hourly: more than twelve attempts in ten hours, so at least one continue-as-new.
+  expect(revoked.attempts).toBeGreaterThan(12);
+  expect((await w.host.durable.getStatus(requestId))?.runtimeStatus).toBe('Completed');
+  expect((await executions(requestId)).size).toBeGreaterThan(1); // a later execution finished it
+  const failed = await eventsOf(w, requestId, 'access.revoke-failed');
+  // One event per step of the backoff (six doublings, then the hourly cap once a day), not one per attempt.
+  expect(failed.map((e) => e.details.attempt)).toEqual([1, 2, 3, 4, 5, 6, 7]);
+  expect(await w.deps.directory.isMember(request.groupId, siobhan.id)).toBe(false);
   expect((await w.deps.audit.verify()).ok).toBe(true);
 }, 120000);
 

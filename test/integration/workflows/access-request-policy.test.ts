@@ -4,6 +4,7 @@
  * request). Separation of duties: holding one role (Active) refuses a request for a role it conflicts with.
  */
 import { DomainError } from '../../../src/domain/domain-error';
+import { DEMO_ONCALL_GROUP_ID } from '../../../src/local/graph-sim/demo-tenant';
 import type { SubmitCommand } from '../../../src/workflows/access-request.service';
 import { startWorkflowHost, type WorkflowHost } from '../../support/workflow-host';
 import { DAY, HOUR, activeGrant, as, demo, writes } from '../../support/workflow-scenarios';
@@ -207,4 +208,19 @@ test('a second request for a role already waiting for approval is refused as a d
   await w.stageOpen(first.requestId, 1);
   const err = await refused(analyst({ actor: as(demo('noah.williams')) }), 'REQUEST.DUPLICATE');
   expect(err.message).toContain(first.requestId);
+});
+
+test('eligibility counts nested groups: a member of On-call only through the secondary rota may ask for AWS PowerUser', async () => {
+  const nora = demo('nora.johansson'); // in sg-oncall-secondary, which is a member of sg-oncall
+  expect(await w.deps.directory.isMember(DEMO_ONCALL_GROUP_ID, nora.id)).toBe(false);
+  expect(await w.deps.directory.isTransitiveMember(DEMO_ONCALL_GROUP_ID, nora.id)).toBe(true);
+  const { requestId } = await w.service.submit({
+    actor: as(nora),
+    appId: 'aws-production',
+    roleId: 'poweruser',
+    durationMs: 4 * HOUR,
+    justification: 'Restart the stuck ingestion workers in production',
+    ticketReference: 'INC0012345',
+  });
+  await w.stageOpen(requestId, 1);
 });
