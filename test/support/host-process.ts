@@ -6,7 +6,9 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
+import { stopLeftoverAzurite } from '../../src/local/azurite';
 import type { LocalHostPorts } from '../../src/local/local-host';
 import { eventually } from './storage';
 
@@ -108,4 +110,51 @@ export function runToExit(
     child.stderr.on('data', (d) => (stderr += d));
     child.once('exit', (code) => resolve({ code, stdout, stderr }));
   });
+}
+
+/** The `attest` command, compiled. */
+export const CLI = path.join(ROOT, 'dist', 'src', 'cli', 'main.js');
+
+/**
+ * A host process on a data folder of its own, for tests that SIGKILL and restart it: `start` (with extra
+ * settings), `kill`, the `attest` command on the same folder, and `cleanup` for afterAll.
+ */
+export function killableHost(prefix: string) {
+  const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), prefix));
+  let host: HostProcess | undefined;
+  return {
+    dataDir,
+    /** The running host (undefined between a kill and the next start). */
+    get host(): HostProcess | undefined {
+      return host;
+    },
+    start: async (env: Record<string, string> = {}): Promise<HostProcess> =>
+      (host = await startHostProcess(ENTRY.main, ['--data', dataDir, '--no-playground'], {
+        ...ANY_PORTS,
+        ...env,
+      })),
+    kill: async (): Promise<void> => {
+      host?.child.kill('SIGKILL');
+      await host?.exited;
+      host = undefined;
+    },
+    cli: (...args: string[]) => runToExit(CLI, [...args, '--data', dataDir], ANY_PORTS),
+    cleanup: async (): Promise<void> => {
+      host?.child.kill('SIGKILL');
+      await stopLeftoverAzurite(dataDir);
+      fs.rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** The Graph simulator's successful and failed writes on a data folder (`graph-sim/writes.jsonl`), in order. */
+export function simWrites(dataDir: string): { method: string; path: string; status: number }[] {
+  const file = path.join(dataDir, 'graph-sim', 'writes.jsonl');
+  if (!fs.existsSync(file)) return [];
+  return fs
+    .readFileSync(file, 'utf8')
+    .trim()
+    .split('\n')
+    .filter(Boolean)
+    .map((l) => JSON.parse(l) as { method: string; path: string; status: number });
 }

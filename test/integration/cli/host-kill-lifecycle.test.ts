@@ -1,53 +1,19 @@
-import fs from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
-import { stopLeftoverAzurite } from '../../../src/local/azurite';
-import {
-  ENTRY,
-  ANY_PORTS,
-  runToExit,
-  startHostProcess,
-  type HostPorts,
-  type HostProcess,
-} from '../../support/host-process';
+import { killableHost, simWrites } from '../../support/host-process';
 import { eventually } from '../../support/storage';
 
-const CLI = path.resolve(__dirname, '..', '..', '..', 'dist', 'src', 'cli', 'main.js');
 const GITHUB_OWNERS = '816daa42-c86c-5791-9a5a-14fb28761b30';
 const SIOBHAN_ID = '3a290949-9f06-51c9-86d4-ad38d39f4566';
-let dataDir: string;
-let ports: HostPorts;
-let host: HostProcess | undefined;
+const h = killableHost('attest-kill-');
+const { cli, start, kill } = h;
+afterAll(() => h.cleanup());
 
-beforeAll(async () => {
-  dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'attest-kill-'));
-  ports = ANY_PORTS;
-});
-afterAll(async () => {
-  host?.child.kill('SIGKILL');
-  await stopLeftoverAzurite(dataDir);
-  fs.rmSync(dataDir, { recursive: true, force: true });
-});
-
-const cli = (...args: string[]) => runToExit(CLI, [...args, '--data', dataDir], ports);
-const start = async () =>
-  (host = await startHostProcess(ENTRY.main, ['--data', dataDir, '--no-playground'], { ...ports }));
-async function kill(): Promise<void> {
-  host?.child.kill('SIGKILL');
-  await host?.exited;
-  host = undefined;
-}
 async function status(id: string): Promise<string> {
   return (await cli('status', id)).stdout;
 }
 function membershipWrites(): { method: string; status: number }[] {
-  const file = path.join(dataDir, 'graph-sim', 'writes.jsonl');
-  return fs
-    .readFileSync(file, 'utf8')
-    .trim()
-    .split('\n')
-    .map((l) => JSON.parse(l) as { method: string; path: string; status: number })
-    .filter((w) => w.path.includes(`/groups/${GITHUB_OWNERS}/members`) && w.status < 300);
+  return simWrites(h.dataDir).filter(
+    (w) => w.path.includes(`/groups/${GITHUB_OWNERS}/members`) && w.status < 300,
+  );
 }
 
 test('the host SIGKILLed at each step of the lifecycle and restarted: one add, one remove, no duplicate event, verify ok', async () => {

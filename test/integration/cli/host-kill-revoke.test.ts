@@ -3,42 +3,21 @@
  * endpoint, after start-up): the restarted host resumes the retries, the member goes once Graph answers, the
  * log shows the failed attempts then the revocation, and `attest verify` is ok.
  */
-import fs from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
-import { stopLeftoverAzurite } from '../../../src/local/azurite';
-import { ANY_PORTS, ENTRY, runToExit, startHostProcess, type HostProcess } from '../../support/host-process';
+import { killableHost, simWrites } from '../../support/host-process';
 import { eventually } from '../../support/storage';
 
-const CLI = path.resolve(__dirname, '..', '..', '..', 'dist', 'src', 'cli', 'main.js');
 const ANALYSTS = '90a07bb0-22a6-555f-905e-b5705afe489c'; // sg-snowflake-analysts
-let dataDir: string;
-let host: HostProcess | undefined;
+const h = killableHost('attest-kill-revoke-');
+const { cli, start, kill } = h;
+afterAll(() => h.cleanup());
 
-beforeAll(() => {
-  dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'attest-kill-revoke-'));
-});
-afterAll(async () => {
-  host?.child.kill('SIGKILL');
-  await stopLeftoverAzurite(dataDir);
-  fs.rmSync(dataDir, { recursive: true, force: true });
-});
-
-const cli = (...args: string[]) => runToExit(CLI, [...args, '--data', dataDir], ANY_PORTS);
-const start = async () =>
-  (host = await startHostProcess(ENTRY.main, ['--data', dataDir, '--no-playground'], { ...ANY_PORTS }));
-async function kill(): Promise<void> {
-  host?.child.kill('SIGKILL');
-  await host?.exited;
-  host = undefined;
-}
 const status = async (id: string) => (await cli('status', id)).stdout;
 const until = (id: string, text: string, ms: number) =>
   eventually(async () => ((await status(id)).includes(text) ? true : undefined), ms, `${id}: ${text}`);
 
 /** The simulator's admin endpoint of the running host (loopback only). */
 async function faults(method: 'POST' | 'DELETE', rules?: unknown[]): Promise<void> {
-  const port = host?.ports.graph;
+  const port = h.host?.ports.graph;
   const res = await fetch(`http://127.0.0.1:${port}/_sim/faults`, {
     method,
     headers: { 'content-type': 'application/json' },
@@ -84,12 +63,9 @@ test('the host SIGKILLed while a failing revocation is retried resumes it: the m
   ]);
   expect(actions.filter((a) => a === 'access.revoke-failed').length).toBeGreaterThanOrEqual(1);
   expect(log.at(-1)).toContain('"membership":"removed"');
-  const removes = fs
-    .readFileSync(path.join(dataDir, 'graph-sim', 'writes.jsonl'), 'utf8')
-    .trim()
-    .split('\n')
-    .map((l) => JSON.parse(l) as { method: string; path: string; status: number })
-    .filter((w) => w.method === 'DELETE' && w.path.includes(`/groups/${ANALYSTS}/members`));
+  const removes = simWrites(h.dataDir).filter(
+    (w) => w.method === 'DELETE' && w.path.includes(`/groups/${ANALYSTS}/members`),
+  );
   expect(removes.filter((w) => w.status < 300)).toHaveLength(1);
   expect((await cli('verify')).stdout.trim()).toMatch(/^verify: ok \(\d+ streams, \d+ events\)$/);
 }, 360000);

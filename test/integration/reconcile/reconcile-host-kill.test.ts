@@ -1,57 +1,24 @@
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { createTableFactory } from '../../../src/adapters/tables/table-client-factory';
 import { TableMembershipLedger } from '../../../src/adapters/tables/membership-ledger.store';
 import { TableNames } from '../../../src/adapters/tables/table-names';
 import { emptyEntry, type MembershipEntry } from '../../../src/domain/ledger/membership-ledger';
-import { stopLeftoverAzurite } from '../../../src/local/azurite';
-import {
-  ANY_PORTS,
-  ENTRY,
-  runToExit,
-  startHostProcess,
-  type HostPorts,
-  type HostProcess,
-} from '../../support/host-process';
+import { killableHost, simWrites } from '../../support/host-process';
 import { eventually } from '../../support/storage';
 
-const CLI = path.resolve(__dirname, '..', '..', '..', 'dist', 'src', 'cli', 'main.js');
 const GITHUB_OWNERS = '816daa42-c86c-5791-9a5a-14fb28761b30';
 /** Never during the test: the restarted host only finishes the run it was killed in. */
 const NEVER = '0 0 0 1 1 *';
-let dataDir: string;
-let ports: HostPorts;
-let host: HostProcess | undefined;
+const h = killableHost('attest-reconcile-kill-');
+const { dataDir, cli, start, kill } = h;
+afterAll(() => h.cleanup());
 
-beforeAll(async () => {
-  dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'attest-reconcile-kill-'));
-  ports = ANY_PORTS;
-});
-afterAll(async () => {
-  host?.child.kill('SIGKILL');
-  await stopLeftoverAzurite(dataDir);
-  fs.rmSync(dataDir, { recursive: true, force: true });
-});
-
-const start = async (env: Record<string, string>) =>
-  (host = await startHostProcess(ENTRY.main, ['--data', dataDir, '--no-playground'], { ...ports, ...env }));
-async function kill(): Promise<void> {
-  host?.child.kill('SIGKILL');
-  await host?.exited;
-  host = undefined;
-}
 const tenantFile = () => path.join(dataDir, 'graph-sim', 'tenant.json');
 function removals(): { path: string; status: number }[] {
-  const file = path.join(dataDir, 'graph-sim', 'writes.jsonl');
-  if (!fs.existsSync(file)) return [];
-  return fs
-    .readFileSync(file, 'utf8')
-    .trim()
-    .split('\n')
-    .filter(Boolean)
-    .map((l) => JSON.parse(l) as { method: string; path: string; status: number })
-    .filter((w) => w.method === 'DELETE' && w.path.includes(`/groups/${GITHUB_OWNERS}/members/`));
+  return simWrites(dataDir).filter(
+    (w) => w.method === 'DELETE' && w.path.includes(`/groups/${GITHUB_OWNERS}/members/`),
+  );
 }
 
 test('the host SIGKILLed during a reconcile resumes it: every overdue removal done once, audited once, verify ok', async () => {
@@ -116,11 +83,9 @@ test('the host SIGKILLed during a reconcile resumes it: every overdue removal do
     expect(removals().some((w) => w.path.includes(id) && (w.status === 204 || w.status === 404))).toBe(true);
   }
   const day = new Date().toISOString().slice(0, 10);
-  const log = (await runToExit(CLI, ['log', `reconcile/${day}`, '--data', dataDir], ports)).stdout;
+  const log = (await cli('log', `reconcile/${day}`)).stdout;
   const overdueEvents = log.split('\n').filter((l) => l.includes('revocation.overdue'));
   expect(overdueEvents).toHaveLength(overdue.length); // each audited exactly once
   for (const id of overdue) expect(overdueEvents.filter((l) => l.includes(id))).toHaveLength(1);
-  expect((await runToExit(CLI, ['verify', '--data', dataDir], ports)).stdout.trim()).toMatch(
-    /^verify: ok \(\d+ streams, \d+ events\)$/,
-  );
+  expect((await cli('verify')).stdout.trim()).toMatch(/^verify: ok \(\d+ streams, \d+ events\)$/);
 }, 240000);
