@@ -2,9 +2,10 @@
  * The `access-request` orchestration: one instance per request (instance id = request id), the only writer of
  * the request's audit stream. Submitted → policy evaluated → approval stages in order (resolve approvers,
  * notify, wait for decisions or the stage timeout; escalate once to the fallback, then expire undecided) →
- * grant → active until expiry, early revoke or an extension (approved through the role's stages again) →
- * revoke. Every step appends exactly one audit event, at a sequence number the orchestration knows, so a
- * replayed or retried step never writes twice.
+ * grant (through the membership ledger, transient failures retried within a bound) → active until expiry, early
+ * revoke or an extension (approved through the role's stages again) → Revoking → revoked, the removal retried
+ * on durable timers until it succeeds (ADR 0006). Each audited step appends one event at a sequence number
+ * the orchestration knows, so a replayed or retried step never writes twice.
  *
  * NB. Deterministic: time only from context.df.currentUtcDateTime, ids derived from the request id, all I/O
  * in activities. Decisions arrive as external events, delivered at least once: de-duplicated by their id.
@@ -69,7 +70,7 @@ const HOUR = 60 * MINUTE;
 const GRANT_RETRY_BOUND_MS = 24 * HOUR;
 /** Revocation attempts per execution before continuing as new, which keeps the history bounded. */
 const ATTEMPTS_PER_EXECUTION = 12;
-/** How long opening a stage is retried while the directory fails, at most (then the stage's own timeout). */
+/** The longest wait between two attempts of a grant, a revocation or opening a stage. */
 const BACKOFF_CAP_MS = HOUR;
 
 /** The wait before attempt `attempt + 1`: one minute, doubling, at most an hour. */
