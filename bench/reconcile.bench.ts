@@ -118,11 +118,7 @@ async function depsFor(tables: TableFactory, sim: GraphSimulator): Promise<Workf
     new GraphDirectory(createGraphClient({ baseUrl: sim.url, getToken: async () => token })),
     new WritePacer(GRAPH_WRITE_QUOTA),
   );
-  const ledger = new TableMembershipLedger({
-    ledger: tables.client(TableNames.membershipLedger),
-    state: tables.client(TableNames.reconcileState),
-    findings: tables.client(TableNames.driftFindings),
-  });
+  const ledger = TableMembershipLedger.on(tables);
   const audit = new AuditLogStore({
     table: tables.client(TableNames.auditLog),
     digests: tables.client(TableNames.auditDigests),

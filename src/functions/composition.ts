@@ -73,11 +73,7 @@ export function hostServicesFactory(opts: HostServicesOptions): () => Promise<Ho
     });
     const requests = new TableRequestStore(tables.client(TableNames.accessRequests));
     const outbox = new TableNotifier(tables.client(TableNames.notifications), clock);
-    const ledger = new TableMembershipLedger({
-      ledger: tables.client(TableNames.membershipLedger),
-      state: tables.client(TableNames.reconcileState),
-      findings: tables.client(TableNames.driftFindings),
-    });
+    const ledger = TableMembershipLedger.on(tables);
     const snapshots = new CatalogSnapshotStore(tables.client(TableNames.catalogSnapshots));
     await Promise.all([audit.init(), requests.init(), outbox.init(), ledger.init(), snapshots.init()]);
     const inUse = await loadCatalogOrLastGood(path.resolve(config.catalogPath), snapshots, clock);

@@ -151,9 +151,9 @@ export async function endGrantMembership(
       );
     }
     const ended = endGrant(e, requestId, at);
-    return ended.decision.action === 'none' && e === entry
-      ? { entry, result: ended.decision }
-      : { entry: ended.entry, result: ended.decision };
+    // A repeat with nothing to adopt changes nothing: no write (the caller reads no decision as `none`).
+    if (ended.decision.action === 'none' && e === entry) return undefined;
+    return { entry: ended.entry, result: ended.decision };
   });
   if (!decision || decision.action === 'none') {
     // A repeat after the end was carried out: make sure a grant that claims the membership still has it.

@@ -18,6 +18,8 @@
  */
 import { RestError, type TableClient, type TableEntity, type TransactionAction } from '@azure/data-tables';
 import { DomainError } from '../../domain/domain-error';
+import type { TableFactory } from './table-client-factory';
+import { TableNames } from './table-names';
 import type { MembershipEntry } from '../../domain/ledger/membership-ledger';
 import type {
   DriftFinding,
@@ -97,6 +99,15 @@ function status(err: unknown): number | undefined {
 /** The ledger and the reconciler's state on three tables. */
 export class TableMembershipLedger implements MembershipLedger, ReconcileStore {
   constructor(private readonly tables: { ledger: TableClient; state: TableClient; findings: TableClient }) {}
+
+  /** The ledger on its own tables (TableNames.membershipLedger, reconcileState, driftFindings). */
+  static on(tables: Pick<TableFactory, 'client'>): TableMembershipLedger {
+    return new TableMembershipLedger({
+      ledger: tables.client(TableNames.membershipLedger),
+      state: tables.client(TableNames.reconcileState),
+      findings: tables.client(TableNames.driftFindings),
+    });
+  }
 
   /** Creates the tables if needed. */
   async init(): Promise<void> {

@@ -2,7 +2,6 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { createTableFactory } from '../../../src/adapters/tables/table-client-factory';
 import { TableMembershipLedger } from '../../../src/adapters/tables/membership-ledger.store';
-import { TableNames } from '../../../src/adapters/tables/table-names';
 import { emptyEntry, type MembershipEntry } from '../../../src/domain/ledger/membership-ledger';
 import { killableHost, simWrites } from '../../support/host-process';
 import { eventually } from '../../support/storage';
@@ -43,11 +42,7 @@ test('the host SIGKILLed during a reconcile resumes it: every overdue removal do
     tablePort: Number(first.ports.azuriteTable),
     blobPort: Number(first.ports.azuriteBlob),
   });
-  const ledger = new TableMembershipLedger({
-    ledger: tables.client(TableNames.membershipLedger),
-    state: tables.client(TableNames.reconcileState),
-    findings: tables.client(TableNames.driftFindings),
-  });
+  const ledger = TableMembershipLedger.on(tables);
   await ledger.init();
   const since = new Date(Date.now() - 3600_000).toISOString();
   const rows: MembershipEntry[] = overdue.map((id, i) => ({
