@@ -4,6 +4,8 @@
  * in milliseconds, stage defaults applied, conflicts made symmetric), so callers never re-interpret the file.
  */
 
+import type { CampaignDefinition } from '../review/review.model';
+
 /** `appId/roleId`: how a role is named across the catalog, in conflicts and on a request. */
 export type RoleRef = `${string}/${string}`;
 
@@ -18,6 +20,8 @@ export interface Catalog {
   readonly version: string;
   readonly description?: string;
   readonly apps: readonly CatalogApp[];
+  /** Access-review campaign definitions (the `reviews:` section); absent or empty when none. */
+  readonly reviews?: readonly CampaignDefinition[];
 }
 
 /** One application and its roles, in file order. */
