@@ -4,7 +4,8 @@
  * (group, member) in its snapshot with each stage's decision. Items and decisions live in tables, never in
  * orchestration histories; the `review-campaign` orchestration holds counts and timers only.
  */
-import type { RoleRef } from '../catalog/catalog.model';
+/** `appId/roleId`, as the catalog names a role (catalog.model.ts; repeated here so the two models do not import each other). */
+type RoleRef = `${string}/${string}`;
 
 /** Where a stage's reviewers come from. */
 export type ReviewerSource =
