@@ -786,6 +786,14 @@ export async function reviewApply(
       outcome = 'cannot-apply';
       detail = `Graph cannot remove this membership: ${item.notRemovableBecause}`;
     } else {
+      // Marked first: a replay after a crash between the removal and the outcome knows it may have removed.
+      if (!item.applyingSince) {
+        await updateItem(deps, item.campaignId, item.itemId, (cur) =>
+          cur.outcome !== undefined || cur.applyingSince
+            ? undefined
+            : { ...cur, applyingSince: deps.clock.now().toISOString() },
+        );
+      }
       const r = await governedRemove(deps, { groupId: item.groupId, userId: item.userId, reason: 'review' });
       if (r.ok) {
         ended = r.endedRequestIds ?? [];
@@ -805,7 +813,12 @@ export async function reviewApply(
     }
     // The Attest requests whose grants the removal ended close as revoked by review.
     for (const requestId of ended) await closeRequest(deps, durable, item, requestId);
-    if (outcome !== 'kept') {
+    // A replay of an item audited before the crash keeps that result and writes no second event.
+    const earlier = item.applyingSince ? await appliedEvent(deps, item) : undefined;
+    if (earlier) {
+      outcome = earlier.outcome;
+      detail = earlier.detail;
+    } else if (outcome !== 'kept') {
       await deps.audit.append(
         reviewApplied(campaignCtx(item.campaignId, SYSTEM, `group:${item.groupId}/user:${item.userId}`), {
           itemId: item.itemId,
@@ -823,15 +836,11 @@ export async function reviewApply(
         }),
       );
     }
-    await updateItem(
-      deps,
-      item.campaignId,
-      item.itemId,
-      (cur) =>
-        cur.outcome !== undefined
-          ? undefined
-          : { ...cur, outcome, ...(detail ? { outcomeDetail: detail } : {}) },
-      v,
+    const result = outcome;
+    await updateItem(deps, item.campaignId, item.itemId, (cur) =>
+      cur.outcome !== undefined
+        ? undefined
+        : { ...cur, outcome: result, ...(detail ? { outcomeDetail: detail } : {}) },
     );
     out.processed++;
     if (outcome === 'applied') out.applied++;
@@ -841,6 +850,20 @@ export async function reviewApply(
     else out.kept++;
   });
   return out;
+}
+
+/** The `review.applied` event of an item, when its stream has one (a replay after a crash). */
+async function appliedEvent(
+  deps: ReviewDeps,
+  item: ReviewItem,
+): Promise<{ outcome: ApplyOutcome; detail?: string } | undefined> {
+  for await (const e of deps.audit.read(reviewStream(item.campaignId))) {
+    if (e.action === 'review.applied' && e.details.itemId === item.itemId) {
+      const d = e.details as { outcome: ApplyOutcome; detail?: string };
+      return { outcome: d.outcome, ...(d.detail ? { detail: d.detail } : {}) };
+    }
+  }
+  return undefined;
 }
 
 /** Raises Revoke (reason `review`) on the request's orchestration; a request already over is fine. */
