@@ -45,7 +45,7 @@ import {
   REVIEW_ERRORS,
   ReviewError,
 } from '../domain/review/review.rules';
-import type { DirectoryUser } from '../ports/directory.port';
+import type { DirectoryGroup, DirectoryUser } from '../ports/directory.port';
 import type { DurableClientPort } from '../ports/durable-client.port';
 import type { ReviewNotice, ReviewNoticeKind, ReviewNotifier } from '../ports/review-notifier.port';
 import type { ReviewStore, Versioned } from '../ports/review-store.port';
@@ -303,15 +303,23 @@ export async function reviewSnapshotChunk(
   const lookup = new ReviewerLookup(deps);
   const stage1 = stageOf(def, 1);
 
+  // The groups and their members in as few requests as the directory allows ($batch of 20 through Graph).
+  const listed = deps.directory.groupsWithMembers
+    ? await deps.directory.groupsWithMembers(groups.map((g) => g.groupId))
+    : undefined;
   const perGroup = await mapPool(groups, LOOKUP_CONCURRENCY, async (g) => {
-    const group = await deps.directory.getGroup(g.groupId);
-    if (!group) return undefined;
-    const [members, ledgerRows, findings] = await Promise.all([
-      deps.directory.groupMembers(g.groupId),
+    let found: { group: DirectoryGroup; members: DirectoryUser[] } | undefined;
+    if (listed) found = listed.get(g.groupId);
+    else {
+      const group = await deps.directory.getGroup(g.groupId);
+      found = group && { group, members: await deps.directory.groupMembers(g.groupId) };
+    }
+    if (!found) return undefined;
+    const [ledgerRows, findings] = await Promise.all([
       deps.ledger.byGroup(g.groupId),
       deps.reconcile.findings({ groupId: g.groupId }),
     ]);
-    return { g, group, members, ledgerRows, findings };
+    return { g, group: found.group, members: found.members, ledgerRows, findings };
   });
 
   const distinct = new Map<string, DirectoryUser>();
@@ -942,4 +950,31 @@ export async function reviewComplete(
 /** The recommendation's reasons in words (for the CSV and the tab). */
 export function recommendationText(item: ReviewItem): string {
   return describeRecommendation(item.recommendation);
+}
+
+/**
+ * The whole snapshot of a stored campaign in one call, as the orchestration runs it (plan, chunks four at a
+ * time, open): for the bench and for tools that snapshot without the orchestration.
+ */
+export async function snapshotCampaign(
+  deps: WorkflowDeps,
+  campaignId: string,
+  chunksAtOnce = 4,
+): Promise<{ plan: PlanSummary; chunks: ChunkSummary[]; open: OpenResult }> {
+  const plan = await reviewPlan(deps, { campaignId });
+  const chunks: ChunkSummary[] = [];
+  for (let first = 0; first < plan.chunks; first += chunksAtOnce) {
+    const wave = [];
+    for (let index = first; index < Math.min(first + chunksAtOnce, plan.chunks); index++) {
+      wave.push(reviewSnapshotChunk(deps, { campaignId, index }));
+    }
+    chunks.push(...(await Promise.all(wave)));
+  }
+  const open = await reviewOpen(deps, {
+    campaignId,
+    groups: plan.groups,
+    notRemovable: chunks.reduce((n, c) => n + c.notRemovable, 0),
+    signInUnavailable: chunks.some((c) => c.signInUnavailable),
+  });
+  return { plan, chunks, open };
 }
