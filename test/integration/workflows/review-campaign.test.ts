@@ -17,6 +17,7 @@ import type { GraphSimulator } from '../../../src/local/graph-sim/graph-sim';
 import type { ReviewCaller } from '../../../src/ports/review-api.port';
 import type { ReviewNotice } from '../../../src/ports/review-notifier.port';
 import { ReviewService } from '../../../src/workflows/review.service';
+import { startDueCampaigns } from '../../../src/workflows/review-schedule';
 import { reviewInstanceId } from '../../../src/workflows/names';
 import { activeGrant, as, DAY, demo, MINUTE, storedWhen } from '../../support/workflow-scenarios';
 import { eventually } from '../../support/storage';
@@ -499,4 +500,27 @@ test('an empty scope makes no campaign and no notice', async () => {
   const streams: string[] = [];
   for await (const s of w.deps.audit.streams()) streams.push(s);
   expect(streams.filter((s) => s.startsWith('review-empty'))).toEqual([]);
+});
+
+test('a scheduled campaign starts once per due time, however many ticks see it due', async () => {
+  const now = clock.now();
+  const expression = `0 ${now.getUTCMinutes()} ${now.getUTCHours()} * * *`; // due this very minute, daily
+  const scheduled = definition({
+    id: 'daily-jira',
+    scope: { appIds: [], roleRefs: ['jira/project-admin'], groupIds: [] },
+    schedule: { kind: 'cron', expression },
+  });
+  const deps = {
+    ...w.deps,
+    catalog: { ...w.deps.catalog, catalog: { ...w.deps.catalog.catalog, reviews: [scheduled] } },
+  };
+  const first = await startDueCampaigns(deps, w.host.durable);
+  expect(first.started).toHaveLength(1);
+  expect(first.started[0]).toMatch(/^daily-jira-\d{8}T\d{6}Z$/);
+  await advance(10 * MINUTE);
+  const again = await startDueCampaigns(deps, w.host.durable);
+  expect(again.started).toEqual(first.started);
+  const runs = (await w.deps.reviews?.listCampaigns())?.filter((c) => c.definition.id === 'daily-jira');
+  expect(runs?.map((c) => c.id)).toEqual(first.started);
+  expect(runs?.[0].startedBy).toBe('schedule');
 });
