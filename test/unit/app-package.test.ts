@@ -257,6 +257,47 @@ describe('the dev environment file', () => {
   });
 });
 
+describe("the tab's Entra app registration (aad.manifest.json, applied by aadApp/update)", () => {
+  interface AadManifest {
+    identifierUris: string[];
+    api: {
+      requestedAccessTokenVersion: number;
+      oauth2PermissionScopes: { id: string; value: string; type: string; isEnabled: boolean }[];
+      preAuthorizedApplications: { appId: string; delegatedPermissionIds: string[] }[];
+    };
+  }
+  const aad = JSON.parse(read('aad.manifest.json')) as AadManifest;
+
+  it('is the file m365agents.yml applies', () => {
+    expect(read('m365agents.yml')).toContain('manifestPath: ./aad.manifest.json');
+  });
+
+  it("exposes access_as_user on the URI the Teams manifest's webApplicationInfo names, in v2 tokens", () => {
+    expect(aad.identifierUris).toEqual([manifest.webApplicationInfo.resource]);
+    // v2: the issuer the tab API checks is https://login.microsoftonline.com/<tid>/v2.0.
+    expect(aad.api.requestedAccessTokenVersion).toBe(2);
+    expect(aad.api.oauth2PermissionScopes).toEqual([
+      expect.objectContaining({
+        value: 'access_as_user',
+        type: 'User',
+        isEnabled: true,
+        id: '${{AAD_APP_ACCESS_AS_USER_PERMISSION_ID}}',
+      }),
+    ]);
+  });
+
+  it('pre-authorises exactly the Teams clients the tab API accepts as azp (config.ts TEAMS_CLIENT_IDS)', () => {
+    expect(aad.api.preAuthorizedApplications).toEqual(
+      ['1fec8e78-bce4-4aaf-ab1b-5451cc387264', '5e3ce6c0-2b1f-4285-8d4b-75ee78787346'].map((appId) => ({
+        appId,
+        delegatedPermissionIds: ['${{AAD_APP_ACCESS_AS_USER_PERMISSION_ID}}'],
+      })),
+    );
+    const config = read('src/config/config.ts');
+    for (const { appId } of aad.api.preAuthorizedApplications) expect(config).toContain(`'${appId}'`);
+  });
+});
+
 describe('the Azure templates', () => {
   const bicep = bicepFiles().map((file) => ({ file, text: read(file) }));
   const allBicep = bicep.map((b) => b.text).join('\n');
