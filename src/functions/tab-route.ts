@@ -118,7 +118,7 @@ export function tabErrorResponse(err: unknown, context?: FunctionContext): HttpR
   return errorResponse(
     500,
     'TAB.INTERNAL',
-    `Attest failed to answer: ${err instanceof DomainError ? err.message : 'an internal error, recorded in the host log'}.`,
+    `Attest failed to answer: ${err instanceof DomainError ? err.message.replace(/\.$/, '') : 'an internal error, recorded in the host log'}.`,
   );
 }
 

@@ -4,6 +4,7 @@
  * per person, so a page of tab requests costs one directory check, and a removal from the admin group takes
  * effect within {@link ROLE_CACHE_MS}.
  */
+import { DomainError } from '../../domain/domain-error';
 import { DirectoryError, type Directory } from '../../ports/directory.port';
 import type { Clock } from '../../ports/clock.port';
 import type { ReviewCaller } from '../../ports/review-api.port';
@@ -49,8 +50,10 @@ export class CallerRoleResolver {
         return await directory.isTransitiveMember(groupId, objectId);
       } catch (err) {
         if (err instanceof DirectoryError && err.code === 'DIRECTORY.NOT_FOUND') {
-          throw new Error(
-            `${setting}=${groupId} names a group the directory does not have: an administrator must correct the setting.`,
+          throw new DomainError(
+            'TAB.MISCONFIGURED',
+            `${setting}=${groupId} names a group the directory does not have: an administrator must correct the setting`,
+            { setting, groupId },
           );
         }
         if (

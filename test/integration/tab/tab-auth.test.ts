@@ -320,6 +320,42 @@ describe("the caller's role", () => {
     clock.advance(ROLE_CACHE_MS + 1000);
     expect(await role()).toBe('member');
   });
+  test('is a 503 to retry, never a guess, while the directory does not answer', async () => {
+    const sim = w.host.graphSim as NonNullable<typeof w.host.graphSim>;
+    sim.setFaultRules([{ status: 503, retryAfterSeconds: 0 }]);
+    try {
+      const res = await me(await token({ oid: demoUserId('noah.williams') }));
+      expect(res.status).toBe(503);
+      expect(res.body.error).toMatch(/could not check your group memberships.*try again in a minute/);
+    } finally {
+      sim.clearFaultRules();
+    }
+    expect((await me(await token({ oid: demoUserId('noah.williams') }))).body.role).toBe('member');
+  });
+
+  test('names the setting when a configured group does not exist', async () => {
+    const missing = 'abcdef01-2345-4678-9abc-def012345678';
+    const tab: TabAuthServices = {
+      validator: new TabTokenValidator(
+        entraTab,
+        entraIssuer({ jwksUrl: (tid) => new URL(`${jwksBase}/${tid}/discovery/v2.0/keys`) }),
+        clock,
+      ),
+      roles: new CallerRoleResolver({ adminGroupId: missing }, async () => w.deps.directory, clock),
+    };
+    const server = await serveMe(tab);
+    try {
+      const res = await fetch(`http://127.0.0.1:${server.port}/api/tab/auth/me`, {
+        headers: { authorization: `Bearer ${await token()}` },
+      });
+      expect(res.status).toBe(500);
+      expect(((await res.json()) as { error: string }).error).toBe(
+        `Attest failed to answer: ATTEST_ADMIN_GROUP_ID=${missing} names a group the directory does not have: an administrator must correct the setting.`,
+      );
+    } finally {
+      await server.close();
+    }
+  });
 });
 
 describe('the local issuer (ATTEST_TAB_AUTH=local)', () => {
