@@ -91,6 +91,31 @@ export interface ActivityFunction {
 /** Any function in the list. */
 export type FunctionDefinition = HttpFunction | TimerFunction | OrchestrationFunction | ActivityFunction;
 
+/**
+ * A catch-all route (`tab/{*path}`) must not shadow a route under it. NB. The Functions host tries routes in the
+ * alphabetical order of their FUNCTION NAMES, not by precedence as ASP.NET does (azure-functions-host#9876, #3153),
+ * so a route under a catch-all is reached in Azure only when its function's name sorts before the catch-all's
+ * (`tab-auth-me` and `tab-api-*` before `tab-static`). The local host tries literal routes first, so only this check
+ * catches the mistake before Azure does.
+ */
+function checkCatchAllOrder(http: readonly HttpFunction[]): void {
+  for (const all of http) {
+    const m = /^(.*?)\/?\{\*\w+\}$/.exec(all.route);
+    if (!m) continue;
+    const prefix = m[1] === '' ? '' : `${m[1].toLowerCase()}/`;
+    for (const f of http) {
+      if (f === all || !f.route.toLowerCase().startsWith(prefix)) continue;
+      if (!f.methods.some((method) => all.methods.includes(method))) continue;
+      if (f.name >= all.name) {
+        throw new Error(
+          `Function '${f.name}' (${f.route}) would be shadowed in Azure by the catch-all '${all.name}' (${all.route}): ` +
+            `Azure tries routes in the order of function names, so rename it to sort before '${all.name}'.`,
+        );
+      }
+    }
+  }
+}
+
 /** Checks a list for duplicate names and routes before either host mounts it. */
 export function validateFunctionList(list: readonly FunctionDefinition[]): void {
   const names = new Set<string>();
@@ -106,4 +131,5 @@ export function validateFunctionList(list: readonly FunctionDefinition[]): void 
       }
     }
   }
+  checkCatchAllOrder(list.filter((f): f is HttpFunction => f.kind === 'http'));
 }

@@ -1,7 +1,11 @@
 /* eslint-disable @typescript-eslint/no-require-imports -- each test loads the entry point in a fresh module registry */
 import type * as AzureFunctions from '@azure/functions';
 import type * as DurableFunctions from 'durable-functions';
-import type { FunctionDefinition } from '../../../src/functions/function-types';
+import {
+  validateFunctionList,
+  type FunctionDefinition,
+  type HttpFunction,
+} from '../../../src/functions/function-types';
 import { AZURE_ENV } from '../../support/azure-env';
 
 /** Loads src/functions/index.ts with `env`, recording what it registers instead of talking to a host. */
@@ -59,4 +63,40 @@ test('the Azure entry point refuses to load with a bad setting, naming it', () =
   expect(() => loadEntryPoint({ ...AZURE_ENV, ATTEST_BOT_AUTH: 'anonymous' })).toThrow(
     /^config: ATTEST_BOT_AUTH is "anonymous", which only the local host allows/,
   );
+});
+
+describe('a catch-all route', () => {
+  const route = (name: string, r: string, methods: HttpFunction['methods'] = ['GET']): HttpFunction => ({
+    kind: 'http',
+    name,
+    route: r,
+    methods,
+    authLevel: 'anonymous',
+    handler: async () => ({ status: 204 }),
+  });
+  const staticFiles = route('tab-static', 'tab/{*path}');
+
+  test('may have routes under it whose function names Azure tries first (alphabetically)', () => {
+    expect(() =>
+      validateFunctionList([
+        staticFiles,
+        route('tab-api-items', 'tab/v1/items'),
+        route('tab-auth-me', 'tab/auth/me'),
+      ]),
+    ).not.toThrow();
+    // Another method, or outside the catch-all's prefix: no clash whatever the name.
+    expect(() =>
+      validateFunctionList([
+        staticFiles,
+        route('tab-v1-decide', 'tab/v1/decisions', ['POST']),
+        route('zeta', 'table'),
+      ]),
+    ).not.toThrow();
+  });
+
+  test('refuses a route Azure would never reach, saying how to fix it', () => {
+    expect(() => validateFunctionList([staticFiles, route('tab-v1-items', 'tab/v1/items')])).toThrow(
+      "Function 'tab-v1-items' (tab/v1/items) would be shadowed in Azure by the catch-all 'tab-static' (tab/{*path}): Azure tries routes in the order of function names, so rename it to sort before 'tab-static'.",
+    );
+  });
 });
