@@ -269,6 +269,28 @@ describe('offboarding sweep', () => {
     ended.set(requestId, revoked.time);
   }, 90000);
 
+  test('a leaver whose request still waits for approval: if it is approved anyway, the grant ends revoked-offboarded at once', async () => {
+    const liam = demo('liam.murphy');
+    const daniel = demo('daniel.schmidt');
+    const { requestId } = await w.service.submit({
+      actor: as(liam),
+      appId: 'jira',
+      roleId: 'project-admin',
+      durationMs: 7 * DAY,
+      justification: 'Set up the analytics project',
+    });
+    await w.stageOpen(requestId, 1);
+    sim.setAccountEnabled(liam.id, false);
+
+    const run = await sweep();
+
+    expect(run).toMatchObject({ leavers: 1, requestsEnded: 1 });
+    await w.service.decide({ actor: as(daniel), requestId, decision: 'approve' });
+    const revoked = await revokedOffboarded(requestId);
+    expect(revoked.details).toMatchObject({ reason: 'offboarded', by: 'system' });
+    expect(await isMember(JIRA_PROJECT_ADMINS, liam.id)).toBe(false);
+  });
+
   test('the evidence export shows each request ended revoked, reason offboarded, with the time', async () => {
     const stdout = new PassThrough();
     let data = '';
