@@ -6,7 +6,11 @@ import { outcomeOf } from '../../../src/domain/request/request-lifecycle';
 import type { AuditEvent } from '../../../src/ports/audit-log.port';
 import { reconcileOverdue } from '../../../src/workflows/membership-reconcile.activities';
 import { OFFBOARDING_INSTANCE } from '../../../src/workflows/names';
-import { offboardingStream, USERS_DELTA_KEY } from '../../../src/workflows/offboarding.activities';
+import {
+  offboardingStream,
+  offboardUser,
+  USERS_DELTA_KEY,
+} from '../../../src/workflows/offboarding.activities';
 import type { OffboardingRunSummary } from '../../../src/workflows/offboarding.orchestration';
 import {
   activeGrant,
@@ -316,5 +320,21 @@ describe('offboarding sweep', () => {
       expect(Date.parse(row?.revoked_at as string)).toBeGreaterThanOrEqual(Date.parse(removedAt));
       expect(Date.parse(row?.revoked_at as string) - Date.parse(removedAt)).toBeLessThan(MINUTE);
     }
+  });
+
+  test('offboarding one leaver run twice (an activity retried, a host killed) removes and audits each membership once', async () => {
+    const ahmed = demo('ahmed.khan'); // a standing member of ServiceNow ITIL
+    const itil = demoGroupId('sg-servicenow-itil');
+    sim.setAccountEnabled(ahmed.id, false);
+    const input = { runId: 'offboarding-replayed', at: clock.now().toISOString(), userId: ahmed.id };
+
+    const first = await offboardUser(w.deps, w.host.durable, { ...input, because: 'disabled' });
+    const again = await offboardUser(w.deps, w.host.durable, { ...input, because: 'disabled' });
+
+    expect(first).toMatchObject({ removed: 1, owed: 0 });
+    expect(again).toMatchObject({ removed: 0, notMember: 0, owed: 0 });
+    expect(await isMember(itil, ahmed.id)).toBe(false);
+    expect(removals(itil, ahmed.id)).toBe(1);
+    expect(await offboarded(ahmed.id)).toHaveLength(1);
   });
 });
