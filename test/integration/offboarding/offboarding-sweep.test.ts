@@ -4,7 +4,11 @@ import { demoGroupId } from '../../../src/local/graph-sim/demo-tenant';
 import type { GraphSimulator } from '../../../src/local/graph-sim/graph-sim';
 import { outcomeOf } from '../../../src/domain/request/request-lifecycle';
 import type { AuditEvent } from '../../../src/ports/audit-log.port';
-import { reconcileOverdue } from '../../../src/workflows/membership-reconcile.activities';
+import {
+  reconcileOverdue,
+  reconcileOverdueDigest,
+} from '../../../src/workflows/membership-reconcile.activities';
+import type { TableNotifier } from '../../../src/adapters/tables/notification.store';
 import { OFFBOARDING_INSTANCE } from '../../../src/workflows/names';
 import {
   offboardingStream,
@@ -247,6 +251,18 @@ describe('offboarding sweep', () => {
       expect.objectContaining({ requestId: 'governed:offboarded', reason: 'offboarded' }),
     ]);
     await storedWhen(w, requestId, (r) => r.status === 'Revoking');
+    // The Attest admins hear of the owed removals in the reconcile's daily digest of overdue revocations.
+    const digestAt = clock.now().toISOString();
+    expect(
+      await reconcileOverdueDigest(w.deps, {
+        runId: `reconcile-${digestAt}`,
+        at: digestAt,
+        olderThan: digestAt,
+      }),
+    ).toMatchObject({ notified: true });
+    const [digest] = await (w.deps.notifier as TableNotifier).forRequest('reconcile');
+    expect(digest.kind).toBe('revocations-overdue');
+    expect(digest.text).toContain(`user ${fatima.id} in group ${GITHUB_MEMBERS}`);
 
     sim.clearFaultRules();
     // The reconcile's overdue path (what its timer runs) carries out the owed removals.
