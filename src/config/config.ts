@@ -295,6 +295,11 @@ export const SETTINGS = {
     `${ENV_FILE_HINT} to a 6-field NCRONTAB schedule (second minute hour day month day-of-week, UTC) such as '0 */15 * * * *' (every 15 minutes, the default)`,
     { local: '0 */15 * * * *', azure: '0 */15 * * * *' },
   ),
+  ATTEST_OFFBOARDING_SCHEDULE: setting(
+    ncrontab,
+    `${ENV_FILE_HINT} to a 6-field NCRONTAB schedule (second minute hour day month day-of-week, UTC) such as '0 */15 * * * *' (every 15 minutes, the default)`,
+    { local: '0 */15 * * * *', azure: '0 */15 * * * *' },
+  ),
 } as const;
 
 export type SettingName = keyof typeof SETTINGS;
@@ -385,6 +390,8 @@ export interface AttestConfig {
   local: { httpPort: number; playgroundPort: number };
   /** The membership reconcile: its NCRONTAB schedule and the interval between runs. */
   reconcile: { schedule: string; intervalMs: number };
+  /** The offboarding sweep (users disabled or deleted in Entra lose their access): schedule and interval. */
+  offboarding: { schedule: string; intervalMs: number };
 }
 
 type Env = Record<string, string | undefined>;
@@ -617,6 +624,9 @@ export function loadConfig(env: Env, host: HostKind): AttestConfig {
     approversChannelId: r.optional('ATTEST_APPROVERS_CHANNEL_ID'),
     reconcile: reconcileSchedule(
       r.required('ATTEST_RECONCILE_SCHEDULE', 'to know when to reconcile group memberships'),
+    ),
+    offboarding: reconcileSchedule(
+      r.required('ATTEST_OFFBOARDING_SCHEDULE', 'to know when to look for users who left'),
     ),
     local: {
       httpPort: r.optional('ATTEST_HTTP_PORT') ?? 3978,

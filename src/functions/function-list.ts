@@ -19,6 +19,8 @@ import {
   startMembershipReconcile,
 } from '../workflows/membership-reconcile.orchestration';
 import { ActivityNames, FunctionNames, OrchestrationNames } from '../workflows/names';
+import * as offboarding from '../workflows/offboarding.activities';
+import { offboardingSweepOrchestration, startOffboardingSweep } from '../workflows/offboarding.orchestration';
 import type { WorkflowDeps } from '../workflows/workflow-deps';
 import type { AccessRequest } from '../domain/request/access-request';
 import type { ActivityContext, ActivityFunction, FunctionDefinition } from './function-types';
@@ -85,7 +87,25 @@ export function buildFunctionList(config: AttestConfig): FunctionDefinition[] {
         );
       },
     },
+    {
+      kind: 'timer',
+      name: FunctionNames.offboardingTimer,
+      // Every 15 minutes by default (ATTEST_OFFBOARDING_SCHEDULE); a run still going skips the tick.
+      schedule: config.offboarding.schedule,
+      handler: async ({ services, durable, invocation }) => {
+        const deps = await services.workflow();
+        const runId = await startOffboardingSweep(durable, deps.clock, config.offboarding.intervalMs);
+        invocation.log(
+          runId ? `offboarding sweep ${runId} started` : 'offboarding sweep still running: tick skipped',
+        );
+      },
+    },
     { kind: 'orchestration', name: OrchestrationNames.accessRequest, handler: accessRequestOrchestration },
+    {
+      kind: 'orchestration',
+      name: OrchestrationNames.offboardingSweep,
+      handler: offboardingSweepOrchestration,
+    },
     {
       kind: 'orchestration',
       name: OrchestrationNames.membershipReconcile,
@@ -104,6 +124,27 @@ export function buildFunctionList(config: AttestConfig): FunctionDefinition[] {
     activity<reconcile.ReconcileRunRef & { olderThan: string }, unknown>(
       ActivityNames.reconcileOverdueDigest,
       reconcile.reconcileOverdueDigest,
+    ),
+    activity<offboarding.OffboardingRunRef, unknown>(
+      ActivityNames.offboardingFindLeavers,
+      offboarding.findLeavers,
+    ),
+    {
+      kind: 'activity',
+      name: ActivityNames.offboardingOffboardUser,
+      durableClient: true,
+      handler: async (input: unknown, context: ActivityContext) => {
+        const leaver = input as (offboarding.OffboardingRunRef & offboarding.Leaver) | null | undefined;
+        if (!leaver || typeof leaver.userId !== 'string' || !leaver.userId || !leaver.runId)
+          throw new Error(`Activity ${ActivityNames.offboardingOffboardUser} needs a run id and a user id.`);
+        if (!context.durable)
+          throw new Error(`Activity ${ActivityNames.offboardingOffboardUser} needs the durable client.`);
+        return offboarding.offboardUser(await context.services.workflow(), context.durable, leaver);
+      },
+    },
+    activity<offboarding.OffboardingRunRef & { deltaLink: string }, unknown>(
+      ActivityNames.offboardingSaveLink,
+      offboarding.saveUsersDeltaLink,
     ),
   ];
 }

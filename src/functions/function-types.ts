@@ -53,6 +53,12 @@ export interface FunctionContext {
 export interface ActivityContext {
   invocation: InvocationContext;
   services: AppServices;
+  /**
+   * The durable client, for the few activities that signal other orchestrations (offboarding raises Revoke on
+   * each request it ends: a JavaScript orchestrator cannot raise events itself). Present when the activity is
+   * declared with `durableClient: true`.
+   */
+  durable?: DurableClientPort;
 }
 
 /** An HTTP-triggered function; `route` is relative to the `api/` prefix, as in host.json. */
@@ -85,6 +91,8 @@ export interface OrchestrationFunction {
 export interface ActivityFunction {
   kind: 'activity';
   name: string;
+  /** The activity needs the durable client (Azure binds it as an extra input only then). */
+  durableClient?: boolean;
   handler: (input: unknown, context: ActivityContext) => Promise<unknown>;
 }
 

@@ -8,6 +8,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { InvocationContext } from '@azure/functions';
 import type * as df from 'durable-functions';
+import type { DurableClientPort } from '../ports/durable-client.port';
 import { createTableFactory, type TableFactory } from '../adapters/tables/table-client-factory';
 import { TableNames } from '../adapters/tables/table-names';
 import { describeModes, type AttestConfig } from '../config/config';
@@ -192,12 +193,17 @@ export async function startLocalHost(options: LocalHostOptions): Promise<LocalHo
     ];
     validateFunctionList(list);
     const store = new TaskHubStore(tables.client(TableNames.localTaskHub(config.taskHub)));
-    const durable = new ReplayHost(store, replayRegistry(list, services), {
-      log,
-      ...(options.clock ? { now: () => (options.clock as Clock).now(), timerPollMs: 50 } : {}),
-      // The serving host notices work the CLI writes into the task hub while it runs.
-      ...(serve ? { messagePollMs: 1000 } : {}),
-    });
+    // NB. The registry reaches the host lazily: activities that signal other orchestrations run after it exists.
+    const durable: ReplayHost = new ReplayHost(
+      store,
+      replayRegistry(list, services, () => durable),
+      {
+        log,
+        ...(options.clock ? { now: () => (options.clock as Clock).now(), timerPollMs: 50 } : {}),
+        // The serving host notices work the CLI writes into the task hub while it runs.
+        ...(serve ? { messagePollMs: 1000 } : {}),
+      },
+    );
     const { resumed } = await durable.start();
     stops.push(() => durable.stop());
 
@@ -423,6 +429,7 @@ export function liveHost(dataDir: string): HostRecord | undefined {
 export function replayRegistry(
   list: readonly FunctionDefinition[],
   services: AppServices,
+  durable?: () => DurableClientPort,
 ): ReplayHostRegistry {
   const registry = {
     orchestrations: new Map<string, df.OrchestrationHandler>(),
@@ -432,7 +439,11 @@ export function replayRegistry(
     if (f.kind === 'orchestration') registry.orchestrations.set(f.name, f.handler);
     if (f.kind === 'activity') {
       registry.activities.set(f.name, (input: unknown, invocation: InvocationContext) =>
-        f.handler(input, { invocation, services }),
+        f.handler(input, {
+          invocation,
+          services,
+          ...(f.durableClient && durable ? { durable: durable() } : {}),
+        }),
       );
     }
   }

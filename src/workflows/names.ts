@@ -19,6 +19,8 @@ export const FunctionNames = {
   tabAuthToken: 'tab-auth-token',
   /** GET /api/tab/auth/signin: the local sign-in page (ATTEST_TAB_AUTH=local only). */
   tabAuthSignIn: 'tab-auth-signin',
+  /** Timer: starts the offboarding sweep (schedule ATTEST_OFFBOARDING_SCHEDULE) unless one is running. */
+  offboardingTimer: 'offboarding-timer',
 } as const;
 
 /** Orchestrations. */
@@ -26,10 +28,15 @@ export const OrchestrationNames = {
   accessRequest: 'access-request',
   /** Compares the catalog's groups in the directory with the membership ledger (a singleton instance). */
   membershipReconcile: 'membership-reconcile',
+  /** Finds users disabled or deleted in Entra and takes their access away (a singleton instance). */
+  offboardingSweep: 'offboarding-sweep',
 } as const;
 
 /** The instance id of the membership reconcile: one at a time, so a run still going skips the next tick. */
 export const MEMBERSHIP_RECONCILE_INSTANCE = 'membership-reconcile';
+
+/** The instance id of the offboarding sweep: one at a time, so a run still going skips the next tick. */
+export const OFFBOARDING_INSTANCE = 'offboarding-sweep';
 
 /** Activities: each one idempotent operation. */
 export const ActivityNames = {
@@ -55,6 +62,12 @@ export const ActivityNames = {
   reconcileOverdue: 'reconcile-overdue',
   /** One digest to Attest admins of the removals still overdue (one per day). */
   reconcileOverdueDigest: 'reconcile-overdue-digest',
+  /** A users delta round (or a full sweep when the link is refused): who left since the last round. */
+  offboardingFindLeavers: 'offboarding-find-leavers',
+  /** Takes every Attest grant and catalog-group membership of one leaver away, and closes their requests. */
+  offboardingOffboardUser: 'offboarding-offboard-user',
+  /** Saves the users delta link once a round's leavers are all handled. */
+  offboardingSaveLink: 'offboarding-save-link',
 } as const;
 
 /** External events an access-request orchestration waits for. */

@@ -59,6 +59,15 @@ test('the Azure entry point registers every function of the list with its trigge
   expect(calls.http.map(([name]) => name)).not.toContain('tab-auth-token');
 });
 
+test('only activities declared with durableClient get the durable client binding in Azure', () => {
+  const { calls, list } = loadEntryPoint(AZURE_ENV);
+  const needing = list.filter((f) => f.kind === 'activity' && f.durableClient).map((f) => f.name);
+  expect(needing).toEqual(['offboarding-offboard-user']);
+  for (const [name, options] of calls.activity) {
+    expect(options.extraInputs ?? []).toHaveLength(needing.includes(name) ? 1 : 0);
+  }
+});
+
 test('the Azure entry point refuses to load with a bad setting, naming it', () => {
   expect(() => loadEntryPoint({ ...AZURE_ENV, ATTEST_BOT_AUTH: 'anonymous' })).toThrow(
     /^config: ATTEST_BOT_AUTH is "anonymous", which only the local host allows/,
