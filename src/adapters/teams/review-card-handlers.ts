@@ -168,17 +168,25 @@ function decideOnCard(decision: ReviewDecisionValue, getReviews: (c: TurnContext
         [{ itemId, decision, ...(reason !== undefined && { reason }) }],
         'card',
       );
-      const decidedPage = await reviews.api.myItems(caller, { campaignId, state: 'decided', pageSize: 100 });
-      const item: ReviewItem | undefined = decidedPage.items.find((i) => i.itemId === itemId);
-      const what = item ? `${item.userDisplayName} in ${item.groupName}` : 'this access';
-      const notice =
+      const recorded = (what: string) =>
         result.guarded !== undefined
           ? `Your decision is recorded. Removing ${result.guarded.wouldRemove} memberships is more than this review may remove without an admin, so it waits for an admin to confirm in Access reviews.`
           : `You ${decision === 'keep' ? 'kept' : 'revoked'} ${what}.`;
-      return await reviewCardNow(reviews, caller, campaignId, {
-        notice,
-        decided: item ? [{ item, decision }] : [],
-      });
+      // The decision stands from here on: a card that cannot be rebuilt must not read as a failure.
+      try {
+        const decidedPage = await reviews.api.myItems(caller, {
+          campaignId,
+          state: 'decided',
+          pageSize: 100,
+        });
+        const item: ReviewItem | undefined = decidedPage.items.find((i) => i.itemId === itemId);
+        return await reviewCardNow(reviews, caller, campaignId, {
+          notice: recorded(item ? `${item.userDisplayName} in ${item.groupName}` : 'this access'),
+          decided: item ? [{ item, decision }] : [],
+        });
+      } catch {
+        return `${recorded('this access')} Open Access reviews for what is left: this card could not be refreshed.`;
+      }
     } catch (err) {
       if (!(err instanceof DomainError) || !err.code.startsWith('REVIEW.')) throw err;
       const answer = refusalOf(err);

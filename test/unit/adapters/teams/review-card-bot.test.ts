@@ -263,3 +263,23 @@ test('an installation without access reviews says so', async () => {
   });
   expect(answer.text).toMatch(/^Access reviews are not set up/);
 });
+
+test('a decision that was taken is reported as taken even when the card cannot be rebuilt', async () => {
+  const failing = Object.assign(Object.create(api) as RecordingReviewApi, {
+    myItems: async () => {
+      throw new Error('Table Storage did not answer');
+    },
+  });
+  services = {
+    ...services,
+    reviews: { api: failing, tabUrl: (id: string) => reviewsTabUrl(TEAMS_APP_ID, id) },
+  };
+  const answer = await click(PRIYA_ID, CardVerbs.reviewKeep, {
+    campaignId: CAMPAIGN_ID,
+    itemId: alexItem.itemId,
+  });
+  expect(api.decideCalls).toHaveLength(1);
+  expect(answer.text).toBe(
+    'You kept this access. Open Access reviews for what is left: this card could not be refreshed.',
+  );
+});
