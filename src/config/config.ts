@@ -231,6 +231,10 @@ export const SETTINGS = {
       ),
     `${ENV_FILE_HINT} to the Teams channel that also receives every approval card, or leave it unset`,
   ),
+  ATTEST_TEAMS_APP_ID: setting(
+    guid,
+    `${ENV_FILE_HINT} to the Teams app id (the manifest's "id", TEAMS_APP_ID in m365agents.yml), so cards and e-mails link to the Access reviews tab; unset, the bot's app id is used`,
+  ),
   ATTEST_HTTP_PORT: setting(
     port,
     `${ENV_FILE_HINT} to a free TCP port (default 3978, the port the Playground calls)`,
@@ -338,6 +342,8 @@ export interface AttestConfig {
   adminGroupId?: string;
   /** A Teams channel that receives a copy of every approval card (the app must be added to its team). */
   approversChannelId?: string;
+  /** The Teams app id (the manifest's id), for deep links to the Access reviews tab; absent: the bot's app id. */
+  teamsAppId?: string;
   local: { httpPort: number; playgroundPort: number };
   /** The membership reconcile: its NCRONTAB schedule and the interval between runs. */
   reconcile: { schedule: string; intervalMs: number };
@@ -552,6 +558,7 @@ export function loadConfig(env: Env, host: HostKind): AttestConfig {
     ),
     adminGroupId: r.optional('ATTEST_ADMIN_GROUP_ID'),
     approversChannelId: r.optional('ATTEST_APPROVERS_CHANNEL_ID'),
+    teamsAppId: r.optional('ATTEST_TEAMS_APP_ID'),
     reconcile: reconcileSchedule(
       r.required('ATTEST_RECONCILE_SCHEDULE', 'to know when to reconcile group memberships'),
     ),
