@@ -46,6 +46,15 @@ function cronRuns(schedule: string, from: Date, count: number): Date[] | string 
   }
 }
 
+/**
+ * Why `expression` is not a 6-field NCRONTAB schedule that fires, or undefined when it is one: the same check
+ * as the schedule settings, for other readers of schedules (the catalog's access reviews).
+ */
+export function ncrontabProblem(expression: string): string | undefined {
+  const runs = cronRuns(expression, new Date(0), 2);
+  return typeof runs === 'string' ? runs : undefined;
+}
+
 const ncrontab = z.string().superRefine((s, ctx) => {
   const runs = cronRuns(s, new Date(0), 2);
   if (typeof runs === 'string') ctx.addIssue({ code: 'custom', message: runs });
@@ -247,6 +256,10 @@ export const SETTINGS = {
       ),
     `${ENV_FILE_HINT} to the Teams channel that also receives every approval card, or leave it unset`,
   ),
+  ATTEST_TEAMS_APP_ID: setting(
+    guid,
+    `${ENV_FILE_HINT} to the Teams app id (the manifest's "id", TEAMS_APP_ID in m365agents.yml), so cards and e-mails link to the Access reviews tab; unset, the bot's app id is used`,
+  ),
   ATTEST_HTTP_PORT: setting(
     port,
     `${ENV_FILE_HINT} to a free TCP port (default 3978, the port the Playground calls)`,
@@ -387,6 +400,8 @@ export interface AttestConfig {
   tab: TabAuthConfig;
   /** A Teams channel that receives a copy of every approval card (the app must be added to its team). */
   approversChannelId?: string;
+  /** The Teams app id (the manifest's id), for deep links to the Access reviews tab; absent: the bot's app id. */
+  teamsAppId?: string;
   local: { httpPort: number; playgroundPort: number };
   /** The membership reconcile: its NCRONTAB schedule and the interval between runs. */
   reconcile: { schedule: string; intervalMs: number };
@@ -622,6 +637,7 @@ export function loadConfig(env: Env, host: HostKind): AttestConfig {
     adminGroupId: r.optional('ATTEST_ADMIN_GROUP_ID'),
     tab,
     approversChannelId: r.optional('ATTEST_APPROVERS_CHANNEL_ID'),
+    teamsAppId: r.optional('ATTEST_TEAMS_APP_ID'),
     reconcile: reconcileSchedule(
       r.required('ATTEST_RECONCILE_SCHEDULE', 'to know when to reconcile group memberships'),
     ),

@@ -95,6 +95,7 @@ describe('a malformed setting', () => {
     ['ATTEST_ALLOWED_TENANTS', 'contoso', /comma-separated list of tenant GUIDs/],
     ['ATTEST_MAIL_SENDER', 'attest', /user principal name/],
     ['ATTEST_TASK_HUB', 'my-hub', /3 to 45 letters and digits/],
+    ['ATTEST_TEAMS_APP_ID', 'attest', /must be a GUID/],
     ['ATTEST_TICKETS_MODE', 'zendesk', /must be one of none, jira, servicenow/],
   ];
   test.each(cases)('%s=%s is named with what it must be', (name, value, expected) => {
