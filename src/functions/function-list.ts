@@ -19,12 +19,16 @@ import {
   startMembershipReconcile,
 } from '../workflows/membership-reconcile.orchestration';
 import { ActivityNames, FunctionNames, OrchestrationNames } from '../workflows/names';
+import * as offboarding from '../workflows/offboarding.activities';
+import { offboardingSweepOrchestration, startOffboardingSweep } from '../workflows/offboarding.orchestration';
 import type { WorkflowDeps } from '../workflows/workflow-deps';
 import type { AccessRequest } from '../domain/request/access-request';
 import * as review from '../workflows/review-campaign.activities';
 import { reviewCampaignOrchestration } from '../workflows/review-campaign.orchestration';
 import { REVIEW_SCHEDULE_TIMER, startDueCampaigns } from '../workflows/review-schedule';
 import type { ActivityContext, ActivityFunction, FunctionDefinition } from './function-types';
+import { tabAuthFunctions } from './tab-auth.functions';
+import { tabStaticFunction } from './tab-static';
 
 /** An activity entry: validates that an input arrived, then calls the workflow's activity with the ports. */
 function activity<I, O>(name: string, run: (deps: WorkflowDeps, input: I) => Promise<O>): ActivityFunction {
@@ -34,21 +38,6 @@ function activity<I, O>(name: string, run: (deps: WorkflowDeps, input: I) => Pro
     handler: async (input: unknown, context: ActivityContext) => {
       if (input === undefined || input === null) throw new Error(`Activity ${name} needs an input.`);
       return run(await context.services.workflow(), input as I);
-    },
-  };
-}
-
-/** An activity entry that also needs the durable client (it signals other orchestrations). */
-function signallingActivity<I, O>(
-  name: string,
-  run: (deps: WorkflowDeps, input: I, durable: ActivityContext['durable']) => Promise<O>,
-): ActivityFunction {
-  return {
-    kind: 'activity',
-    name,
-    handler: async (input: unknown, context: ActivityContext) => {
-      if (input === undefined || input === null) throw new Error(`Activity ${name} needs an input.`);
-      return run(await context.services.workflow(), input as I, context.durable);
     },
   };
 }
@@ -73,6 +62,9 @@ export function buildFunctionList(config: AttestConfig): FunctionDefinition[] {
             new AccessRequestService(deps, durable, undefined, requesterFacts),
         })),
     },
+    // The review tab: its static files at /api/tab/{*path} (the manifest's contentUrl) and its sign-in routes.
+    tabStaticFunction(),
+    ...tabAuthFunctions(config),
     {
       kind: 'timer',
       name: FunctionNames.auditDigest,
@@ -100,6 +92,19 @@ export function buildFunctionList(config: AttestConfig): FunctionDefinition[] {
     },
     {
       kind: 'timer',
+      name: FunctionNames.offboardingTimer,
+      // Every 15 minutes by default (ATTEST_OFFBOARDING_SCHEDULE); a run still going skips the tick.
+      schedule: config.offboarding.schedule,
+      handler: async ({ services, durable, invocation }) => {
+        const deps = await services.workflow();
+        const runId = await startOffboardingSweep(durable, deps.clock, config.offboarding.intervalMs);
+        invocation.log(
+          runId ? `offboarding sweep ${runId} started` : 'offboarding sweep still running: tick skipped',
+        );
+      },
+    },
+    {
+      kind: 'timer',
       name: FunctionNames.reviewScheduleTimer,
       // Every 15 minutes: starts each catalog review that fell due, once per due time (the campaign id says when).
       schedule: REVIEW_SCHEDULE_TIMER,
@@ -115,6 +120,11 @@ export function buildFunctionList(config: AttestConfig): FunctionDefinition[] {
     },
     { kind: 'orchestration', name: OrchestrationNames.accessRequest, handler: accessRequestOrchestration },
     { kind: 'orchestration', name: OrchestrationNames.reviewCampaign, handler: reviewCampaignOrchestration },
+    {
+      kind: 'orchestration',
+      name: OrchestrationNames.offboardingSweep,
+      handler: offboardingSweepOrchestration,
+    },
     {
       kind: 'orchestration',
       name: OrchestrationNames.membershipReconcile,
@@ -134,6 +144,27 @@ export function buildFunctionList(config: AttestConfig): FunctionDefinition[] {
       ActivityNames.reconcileOverdueDigest,
       reconcile.reconcileOverdueDigest,
     ),
+    activity<offboarding.OffboardingRunRef, unknown>(
+      ActivityNames.offboardingFindLeavers,
+      offboarding.findLeavers,
+    ),
+    {
+      kind: 'activity',
+      name: ActivityNames.offboardingOffboardUser,
+      durableClient: true,
+      handler: async (input: unknown, context: ActivityContext) => {
+        const leaver = input as (offboarding.OffboardingRunRef & offboarding.Leaver) | null | undefined;
+        if (!leaver || typeof leaver.userId !== 'string' || !leaver.userId || !leaver.runId)
+          throw new Error(`Activity ${ActivityNames.offboardingOffboardUser} needs a run id and a user id.`);
+        if (!context.durable)
+          throw new Error(`Activity ${ActivityNames.offboardingOffboardUser} needs the durable client.`);
+        return offboarding.offboardUser(await context.services.workflow(), context.durable, leaver);
+      },
+    },
+    activity<offboarding.OffboardingRunRef & { deltaLink: string }, unknown>(
+      ActivityNames.offboardingSaveLink,
+      offboarding.saveUsersDeltaLink,
+    ),
     activity<review.CampaignRef, unknown>(ActivityNames.reviewPlan, review.reviewPlan),
     activity<review.SnapshotChunkInput, unknown>(
       ActivityNames.reviewSnapshotChunk,
@@ -147,7 +178,18 @@ export function buildFunctionList(config: AttestConfig): FunctionDefinition[] {
       review.reviewDeadline,
     ),
     activity<review.CampaignRef, unknown>(ActivityNames.reviewRelease, review.reviewRelease),
-    signallingActivity<review.ApplyInput, unknown>(ActivityNames.reviewApply, review.reviewApply),
+    {
+      kind: 'activity',
+      name: ActivityNames.reviewApply,
+      // It closes the Attest requests a revocation ended by raising their Revoke event.
+      durableClient: true,
+      handler: async (input: unknown, context: ActivityContext) => {
+        const slice = input as review.ApplyInput | null | undefined;
+        if (!slice || typeof slice.campaignId !== 'string' || !(slice.limit > 0))
+          throw new Error(`Activity ${ActivityNames.reviewApply} needs a campaign id and a limit.`);
+        return review.reviewApply(await context.services.workflow(), slice, context.durable);
+      },
+    },
     activity<review.CampaignRef & { at: string }, unknown>(
       ActivityNames.reviewComplete,
       review.reviewComplete,

@@ -13,6 +13,9 @@ import type { TeamsChannel } from '../adapters/teams/teams-channel';
 import type { GraphAccess } from '../adapters/graph/graph-access';
 import type { CatalogCheckStatus } from './catalog-check';
 import type { CatalogInUse } from './catalog-in-use';
+import type { TabTokenValidator } from '../adapters/tab-auth/tab-token.validator';
+import type { CallerRoleResolver } from '../adapters/tab-auth/caller-roles';
+import type { LocalTabIssuer } from '../adapters/tab-auth/local-issuer';
 
 /** What a function can use besides its trigger: built once per host from the configuration. */
 export interface AppServices {
@@ -28,8 +31,18 @@ export interface AppServices {
   catalogCheck?: () => CatalogCheckStatus;
   /** Access reviews (ReviewApi) over the review tables and the durable client the caller passes. */
   reviews?: (durable: DurableClientPort) => Promise<ReviewApi>;
+  /** The tab's SSO: token validation, caller roles and, locally, the local issuer (see tab-route.ts). */
+  tab?: TabAuthServices;
   /** Stops background work (the catalog check's retries). */
   stop?: () => void;
+}
+
+/** What the tab's routes authenticate with, built once per host (see tab-route.ts). */
+export interface TabAuthServices {
+  validator: TabTokenValidator;
+  roles: CallerRoleResolver;
+  /** Only with ATTEST_TAB_AUTH=local: the local host publishes it once its HTTP server is bound. */
+  localIssuer?: LocalTabIssuer;
 }
 
 /** Passed to http and timer handlers. */
@@ -44,8 +57,9 @@ export interface ActivityContext {
   invocation: InvocationContext;
   services: AppServices;
   /**
-   * The durable client, for the few activities that signal other orchestrations (a review's removal closes the
-   * Attest requests it ended by raising their Revoke event). Activities never start orchestrations.
+   * The durable client, for the few activities that signal other orchestrations (offboarding raises Revoke on
+   * each request it ends: a JavaScript orchestrator cannot raise events itself). Present when the activity is
+   * declared with `durableClient: true`.
    */
   durable?: DurableClientPort;
 }
@@ -80,11 +94,38 @@ export interface OrchestrationFunction {
 export interface ActivityFunction {
   kind: 'activity';
   name: string;
+  /** The activity needs the durable client (Azure binds it as an extra input only then). */
+  durableClient?: boolean;
   handler: (input: unknown, context: ActivityContext) => Promise<unknown>;
 }
 
 /** Any function in the list. */
 export type FunctionDefinition = HttpFunction | TimerFunction | OrchestrationFunction | ActivityFunction;
+
+/**
+ * A catch-all route (`tab/{*path}`) must not shadow a route under it. NB. The Functions host tries routes in the
+ * alphabetical order of their FUNCTION NAMES, not by precedence as ASP.NET does (azure-functions-host#9876, #3153),
+ * so a route under a catch-all is reached in Azure only when its function's name sorts before the catch-all's
+ * (`tab-auth-me` and `tab-api-*` before `tab-static`). The local host tries literal routes first, so only this check
+ * catches the mistake before Azure does.
+ */
+function checkCatchAllOrder(http: readonly HttpFunction[]): void {
+  for (const all of http) {
+    const m = /^(.*?)\/?\{\*\w+\}$/.exec(all.route);
+    if (!m) continue;
+    const prefix = m[1] === '' ? '' : `${m[1].toLowerCase()}/`;
+    for (const f of http) {
+      if (f === all || !f.route.toLowerCase().startsWith(prefix)) continue;
+      if (!f.methods.some((method) => all.methods.includes(method))) continue;
+      if (f.name >= all.name) {
+        throw new Error(
+          `Function '${f.name}' (${f.route}) would be shadowed in Azure by the catch-all '${all.name}' (${all.route}): ` +
+            `Azure tries routes in the order of function names, so rename it to sort before '${all.name}'.`,
+        );
+      }
+    }
+  }
+}
 
 /** Checks a list for duplicate names and routes before either host mounts it. */
 export function validateFunctionList(list: readonly FunctionDefinition[]): void {
@@ -101,4 +142,5 @@ export function validateFunctionList(list: readonly FunctionDefinition[]): void 
       }
     }
   }
+  checkCatchAllOrder(list.filter((f): f is HttpFunction => f.kind === 'http'));
 }

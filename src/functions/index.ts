@@ -55,15 +55,16 @@ for (const f of list) {
       df.app.orchestration(f.name, f.handler);
       break;
     case 'activity':
-      df.app.activity(f.name, {
-        extraInputs: [clientInput],
-        handler: (input, invocation) =>
-          f.handler(input, {
-            invocation,
-            services,
-            durable: azureDurableClient(df.getClient(invocation), eventIds),
-          }),
-      });
+      df.app.activity(
+        f.name,
+        f.durableClient
+          ? {
+              extraInputs: [clientInput],
+              handler: (input, invocation) =>
+                f.handler(input, { invocation, services, durable: contextFor(invocation).durable }),
+            }
+          : { handler: (input, invocation) => f.handler(input, { invocation, services }) },
+      );
       break;
   }
 }

@@ -8,6 +8,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { InvocationContext } from '@azure/functions';
 import type * as df from 'durable-functions';
+import type { DurableClientPort } from '../ports/durable-client.port';
 import { createTableFactory, type TableFactory } from '../adapters/tables/table-client-factory';
 import { TableNames } from '../adapters/tables/table-names';
 import { describeModes, type AttestConfig } from '../config/config';
@@ -22,7 +23,7 @@ import {
 } from '../functions/function-types';
 import { startAzurite, stopLeftoverAzurite, type EmbeddedAzurite } from './azurite';
 import { startGraphSimulator, type GraphSimulator } from './graph-sim/graph-sim';
-import { PLAYGROUND_USERS, playgroundConfigYaml } from './graph-sim/demo-tenant';
+import { PLAYGROUND_USERS, TAB_SIGNIN_USERS, playgroundConfigYaml } from './graph-sim/demo-tenant';
 import { startHttpServer, type LocalHttpServer } from './http-server';
 import { startPlayground, type RunningPlayground } from './playground';
 import { PortInUseError, isPortFree } from './port-check';
@@ -34,7 +35,6 @@ import { systemClock } from '../adapters/system-clock';
 import { appServices } from '../functions/composition';
 import type { CatalogInUse } from '../functions/catalog-in-use';
 import type { Clock } from '../ports/clock.port';
-import type { DurableClientPort } from '../ports/durable-client.port';
 
 /** How to start the local host. */
 export interface LocalHostOptions {
@@ -193,15 +193,17 @@ export async function startLocalHost(options: LocalHostOptions): Promise<LocalHo
     ];
     validateFunctionList(list);
     const store = new TaskHubStore(tables.client(TableNames.localTaskHub(config.taskHub)));
-    // Activities that signal other orchestrations get the host itself as their durable client.
-    const holder: { client?: DurableClientPort } = {};
-    const durable = new ReplayHost(store, replayRegistry(list, services, holder), {
-      log,
-      ...(options.clock ? { now: () => (options.clock as Clock).now(), timerPollMs: 50 } : {}),
-      // The serving host notices work the CLI writes into the task hub while it runs.
-      ...(serve ? { messagePollMs: 1000 } : {}),
-    });
-    holder.client = durable;
+    // NB. The registry reaches the host lazily: activities that signal other orchestrations run after it exists.
+    const durable: ReplayHost = new ReplayHost(
+      store,
+      replayRegistry(list, services, () => durable),
+      {
+        log,
+        ...(options.clock ? { now: () => (options.clock as Clock).now(), timerPollMs: 50 } : {}),
+        // The serving host notices work the CLI writes into the task hub while it runs.
+        ...(serve ? { messagePollMs: 1000 } : {}),
+      },
+    );
     const { resumed } = await durable.start();
     stops.push(() => durable.stop());
 
@@ -265,6 +267,17 @@ export async function startLocalHost(options: LocalHostOptions): Promise<LocalHo
     });
     stops.push(() => server.close());
     const url = `http://127.0.0.1:${server.port}`;
+    // The local issuer's URL is this server's: its tokens say so in `iss`, and the validator expects it.
+    services.tab?.localIssuer?.publish({
+      hostUrl: url,
+      defaultUserId: options.playgroundUser ?? PLAYGROUND_USERS[0].id,
+      people: TAB_SIGNIN_USERS.map((u) => ({
+        id: u.id,
+        displayName: u.displayName,
+        userPrincipalName: u.userPrincipalName,
+        role: u.role,
+      })),
+    });
     const graphToken = graphSim ? await graph.getToken() : undefined;
     const record = (): HostRecord => ({
       pid: process.pid,
@@ -327,6 +340,9 @@ export async function startLocalHost(options: LocalHostOptions): Promise<LocalHo
           : `  catalog         ${config.catalogPath}: ${catalog.id} v${catalog.version} (${catalog.apps.length} apps, ${roles} roles)`,
         `  catalog check   ${checkLine(services)} (groups and people against the directory, in the background; ${url}/healthz shows it)`,
         `  bot             ${url}/api/messages (${modes.bot})`,
+        config.tab.auth === 'local'
+          ? `  tab             ${url}/api/tab/index.html (local sign-in: ${url}/api/tab/auth/signin)`
+          : `  tab             ${url}/api/tab/index.html (Teams SSO, ${config.tab.appIdUri})`,
         `  health          ${url}/healthz`,
         playground
           ? `Open ${playground.url} to chat with the bot in the Agents Playground as ${(PLAYGROUND_USERS.find((u) => u.id === options.playgroundUser) ?? PLAYGROUND_USERS[0]).displayName} (restart with --as priya.raman to approve as the manager).`
@@ -413,7 +429,7 @@ export function liveHost(dataDir: string): HostRecord | undefined {
 export function replayRegistry(
   list: readonly FunctionDefinition[],
   services: AppServices,
-  durable: { client?: DurableClientPort } = {},
+  durable?: () => DurableClientPort,
 ): ReplayHostRegistry {
   const registry = {
     orchestrations: new Map<string, df.OrchestrationHandler>(),
@@ -423,7 +439,11 @@ export function replayRegistry(
     if (f.kind === 'orchestration') registry.orchestrations.set(f.name, f.handler);
     if (f.kind === 'activity') {
       registry.activities.set(f.name, (input: unknown, invocation: InvocationContext) =>
-        f.handler(input, { invocation, services, durable: durable.client }),
+        f.handler(input, {
+          invocation,
+          services,
+          ...(f.durableClient && durable ? { durable: durable() } : {}),
+        }),
       );
     }
   }

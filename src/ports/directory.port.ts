@@ -55,6 +55,24 @@ export interface GroupMembershipDelta {
   deltaLink: string;
 }
 
+/** One user's change in a round of {@link Directory.usersDelta}. */
+export interface UserChange {
+  /** Entra object id (lowercase). */
+  userId: string;
+  /** The account's state now, when the round reported it (absent for a deleted user). */
+  accountEnabled?: boolean;
+  /** The user was deleted (soft or permanently). */
+  deleted?: boolean;
+}
+
+/** A round of user changes, and where the next round starts. */
+export interface UsersDelta {
+  /** At most one entry per user, with every page of the round merged. A first round lists every user. */
+  changes: UserChange[];
+  /** Opaque: pass it back as `{ deltaLink }` for what changed since. */
+  deltaLink: string;
+}
+
 /** Whether an add changed the group; `already-member` is success, so a repeated grant is harmless. */
 export interface AddMemberResult {
   outcome: 'added' | 'already-member';
@@ -137,6 +155,14 @@ export interface Directory {
    * DIRECTORY.DELTA_EXPIRED: start again with `{ groupIds }` (a full sweep).
    */
   groupMembersDelta(start: { groupIds: string[] } | { deltaLink: string }): Promise<GroupMembershipDelta>;
+
+  /**
+   * Users changed since a previous round (Graph `users/delta`, every page). Start with `{ initial: true }`: the
+   * first round lists every user in the tenant with `accountEnabled`. Continue with `{ deltaLink }`: only users
+   * whose account changed or who were deleted. A delta link the directory no longer honours is
+   * DIRECTORY.DELTA_EXPIRED: start again with `{ initial: true }` (a full sweep).
+   */
+  usersDelta(start: { initial: true } | { deltaLink: string }): Promise<UsersDelta>;
 
   /** Adds the user to the group; idempotent. Unknown group or user: DIRECTORY.NOT_FOUND. */
   addMember(groupId: string, userId: string): Promise<AddMemberResult>;

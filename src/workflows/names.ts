@@ -9,6 +9,18 @@ export const FunctionNames = {
   auditDigest: 'audit-digest',
   /** Timer: starts the membership reconcile (schedule ATTEST_RECONCILE_SCHEDULE) unless one is running. */
   membershipReconcileTimer: 'membership-reconcile-timer',
+  /** GET /api/tab/{*path}: the review tab's static files (dist/tab). */
+  tabStatic: 'tab-static',
+  /** GET /api/tab/auth/me: who the tab's token is for, and their role. */
+  tabAuthMe: 'tab-auth-me',
+  /** GET /api/tab/auth/jwks: the local issuer's public keys (ATTEST_TAB_AUTH=local only). */
+  tabAuthJwks: 'tab-auth-jwks',
+  /** POST /api/tab/auth/token: a token from the local issuer (ATTEST_TAB_AUTH=local only). */
+  tabAuthToken: 'tab-auth-token',
+  /** GET /api/tab/auth/signin: the local sign-in page (ATTEST_TAB_AUTH=local only). */
+  tabAuthSignIn: 'tab-auth-signin',
+  /** Timer: starts the offboarding sweep (schedule ATTEST_OFFBOARDING_SCHEDULE) unless one is running. */
+  offboardingTimer: 'offboarding-timer',
   /** Timer: starts the catalog's review campaigns that are due (once per due time). */
   reviewScheduleTimer: 'review-schedule-timer',
 } as const;
@@ -18,6 +30,8 @@ export const OrchestrationNames = {
   accessRequest: 'access-request',
   /** Compares the catalog's groups in the directory with the membership ledger (a singleton instance). */
   membershipReconcile: 'membership-reconcile',
+  /** Finds users disabled or deleted in Entra and takes their access away (a singleton instance). */
+  offboardingSweep: 'offboarding-sweep',
   /** One access-review campaign: snapshot, stages, reminders, deadlines, the guard, carrying decisions out. */
   reviewCampaign: 'review-campaign',
 } as const;
@@ -29,6 +43,9 @@ export function reviewInstanceId(campaignId: string): string {
 
 /** The instance id of the membership reconcile: one at a time, so a run still going skips the next tick. */
 export const MEMBERSHIP_RECONCILE_INSTANCE = 'membership-reconcile';
+
+/** The instance id of the offboarding sweep: one at a time, so a run still going skips the next tick. */
+export const OFFBOARDING_INSTANCE = 'offboarding-sweep';
 
 /** Activities: each one idempotent operation. */
 export const ActivityNames = {
@@ -54,6 +71,12 @@ export const ActivityNames = {
   reconcileOverdue: 'reconcile-overdue',
   /** One digest to Attest admins of the removals still overdue (one per day). */
   reconcileOverdueDigest: 'reconcile-overdue-digest',
+  /** A users delta round (or a full sweep when the link is refused): who left since the last round. */
+  offboardingFindLeavers: 'offboarding-find-leavers',
+  /** Takes every Attest grant and catalog-group membership of one leaver away, and closes their requests. */
+  offboardingOffboardUser: 'offboarding-offboard-user',
+  /** Saves the users delta link once a round's leavers are all handled. */
+  offboardingSaveLink: 'offboarding-save-link',
   /** Resolve a campaign's scope into chunks of groups and store them. */
   reviewPlan: 'review-plan',
   /** Snapshot one chunk of a campaign's groups into items. */

@@ -200,8 +200,8 @@ describe('the Teams app manifest', () => {
     expect(tab).toEqual({
       entityId: 'reviews',
       name: 'Access reviews',
-      contentUrl: 'https://${{BOT_DOMAIN}}/tab/index.html',
-      websiteUrl: 'https://${{BOT_DOMAIN}}/tab/index.html',
+      contentUrl: 'https://${{BOT_DOMAIN}}/api/tab/index.html',
+      websiteUrl: 'https://${{BOT_DOMAIN}}/api/tab/index.html',
       scopes: ['personal'],
     });
   });
@@ -257,6 +257,47 @@ describe('the dev environment file', () => {
   });
 });
 
+describe("the tab's Entra app registration (aad.manifest.json, applied by aadApp/update)", () => {
+  interface AadManifest {
+    identifierUris: string[];
+    api: {
+      requestedAccessTokenVersion: number;
+      oauth2PermissionScopes: { id: string; value: string; type: string; isEnabled: boolean }[];
+      preAuthorizedApplications: { appId: string; delegatedPermissionIds: string[] }[];
+    };
+  }
+  const aad = JSON.parse(read('aad.manifest.json')) as AadManifest;
+
+  it('is the file m365agents.yml applies', () => {
+    expect(read('m365agents.yml')).toContain('manifestPath: ./aad.manifest.json');
+  });
+
+  it("exposes access_as_user on the URI the Teams manifest's webApplicationInfo names, in v2 tokens", () => {
+    expect(aad.identifierUris).toEqual([manifest.webApplicationInfo.resource]);
+    // v2: the issuer the tab API checks is https://login.microsoftonline.com/<tid>/v2.0.
+    expect(aad.api.requestedAccessTokenVersion).toBe(2);
+    expect(aad.api.oauth2PermissionScopes).toEqual([
+      expect.objectContaining({
+        value: 'access_as_user',
+        type: 'User',
+        isEnabled: true,
+        id: '${{AAD_APP_ACCESS_AS_USER_PERMISSION_ID}}',
+      }),
+    ]);
+  });
+
+  it('pre-authorises exactly the Teams clients the tab API accepts as azp (config.ts TEAMS_CLIENT_IDS)', () => {
+    expect(aad.api.preAuthorizedApplications).toEqual(
+      ['1fec8e78-bce4-4aaf-ab1b-5451cc387264', '5e3ce6c0-2b1f-4285-8d4b-75ee78787346'].map((appId) => ({
+        appId,
+        delegatedPermissionIds: ['${{AAD_APP_ACCESS_AS_USER_PERMISSION_ID}}'],
+      })),
+    );
+    const config = read('src/config/config.ts');
+    for (const { appId } of aad.api.preAuthorizedApplications) expect(config).toContain(`'${appId}'`);
+  });
+});
+
 describe('the Azure templates', () => {
   const bicep = bicepFiles().map((file) => ({ file, text: read(file) }));
   const allBicep = bicep.map((b) => b.text).join('\n');
@@ -288,9 +329,16 @@ describe('the Azure templates', () => {
       'ATTEST_BOT_TENANT_ID',
       'ATTEST_ALLOWED_TENANTS',
       'ATTEST_TASK_HUB',
+      'ATTEST_TAB_AUTH',
+      'ATTEST_TAB_CLIENT_ID',
+      'ATTEST_TAB_APP_ID_URI',
     ]) {
       expect(allBicep).toMatch(new RegExp(`\\b${name}:`));
     }
+    expect(allBicep).toMatch(/ATTEST_TAB_AUTH: 'entra'/);
+    // The URI the tab's tokens are for is the one the manifest's webApplicationInfo names.
+    expect(allBicep).toContain("tabAppIdUri: 'api://${functionApp.outputs.hostName}/${tabClientId}'");
+    expect(manifest.webApplicationInfo.resource).toBe('api://${{BOT_DOMAIN}}/${{AAD_APP_CLIENT_ID}}');
     expect(allBicep).toMatch(/ATTEST_STORAGE_MODE: 'managed-identity'/);
     expect(allBicep).toMatch(/ATTEST_BOT_AUTH: 'managed-identity'/);
   });

@@ -16,6 +16,8 @@ import {
   type GroupMemberChanges,
   type GroupMembershipDelta,
   type RemoveMemberResult,
+  type UserChange,
+  type UsersDelta,
 } from '../../ports/directory.port';
 import {
   batchHeader,
@@ -100,6 +102,7 @@ const PERMISSION: Record<Operation, string> = {
   getGroup: 'GroupMember.Read.All',
   isTransitiveMember: 'GroupMember.Read.All and User.Read.All',
   groupMembersDelta: 'GroupMember.Read.All',
+  usersDelta: 'User.Read.All',
 };
 
 /** A Graph failure, whether it came as a thrown GraphError, a raw Response or a `$batch` sub-response. */
@@ -737,6 +740,45 @@ export class GraphDirectory implements Directory {
           : { groupId, added: [...e.added], removed: [...e.removed] },
       );
       return { changes, deltaLink: page['@odata.deltaLink'] };
+    }
+  }
+
+  async usersDelta(start: { initial: true } | { deltaLink: string }): Promise<UsersDelta> {
+    let url =
+      'deltaLink' in start ? start.deltaLink : `/users/delta?$select=${['id', 'accountEnabled'].join(',')}`;
+    const doing =
+      'deltaLink' in start ? 'reading user changes from a delta link' : 'starting a delta round of the users';
+    // One entry per user across every page: the last word on a user in a round wins.
+    const byUser = new Map<string, UserChange>();
+    for (;;) {
+      let page: { value?: (GraphObject & { '@removed'?: unknown })[] } & Omit<GraphDeltaPage, 'value'>;
+      try {
+        page = (await this.client.api(url).get()) as typeof page;
+      } catch (e) {
+        throw directoryError('usersDelta', failureOf(e), doing);
+      }
+      for (const u of page.value ?? []) {
+        const userId = u.id.toLowerCase();
+        if (u['@removed']) byUser.set(userId, { userId, deleted: true });
+        else {
+          // NB. A later round may leave out a property that did not change: keep what this round said.
+          const known = byUser.get(userId);
+          const enabled = typeof u.accountEnabled === 'boolean' ? u.accountEnabled : known?.accountEnabled;
+          byUser.set(userId, { userId, ...(enabled === undefined ? {} : { accountEnabled: enabled }) });
+        }
+      }
+      if (page['@odata.nextLink']) {
+        url = page['@odata.nextLink'];
+        continue;
+      }
+      if (!page['@odata.deltaLink']) {
+        throw directoryError(
+          'usersDelta',
+          { status: 200, message: 'The delta page had neither @odata.nextLink nor @odata.deltaLink.' },
+          doing,
+        );
+      }
+      return { changes: [...byUser.values()], deltaLink: page['@odata.deltaLink'] };
     }
   }
 

@@ -88,7 +88,8 @@ export interface Delivery {
   kind: string;
   /** For approval cards: the stage the card asks about. */
   stage?: number;
-  status: 'sent' | 'unreachable';
+  /** `emailed`: the bot could not reach the person, so the notice went by e-mail (access reviews). */
+  status: 'sent' | 'unreachable' | 'emailed';
   conversationId?: string;
   activityId?: string;
   /** The reference used, so the card can be updated in place later. */

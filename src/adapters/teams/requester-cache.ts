@@ -148,6 +148,10 @@ export class RequesterCache implements Directory {
     return this.directory.groupMembersDelta(start);
   }
 
+  usersDelta(start: { initial: true } | { deltaLink: string }) {
+    return this.directory.usersDelta(start);
+  }
+
   lastSignIns(userIds: string[]) {
     return this.directory.lastSignIns(userIds);
   }

@@ -25,6 +25,7 @@ export const AUDIT_ACTIONS = [
   'membership.drift',
   'membership.removed-outside',
   'revocation.overdue',
+  'member.offboarded',
   'review.started',
   'review.decided',
   'review.delegated',

@@ -390,6 +390,47 @@ export function revocationOverdue(
   });
 }
 
+/** Why offboarding took someone's access away: their Entra account was disabled, or deleted. */
+export type OffboardedBecause = 'disabled' | 'deleted';
+
+/**
+ * Offboarding's governed removal of one membership of a leaver: the group, why, the requests whose grants it
+ * ended, and what the directory answered. `removed`/`not-member`: done at `removedAt` (`not-member` when Entra
+ * had already taken them out, as it does for a deleted user); `removal-owed`: the directory refused or was
+ * down, the ledger owes the removal and the reconcile carries it out later (`revocation.overdue`).
+ */
+export function memberOffboarded(
+  ctx: AuditContext,
+  d: {
+    group: GroupRef;
+    userId: string;
+    because: OffboardedBecause;
+    requestIds: string[];
+    outcome: 'removed' | 'not-member' | 'removal-owed';
+    removedAt?: string;
+    graph?: { status: number; wasMember: boolean; requestId?: string };
+    error?: { code: string; reason: string };
+  },
+): AuditEventInput {
+  return event('member.offboarded', ctx, {
+    group: groupJson(d.group),
+    userId: d.userId,
+    because: d.because,
+    requestIds: [...d.requestIds],
+    outcome: d.outcome,
+    ...(d.removedAt ? { removedAt: d.removedAt } : {}),
+    ...(d.graph
+      ? {
+          graph: {
+            status: d.graph.status,
+            wasMember: d.graph.wasMember,
+            ...(d.graph.requestId ? { requestId: d.graph.requestId } : {}),
+          },
+        }
+      : {}),
+    ...(d.error ? { error: { code: d.error.code, reason: d.error.reason } } : {}),
+  });
+}
 /** The stream of an access-review campaign. */
 export function reviewStream(campaignId: string): string {
   return `review-${campaignId}`;

@@ -8,7 +8,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { SimGroup, SimUser } from './demo-tenant';
 import { compileFilter, ODataFilterError, type FilterPropertyType } from './odata-filter';
-import type { MembershipChange, TenantStore } from './tenant.store';
+import type { MembershipChange, TenantStore, UserChange } from './tenant.store';
 
 /** One request as the router sees it: the path is below the service root (`/users/x`). */
 export interface SimRequest {
@@ -639,6 +639,8 @@ interface DeltaToken {
   sel: string[] | null;
   /** Offset of the next page (skip tokens only). */
   o?: number;
+  /** `u` for a `users/delta` token; absent for `groups/delta`. A token of one is refused by the other. */
+  k?: 'u';
 }
 
 const encodeToken = (t: DeltaToken): string => Buffer.from(JSON.stringify(t)).toString('base64url');
@@ -650,7 +652,7 @@ const syncStateNotFound = (): RouteError =>
     'The sync state is not found or has expired. Start a new round of delta queries without a state token.',
   );
 
-function decodeToken(ctx: RouteContext, raw: string): DeltaToken {
+function decodeToken(ctx: RouteContext, raw: string, kind?: 'u'): DeltaToken {
   let t: Partial<DeltaToken>;
   try {
     t = JSON.parse(Buffer.from(raw, 'base64url').toString('utf8')) as Partial<DeltaToken>;
@@ -662,6 +664,7 @@ function decodeToken(ctx: RouteContext, raw: string): DeltaToken {
     t !== null &&
     typeof t === 'object' &&
     t.e === pos.epoch &&
+    t.k === kind &&
     typeof t.upTo === 'number' &&
     t.upTo <= pos.seq &&
     (t.since === null || (typeof t.since === 'number' && t.since <= t.upTo)) &&
@@ -813,11 +816,92 @@ function groupsDelta(ctx: RouteContext, req: SimRequest): SimResponse {
   return json(body);
 }
 
+/** The user properties `users/delta` can `$select` (signInActivity is not tracked by delta, as in Graph). */
+const USER_DELTA_SELECTABLE = new Set([...USER_DEFAULT_SELECT, 'givenName', 'surname']);
+
+/** One line of a users delta round: a user as it is now, or one removed since the last round. */
+type UserDeltaEntry = { userId: string; removed: boolean };
+
+/**
+ * The net user changes in (since, upTo]: each user whose last change there was a deletion is removed, every
+ * other changed user who still exists is reported as they are now.
+ */
+function laterUserEntries(ctx: RouteContext, t: DeltaToken): UserDeltaEntry[] {
+  const last = new Map<string, UserChange['kind']>();
+  for (const c of ctx.store.userChangesBetween(t.since ?? 0, t.upTo)) last.set(c.userId, c.kind);
+  const out: UserDeltaEntry[] = [];
+  for (const [userId, kind] of last) {
+    const exists = ctx.store.tenant.users.some((u) => u.id === userId);
+    if (kind === 'deleted' || !exists) out.push({ userId, removed: true });
+    else out.push({ userId, removed: false });
+  }
+  return out;
+}
+
+/**
+ * `GET /users/delta`: a first round lists every user (with the `$select` projection, kept for every later
+ * round as Graph does), paged with `@odata.nextLink` (`$skiptoken`) and ending with `@odata.deltaLink`
+ * (`$deltatoken`); a later round lists only the users changed since, a deleted one as
+ * `{ id, "@removed": { "reason": "changed" } }` (Graph's answer for a soft delete; "deleted" is for a
+ * permanent one). An expired or foreign token is 400 syncStateNotFound, as for `groups/delta`.
+ */
+function usersDelta(ctx: RouteContext, req: SimRequest): SimResponse {
+  const skip = req.query.get('$skiptoken');
+  const delta = req.query.get('$deltatoken');
+  let token: DeltaToken;
+  if (skip !== null) token = decodeToken(ctx, skip, 'u');
+  else if (delta !== null) {
+    token = { ...decodeToken(ctx, delta, 'u'), upTo: ctx.store.deltaPosition().seq, o: 0 };
+  } else {
+    if (req.query.get('$filter') !== null) {
+      throw badRequest(
+        'Unsupported query: the simulator serves users/delta without $filter.',
+        'Request_UnsupportedQuery',
+      );
+    }
+    const select = parseSelect(req.query, USER_DELTA_SELECTABLE, USER_TYPE);
+    const pos = ctx.store.deltaPosition();
+    token = { e: pos.epoch, since: null, upTo: pos.seq, g: null, sel: select ?? null, o: 0, k: 'u' };
+  }
+  const entries: UserDeltaEntry[] =
+    token.since === null
+      ? ctx.store.tenant.users.map((u) => ({ userId: u.id, removed: false }))
+      : laterUserEntries(ctx, token);
+  const offset = token.o ?? 0;
+  const value = entries.slice(offset, offset + ctx.deltaPageSize).map((e) => {
+    const user = e.removed ? undefined : ctx.store.tenant.users.find((u) => u.id === e.userId);
+    return user
+      ? { ...userView(user, token.sel ?? undefined), id: user.id }
+      : { id: e.userId, '@removed': { reason: 'changed' } };
+  });
+  const body: Record<string, unknown> = {
+    '@odata.context': contextUrl(ctx, 'users', token.sel ?? undefined),
+  };
+  if (offset + ctx.deltaPageSize < entries.length) {
+    body['@odata.nextLink'] =
+      `${ctx.serviceRoot}/users/delta?$skiptoken=${encodeToken({ ...token, o: offset + ctx.deltaPageSize })}`;
+  } else {
+    const next: DeltaToken = {
+      e: token.e,
+      since: token.upTo,
+      upTo: token.upTo,
+      g: null,
+      sel: token.sel,
+      k: 'u',
+    };
+    body['@odata.deltaLink'] = `${ctx.serviceRoot}/users/delta?$deltatoken=${encodeToken(next)}`;
+  }
+  body.value = value;
+  return json(body);
+}
+
 type Handler = (ctx: RouteContext, req: SimRequest, params: string[]) => SimResponse;
 
 /** Route table: a path pattern (`*` = one id segment) and the handler per HTTP method. */
 const ROUTES: { pattern: string[]; methods: Record<string, Handler> }[] = [
   { pattern: ['users'], methods: { GET: (c, r) => listUsers(c, r) } },
+  // NB. Before users/{id}: `delta` is a function, not a user id.
+  { pattern: ['users', 'delta'], methods: { GET: (c, r) => usersDelta(c, r) } },
   { pattern: ['users', '*'], methods: { GET: (c, r, [id]) => getUser(c, r, id) } },
   { pattern: ['users', '*', 'manager'], methods: { GET: (c, r, [id]) => getManager(c, r, id) } },
   { pattern: ['users', '*', 'sendMail'], methods: { POST: (c, r, [id]) => sendMail(c, r, id) } },

@@ -123,6 +123,16 @@ export interface GraphSimulator {
   deleteGroup(groupId: string): boolean;
   /** Expires every delta token issued so far: the next round with one answers 400 syncStateNotFound. */
   expireDeltaTokens(): void;
+  /**
+   * Disables (false) or enables (true) a user's account, as an admin does in Entra; `users/delta` reports the
+   * user changed. False when the account was already so. Same as `POST /_sim/users/{id}/disable|enable`.
+   */
+  setAccountEnabled(userId: string, enabled: boolean): boolean;
+  /**
+   * Deletes a user as Entra does (soft delete): they leave every group (`groups/delta` reports it) and
+   * `users/delta` reports them `@removed`. False when there was no such user. Same as `DELETE /_sim/users/{id}`.
+   */
+  deleteUser(userId: string): boolean;
   close(): Promise<void>;
 }
 
@@ -511,6 +521,9 @@ function adminRequest(
     return adminError(403, 'Forbidden', 'The simulator admin endpoint answers callers on this machine only.');
   }
   const route = `${method.toUpperCase()} ${pathname.replace(/\/+$/, '')}`;
+  const userRoute = /^(POST|DELETE) \/_sim\/users\/([^/]+)(?:\/(disable|enable))?$/.exec(route);
+  if (userRoute)
+    return adminUser(store, userRoute[1], decodeURIComponent(userRoute[2]).toLowerCase(), userRoute[3]);
   const rulesBody = () => ({ status: 200, headers: {}, body: { rules: sim.rules.map((r) => r.active()) } });
   switch (route) {
     case 'GET /_sim/faults':
@@ -545,6 +558,26 @@ function adminRequest(
     default:
       return adminError(404, 'NotFound', `No simulator admin route ${route}.`);
   }
+}
+
+/** `POST /_sim/users/{id}/disable|enable` and `DELETE /_sim/users/{id}`: the offboarding cases of Entra. */
+function adminUser(
+  store: TenantStore,
+  method: string,
+  userId: string,
+  verb: string | undefined,
+): SimResponse {
+  const known = store.tenant.users.some((u) => u.id === userId);
+  if (method === 'DELETE' && !verb) {
+    return store.deleteUser(userId)
+      ? { status: 204, headers: {} }
+      : adminError(404, 'NotFound', `No user ${userId} in the simulated tenant.`);
+  }
+  if (method !== 'POST' || !verb)
+    return adminError(404, 'NotFound', `No simulator admin route ${method} for users.`);
+  if (!known) return adminError(404, 'NotFound', `No user ${userId} in the simulated tenant.`);
+  const changed = store.setAccountEnabled(userId, verb === 'enable');
+  return { status: 200, headers: {}, body: { id: userId, accountEnabled: verb === 'enable', changed } };
 }
 
 function readBody(req: http.IncomingMessage): Promise<Buffer | undefined> {
@@ -675,6 +708,8 @@ export async function startGraphSimulator(opts: GraphSimOptions): Promise<GraphS
       store.removeMember(groupId.toLowerCase(), memberId.toLowerCase()),
     deleteGroup: (groupId) => store.deleteGroup(groupId.toLowerCase()),
     expireDeltaTokens: () => store.expireDeltaTokens(),
+    setAccountEnabled: (userId, enabled) => store.setAccountEnabled(userId.toLowerCase(), enabled),
+    deleteUser: (userId) => store.deleteUser(userId.toLowerCase()),
     close: () =>
       new Promise<void>((resolve, reject) => {
         server.close((err) => (err ? reject(err) : resolve()));

@@ -29,6 +29,15 @@ export interface MembershipChange {
   memberId?: string;
 }
 
+/** One user change, in the order the simulator made them (the source of later `users/delta` rounds). */
+export interface UserChange {
+  /** Position in the same sequence as {@link MembershipChange}: one counter, so one token names both. */
+  seq: number;
+  userId: string;
+  /** `updated`: a property changed (accountEnabled); `deleted`: the user was deleted (soft, as in Entra). */
+  kind: 'updated' | 'deleted';
+}
+
 /** The change log behind delta tokens. */
 interface DeltaState {
   /** Bumped to expire every delta token handed out so far (tokens carry the epoch they were issued in). */
@@ -36,6 +45,8 @@ interface DeltaState {
   /** Highest `seq` used. */
   seq: number;
   log: MembershipChange[];
+  /** Absent in state files written before users delta; read as empty. */
+  userLog?: UserChange[];
 }
 
 interface StateFile {
@@ -167,6 +178,54 @@ export class TenantStore {
     }
     this.save();
     return true;
+  }
+
+  /**
+   * Enables or disables a user's account (Entra's accountEnabled) and logs it for `users/delta`; false when
+   * the user was already so. Throws for an unknown user.
+   */
+  setAccountEnabled(userId: string, enabled: boolean): boolean {
+    const user = this.state.tenant.users.find((u) => u.id === userId);
+    if (!user) throw new Error(`Graph simulator: no user ${userId}`);
+    if (user.accountEnabled === enabled) return false;
+    user.accountEnabled = enabled;
+    this.logUserChange(userId, 'updated');
+    this.save();
+    return true;
+  }
+
+  /**
+   * Deletes a user as Entra does: they leave every group they were a direct member of (logged for
+   * `groups/delta`) and every group they owned, and `users/delta` reports them removed. False when there was
+   * no such user.
+   */
+  deleteUser(userId: string): boolean {
+    const tenant = this.state.tenant;
+    const at = tenant.users.findIndex((u) => u.id === userId);
+    if (at < 0) return false;
+    tenant.users.splice(at, 1);
+    for (const g of tenant.groups) {
+      const i = g.memberIds.indexOf(userId);
+      if (i >= 0) {
+        g.memberIds.splice(i, 1);
+        this.logChange({ groupId: g.id, kind: 'removed', memberId: userId });
+      }
+      g.ownerIds = g.ownerIds.filter((o) => o !== userId);
+    }
+    this.logUserChange(userId, 'deleted');
+    this.save();
+    return true;
+  }
+
+  private logUserChange(userId: string, kind: UserChange['kind']): void {
+    const d = this.deltaState;
+    d.seq += 1;
+    (d.userLog ??= []).push({ seq: d.seq, userId, kind });
+  }
+
+  /** User changes after `seq` up to and including `upTo`, oldest first. */
+  userChangesBetween(seq: number, upTo: number): UserChange[] {
+    return (this.deltaState.userLog ?? []).filter((c) => c.seq > seq && c.seq <= upTo);
   }
 
   private logChange(change: Omit<MembershipChange, 'seq'>): void {

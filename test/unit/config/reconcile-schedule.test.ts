@@ -17,3 +17,16 @@ test.each([
   expect(load).toThrow(problem);
   expect(load).toThrow('NCRONTAB');
 });
+
+test('the offboarding sweep runs every 15 minutes unless ATTEST_OFFBOARDING_SCHEDULE says otherwise, and a bad one stops start-up', () => {
+  expect(loadConfig({}, 'local').offboarding).toEqual({
+    schedule: '0 */15 * * * *',
+    intervalMs: 15 * 60_000,
+  });
+  expect(loadConfig({ ATTEST_OFFBOARDING_SCHEDULE: '0 0 * * * *' }, 'local').offboarding.intervalMs).toBe(
+    3_600_000,
+  );
+  const load = () => loadConfig({ ATTEST_OFFBOARDING_SCHEDULE: '*/15 * * * *' }, 'local');
+  expect(load).toThrow(ConfigError);
+  expect(load).toThrow('ATTEST_OFFBOARDING_SCHEDULE');
+});

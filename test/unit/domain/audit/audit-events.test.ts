@@ -69,6 +69,15 @@ const built = [
     owedSince: '2026-01-01T00:00:00Z',
     graph: { status: 204, wasMember: true },
   }),
+  vocabulary.memberOffboarded(ctx, {
+    group,
+    userId: 'u-5',
+    because: 'disabled',
+    requestIds: ['r-3'],
+    outcome: 'removed',
+    removedAt: '2026-01-01T00:00:00Z',
+    graph: { status: 204, wasMember: true },
+  }),
   vocabulary.reviewStarted(ctx, {
     definitionId: 'q-review',
     name: 'Quarterly',
