@@ -169,12 +169,38 @@ export async function grantAccess(
       requestId: r.requestId,
     };
   }
+  const refused = await refuseLeaver(deps, input.userId);
+  if (refused) return refused;
   return grantMembership(deps, {
     groupId: input.groupId,
     userId: input.userId,
     requestId: input.requestId,
     expiresAt: input.expiresAt,
   });
+}
+
+/**
+ * A request approved after its requester left (account disabled or deleted in Entra) is not granted: adding a
+ * leaver to a group, even for the moment until the offboarding sweep's Revoke takes it away, is access Attest
+ * must never give. A directory that does not answer does not stop the grant (the sweep still removes a
+ * leaver); the refusal is permanent, so the request ends failed with the reason and nothing is added.
+ */
+async function refuseLeaver(deps: WorkflowDeps, userId: string): Promise<GrantResult | undefined> {
+  let user: DirectoryUser | undefined;
+  try {
+    user = await deps.directory.getUser(userId);
+  } catch {
+    return undefined;
+  }
+  if (user?.accountEnabled) return undefined;
+  return {
+    ok: false,
+    permanent: true,
+    code: 'DIRECTORY.ACCOUNT_DISABLED',
+    reason: user
+      ? `${user.displayName}'s account is disabled in Entra (offboarded): access is not granted.`
+      : 'The requester no longer exists in Entra (offboarded): access is not granted.',
+  };
 }
 
 /**

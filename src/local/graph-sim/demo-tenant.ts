@@ -128,6 +128,9 @@ const PEOPLE: PersonRow[] = [
   ['ines.duarte', 'Ines', 'Duarte', 'Support', 'Support Engineer', 'isabella.rossi', null],
   // A contractor with no manager in the directory: approval chains that need a manager must cope.
   ['taylor.brooks', 'Taylor', 'Brooks', 'Engineering', 'Contractor', null, 12],
+  // The shared mailbox Attest sends e-mail from (ATTEST_MAIL_SENDER): in Entra a shared mailbox is a user whose
+  // account is disabled, so nobody signs in to it.
+  ['attest', 'Attest', 'Notifications', 'IT', 'Shared mailbox', null, null, false],
 ];
 
 // mailNickname, display name, description, owner aliases, member aliases.

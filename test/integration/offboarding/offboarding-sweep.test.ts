@@ -289,7 +289,7 @@ describe('offboarding sweep', () => {
     ended.set(requestId, revoked.time);
   }, 90000);
 
-  test('a leaver whose request still waits for approval: if it is approved anyway, the grant ends revoked-offboarded at once', async () => {
+  test('a leaver whose request still waits for approval: if it is approved anyway, nothing is added and the request fails saying why', async () => {
     const liam = demo('liam.murphy');
     const daniel = demo('daniel.schmidt');
     const { requestId } = await w.service.submit({
@@ -305,9 +305,19 @@ describe('offboarding sweep', () => {
     const run = await sweep();
 
     expect(run).toMatchObject({ leavers: 1, requestsEnded: 1 });
+    const adds = () =>
+      sim
+        .writes()
+        .filter((x) => x.method === 'POST' && x.path === `/groups/${JIRA_PROJECT_ADMINS}/members/$ref`)
+        .length;
+    const addsBefore = adds();
     await w.service.decide({ actor: as(daniel), requestId, decision: 'approve' });
-    const revoked = await revokedOffboarded(requestId);
-    expect(revoked.details).toMatchObject({ reason: 'offboarded', by: 'system' });
+    const failed = await storedWhen(w, requestId, (r) => r.status === 'Failed');
+    expect(outcomeOf(failed)).toBe('failed');
+    const event = await onlyEvent(w, requestId, 'access.grant-failed');
+    expect(JSON.stringify(event.details)).toMatch(/disabled in Entra \(offboarded\)/);
+    // Never added, not even for the moment before the Revoke would have taken it away.
+    expect(adds()).toBe(addsBefore);
     expect(await isMember(JIRA_PROJECT_ADMINS, liam.id)).toBe(false);
   });
 
