@@ -215,7 +215,8 @@ export class TableReviewStore implements ReviewStore, ReviewNotifier {
       rowKey: scopeRow(i),
       doc: JSON.stringify(c),
     }));
-    this.transactions += await writeAll(this.t.campaigns, rows);
+    const n = await writeAll(this.t.campaigns, rows);
+    this.transactions += n;
   }
 
   async scopeChunk(campaignId: string, index: number): Promise<{ groupId: string; roleRef?: string }[]> {
@@ -236,8 +237,11 @@ export class TableReviewStore implements ReviewStore, ReviewNotifier {
         rowKey: idKey(item.itemId),
       })),
     );
-    this.transactions += await writeAll(this.t.items, rows);
-    this.transactions += await writeAll(this.t.assignments, index);
+    // NB. Counted after each await: `x += await …` would read x before the wait and lose concurrent chunks' counts.
+    const written = await writeAll(this.t.items, rows);
+    this.transactions += written;
+    const indexed = await writeAll(this.t.assignments, index);
+    this.transactions += indexed;
   }
 
   async getItem(campaignId: string, itemId: string): Promise<Versioned<ReviewItem> | undefined> {
