@@ -23,6 +23,9 @@ import * as offboarding from '../workflows/offboarding.activities';
 import { offboardingSweepOrchestration, startOffboardingSweep } from '../workflows/offboarding.orchestration';
 import type { WorkflowDeps } from '../workflows/workflow-deps';
 import type { AccessRequest } from '../domain/request/access-request';
+import * as review from '../workflows/review-campaign.activities';
+import { reviewCampaignOrchestration } from '../workflows/review-campaign.orchestration';
+import { REVIEW_SCHEDULE_TIMER, startDueCampaigns } from '../workflows/review-schedule';
 import type { ActivityContext, ActivityFunction, FunctionDefinition } from './function-types';
 import { tabAuthFunctions } from './tab-auth.functions';
 import { tabStaticFunction } from './tab-static';
@@ -100,7 +103,23 @@ export function buildFunctionList(config: AttestConfig): FunctionDefinition[] {
         );
       },
     },
+    {
+      kind: 'timer',
+      name: FunctionNames.reviewScheduleTimer,
+      // Every 15 minutes: starts each catalog review that fell due, once per due time (the campaign id says when).
+      schedule: REVIEW_SCHEDULE_TIMER,
+      handler: async ({ services, durable, invocation }) => {
+        const deps = await services.workflow();
+        if (!deps.catalog.catalog.reviews?.length) return;
+        const tick = await startDueCampaigns(deps, durable);
+        for (const id of tick.started) invocation.log(`review campaign ${id} started`);
+        for (const id of tick.empty)
+          invocation.log(`review ${id} is due but its scope is empty: no campaign`);
+        for (const f of tick.failed) invocation.error(`review ${f.definitionId} did not start: ${f.reason}`);
+      },
+    },
     { kind: 'orchestration', name: OrchestrationNames.accessRequest, handler: accessRequestOrchestration },
+    { kind: 'orchestration', name: OrchestrationNames.reviewCampaign, handler: reviewCampaignOrchestration },
     {
       kind: 'orchestration',
       name: OrchestrationNames.offboardingSweep,
@@ -145,6 +164,35 @@ export function buildFunctionList(config: AttestConfig): FunctionDefinition[] {
     activity<offboarding.OffboardingRunRef & { deltaLink: string }, unknown>(
       ActivityNames.offboardingSaveLink,
       offboarding.saveUsersDeltaLink,
+    ),
+    activity<review.CampaignRef, unknown>(ActivityNames.reviewPlan, review.reviewPlan),
+    activity<review.SnapshotChunkInput, unknown>(
+      ActivityNames.reviewSnapshotChunk,
+      review.reviewSnapshotChunk,
+    ),
+    activity<Parameters<typeof review.reviewOpen>[1], unknown>(ActivityNames.reviewOpen, review.reviewOpen),
+    activity<review.StageInput, unknown>(ActivityNames.reviewAdvance, review.reviewAdvance),
+    activity<review.NotifyInput, unknown>(ActivityNames.reviewNotify, review.reviewNotify),
+    activity<Parameters<typeof review.reviewDeadline>[1], unknown>(
+      ActivityNames.reviewDeadline,
+      review.reviewDeadline,
+    ),
+    activity<review.CampaignRef, unknown>(ActivityNames.reviewRelease, review.reviewRelease),
+    {
+      kind: 'activity',
+      name: ActivityNames.reviewApply,
+      // It closes the Attest requests a revocation ended by raising their Revoke event.
+      durableClient: true,
+      handler: async (input: unknown, context: ActivityContext) => {
+        const slice = input as review.ApplyInput | null | undefined;
+        if (!slice || typeof slice.campaignId !== 'string' || !(slice.limit > 0))
+          throw new Error(`Activity ${ActivityNames.reviewApply} needs a campaign id and a limit.`);
+        return review.reviewApply(await context.services.workflow(), slice, context.durable);
+      },
+    },
+    activity<review.CampaignRef & { at: string }, unknown>(
+      ActivityNames.reviewComplete,
+      review.reviewComplete,
     ),
   ];
 }

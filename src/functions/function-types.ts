@@ -7,6 +7,7 @@ import type { HttpRequest, HttpResponseInit, InvocationContext } from '@azure/fu
 import type * as df from 'durable-functions';
 import type { AttestConfig } from '../config/config';
 import type { DurableClientPort } from '../ports/durable-client.port';
+import type { ReviewApi } from '../ports/review-api.port';
 import type { WorkflowDeps } from '../workflows/workflow-deps';
 import type { TeamsChannel } from '../adapters/teams/teams-channel';
 import type { GraphAccess } from '../adapters/graph/graph-access';
@@ -28,6 +29,8 @@ export interface AppServices {
   catalog?: () => Promise<CatalogInUse>;
   /** The background check of the catalog against the directory, as it stands. */
   catalogCheck?: () => CatalogCheckStatus;
+  /** Access reviews (ReviewApi) over the review tables and the durable client the caller passes. */
+  reviews?: (durable: DurableClientPort) => Promise<ReviewApi>;
   /** The tab's SSO: token validation, caller roles and, locally, the local issuer (see tab-route.ts). */
   tab?: TabAuthServices;
   /** Stops background work (the catalog check's retries). */
@@ -49,7 +52,7 @@ export interface FunctionContext {
   durable: DurableClientPort;
 }
 
-/** Passed to activities (they do not start orchestrations). */
+/** Passed to activities. */
 export interface ActivityContext {
   invocation: InvocationContext;
   services: AppServices;

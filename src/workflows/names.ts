@@ -21,6 +21,8 @@ export const FunctionNames = {
   tabAuthSignIn: 'tab-auth-signin',
   /** Timer: starts the offboarding sweep (schedule ATTEST_OFFBOARDING_SCHEDULE) unless one is running. */
   offboardingTimer: 'offboarding-timer',
+  /** Timer: starts the catalog's review campaigns that are due (once per due time). */
+  reviewScheduleTimer: 'review-schedule-timer',
 } as const;
 
 /** Orchestrations. */
@@ -30,7 +32,14 @@ export const OrchestrationNames = {
   membershipReconcile: 'membership-reconcile',
   /** Finds users disabled or deleted in Entra and takes their access away (a singleton instance). */
   offboardingSweep: 'offboarding-sweep',
+  /** One access-review campaign: snapshot, stages, reminders, deadlines, the guard, carrying decisions out. */
+  reviewCampaign: 'review-campaign',
 } as const;
+
+/** The instance id of a campaign's orchestration. */
+export function reviewInstanceId(campaignId: string): string {
+  return `review-${campaignId}`;
+}
 
 /** The instance id of the membership reconcile: one at a time, so a run still going skips the next tick. */
 export const MEMBERSHIP_RECONCILE_INSTANCE = 'membership-reconcile';
@@ -68,6 +77,24 @@ export const ActivityNames = {
   offboardingOffboardUser: 'offboarding-offboard-user',
   /** Saves the users delta link once a round's leavers are all handled. */
   offboardingSaveLink: 'offboarding-save-link',
+  /** Resolve a campaign's scope into chunks of groups and store them. */
+  reviewPlan: 'review-plan',
+  /** Snapshot one chunk of a campaign's groups into items. */
+  reviewSnapshotChunk: 'review-snapshot-chunk',
+  /** Seal the snapshot (count + hash, audited) and open the campaign; or drop it when empty. */
+  reviewOpen: 'review-open',
+  /** Move every item to the next stage with that stage's reviewers. */
+  reviewAdvance: 'review-advance',
+  /** Tell reviewers with items left at a stage (assigned or reminder). */
+  reviewNotify: 'review-notify',
+  /** At a stage's deadline: the default for undecided items, through the mass-removal guard. */
+  reviewDeadline: 'review-deadline',
+  /** Turn guard-held decisions into decisions once an admin confirmed. */
+  reviewRelease: 'review-release',
+  /** Carry out a slice of final decisions (governed removal, close Attest requests). */
+  reviewApply: 'review-apply',
+  /** Close the campaign: counts, audit, ask the sign-off manager. */
+  reviewComplete: 'review-complete',
 } as const;
 
 /** External events an access-request orchestration waits for. */
@@ -78,4 +105,6 @@ export const EventNames = {
   revoke: 'Revoke',
   /** The requester asks to keep access longer (payload: ExtendEvent). */
   extend: 'Extend',
+  /** To a review campaign: apply what is final now, an admin confirmed the guard, or close now (ReviewSignal). */
+  reviewSignal: 'ReviewSignal',
 } as const;

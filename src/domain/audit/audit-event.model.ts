@@ -26,6 +26,15 @@ export const AUDIT_ACTIONS = [
   'membership.removed-outside',
   'revocation.overdue',
   'member.offboarded',
+  'review.started',
+  'review.decided',
+  'review.delegated',
+  'review.applied',
+  'review.reminder-sent',
+  'review.guard-held',
+  'review.guard-confirmed',
+  'review.completed',
+  'review.signed-off',
 ] as const;
 
 /** One action of the vocabulary. */
