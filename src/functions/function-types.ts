@@ -7,6 +7,7 @@ import type { HttpRequest, HttpResponseInit, InvocationContext } from '@azure/fu
 import type * as df from 'durable-functions';
 import type { AttestConfig } from '../config/config';
 import type { DurableClientPort } from '../ports/durable-client.port';
+import type { ReviewApi } from '../ports/review-api.port';
 import type { WorkflowDeps } from '../workflows/workflow-deps';
 import type { TeamsChannel } from '../adapters/teams/teams-channel';
 import type { GraphAccess } from '../adapters/graph/graph-access';
@@ -21,6 +22,8 @@ export interface AppServices {
   workflow: () => Promise<WorkflowDeps>;
   /** The Teams channel (bot adapter, application, proactive queue), built with the ports. */
   teams: () => Promise<TeamsChannel>;
+  /** Access reviews as the tab and the bot call them (the review service), built with the ports. */
+  reviews?: () => Promise<ReviewApi>;
   /** The catalog in use (the file, or the last good one when the file does not load), built with the ports. */
   catalog?: () => Promise<CatalogInUse>;
   /** The background check of the catalog against the directory, as it stands. */

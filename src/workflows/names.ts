@@ -9,6 +9,20 @@ export const FunctionNames = {
   auditDigest: 'audit-digest',
   /** Timer: starts the membership reconcile (schedule ATTEST_RECONCILE_SCHEDULE) unless one is running. */
   membershipReconcileTimer: 'membership-reconcile-timer',
+  /** The tab API (routes under /api/tabapi/v1, src/functions/tab-api.ts). */
+  tabMe: 'tab-me',
+  tabItems: 'tab-items',
+  tabDecide: 'tab-decide',
+  tabDelegate: 'tab-delegate',
+  tabCampaigns: 'tab-campaigns',
+  tabDefinitions: 'tab-definitions',
+  tabProgress: 'tab-progress',
+  tabCampaignAction: 'tab-campaign-action',
+  tabResults: 'tab-results',
+  tabAccessByUser: 'tab-access-by-user',
+  tabAccessByGroup: 'tab-access-by-group',
+  tabAuditTrail: 'tab-audit-trail',
+  tabEvidence: 'tab-evidence',
 } as const;
 
 /** Orchestrations. */
