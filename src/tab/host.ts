@@ -5,7 +5,6 @@
  * host's sign-in page (`/api/tab/auth/signin`, local mode only) hands it back in the URL fragment
  * (`#token=...`), and the tab keeps it in sessionStorage for the tab's lifetime.
  */
-import { app, authentication } from '@microsoft/teams-js';
 
 /** Fluent theme names the tab maps Teams' and the query's themes onto. */
 export type ThemeName = 'light' | 'dark' | 'contrast';
@@ -33,18 +32,24 @@ function themeOf(name: string | undefined | null): ThemeName {
   return 'light';
 }
 
-/** Resolves whether teams-js initialised within `ms` (it never does outside Teams). */
-async function initialiseTeams(ms: number): Promise<boolean> {
+type TeamsJs = typeof import('@microsoft/teams-js');
+
+/**
+ * teams-js once it initialised within `ms`, or undefined (it never does outside Teams). NB. loaded only when
+ * framed: on load teams-js fetches its list of valid domains from a CDN, which a page outside Teams needs not.
+ */
+async function initialiseTeams(ms: number): Promise<TeamsJs | undefined> {
   // Not framed: certainly not in Teams (the web and desktop clients host tabs in an iframe or webview).
-  if (window.parent === window && !/Teams/i.test(navigator.userAgent)) return false;
+  if (window.parent === window && !/Teams/i.test(navigator.userAgent)) return undefined;
   try {
+    const teams = await import('@microsoft/teams-js');
     await Promise.race([
-      app.initialize(),
+      teams.app.initialize(),
       new Promise((_, reject) => setTimeout(() => reject(new Error('timeout')), ms)),
     ]);
-    return true;
+    return teams;
   } catch {
-    return false;
+    return undefined;
   }
 }
 
@@ -56,7 +61,9 @@ function signInUrl(): string {
 /** Finds out where the tab runs. */
 export async function detectHost(): Promise<TabHost> {
   const query = new URLSearchParams(location.search);
-  if (await initialiseTeams(1500)) {
+  const teams = await initialiseTeams(1500);
+  if (teams) {
+    const { app, authentication } = teams;
     const context = await app.getContext();
     const listeners: ((t: ThemeName) => void)[] = [];
     app.registerOnThemeChangeHandler((t) => listeners.forEach((l) => l(themeOf(t))));

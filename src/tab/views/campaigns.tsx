@@ -111,7 +111,7 @@ export function Campaigns(): ReactElement {
           {
             legend: 'Pending',
             data: Math.max(c.counts.items - c.counts.decided, 0),
-            color: tokens.colorNeutralBackground5,
+            color: tokens.colorNeutralForeground3,
           },
         ]
       : [],
