@@ -39,6 +39,12 @@ param catalogPath string = 'catalog/catalog.yaml'
 @description('Object id of the Entra group whose members administer Attest (may revoke any access).')
 param adminGroupId string
 
+@description('Object id of the Entra group whose members see everything in the review tab, read-only; empty for none.')
+param auditorGroupId string = ''
+
+@description('Application (client) id of the tab app registration (aadApp/create writes AAD_APP_CLIENT_ID).')
+param tabClientId string
+
 @description('Where ticket sync goes.')
 @allowed([
   'none'
@@ -206,6 +212,10 @@ module appSettings 'modules/app-settings.bicep' = {
     taskHub: taskHub
     catalogPath: catalogPath
     adminGroupId: adminGroupId
+    auditorGroupId: auditorGroupId
+    tabClientId: tabClientId
+    // The manifest's webApplicationInfo.resource: api://<BOT_DOMAIN>/<client id>.
+    tabAppIdUri: 'api://${functionApp.outputs.hostName}/${tabClientId}'
     ticketsMode: ticketsMode
     jiraBaseUrl: jiraBaseUrl
     jiraEmail: jiraEmail

@@ -47,6 +47,15 @@ param catalogPath string
 @description('Object id of the Entra group whose members administer Attest; empty for none.')
 param adminGroupId string
 
+@description('Object id of the Entra group whose members see everything in the tab, read-only; empty for none.')
+param auditorGroupId string
+
+@description('Application (client) id of the tab app registration (Teams SSO).')
+param tabClientId string
+
+@description('Application ID URI of the tab app registration, api://<host>/<client id>.')
+param tabAppIdUri string
+
 @description('Where ticket sync goes.')
 @allowed([
   'none'
@@ -122,6 +131,11 @@ var attestSettings = {
   ATTEST_TASK_HUB: taskHub
   ATTEST_CATALOG_PATH: catalogPath
   ATTEST_ADMIN_GROUP_ID: adminGroupId
+  ATTEST_AUDITOR_GROUP_ID: auditorGroupId
+  // The tab validates Teams SSO tokens from Entra; the local issuer is refused in Azure.
+  ATTEST_TAB_AUTH: 'entra'
+  ATTEST_TAB_CLIENT_ID: tabClientId
+  ATTEST_TAB_APP_ID_URI: tabAppIdUri
 }
 
 var jiraSettings = ticketsMode == 'jira' ? {

@@ -213,6 +213,31 @@ export const SETTINGS = {
     `${ENV_FILE_HINT} to the object id of the Entra group whose members administer Attest (may revoke any access)`,
     { local: '1e96db6f-d33f-5609-8c1d-e7eeee64ae7c' },
   ),
+  ATTEST_AUDITOR_GROUP_ID: setting(
+    guid,
+    `${ENV_FILE_HINT} to the object id of the Entra group whose members see every review, campaign and audit trail in the tab, read-only, or leave it unset`,
+    { local: '8dbcb793-c142-5645-9a3f-88f3feccb7f7' },
+  ),
+  ATTEST_TAB_AUTH: setting(
+    z.enum(['local', 'entra']),
+    `${ENV_FILE_HINT} to entra (Teams SSO tokens from Microsoft Entra ID) or local (the local host's own sign-in page, local only)`,
+    { local: 'local', azure: 'entra' },
+  ),
+  ATTEST_TAB_CLIENT_ID: setting(
+    guid,
+    `${ENV_FILE_HINT} to the Application (client) id of the tab's Entra app registration (AAD_APP_CLIENT_ID in env/.env.<env>)`,
+    { local: 'cc242ef5-65a5-50c2-88ff-8a691f881243' },
+  ),
+  ATTEST_TAB_APP_ID_URI: setting(
+    z
+      .string()
+      .regex(
+        /^api:\/\/[^\s/]+(\/[^\s/]+)*$/,
+        'must be an Application ID URI such as api://attest.azurewebsites.net/<client id>',
+      ),
+    `${ENV_FILE_HINT} to the tab app registration's Application ID URI (Expose an API), api://<BOT_DOMAIN>/<client id>`,
+    { local: 'api://localhost/cc242ef5-65a5-50c2-88ff-8a691f881243' },
+  ),
   ATTEST_APPROVERS_CHANNEL_ID: setting(
     z
       .string()
@@ -315,6 +340,32 @@ export type BotConfig =
   | { auth: 'managed-identity'; appId: string; tenantId: string; allowedTenants: string[] }
   | { auth: 'client-secret'; appId: string; password: string; tenantId: string; allowedTenants: string[] };
 
+/**
+ * The Teams clients Entra issues tab SSO tokens to (the token's `azp`): Teams desktop and mobile, and Teams on
+ * the web. They are the clients the tab app registration pre-authorises for `access_as_user`.
+ */
+export const TEAMS_CLIENT_IDS: readonly string[] = [
+  '1fec8e78-bce4-4aaf-ab1b-5451cc387264',
+  '5e3ce6c0-2b1f-4285-8d4b-75ee78787346',
+];
+
+/** The client id the local host's sign-in page puts in `azp` of the tokens it issues (local mode only). */
+export const LOCAL_SIGNIN_CLIENT_ID = '135ad798-bbe3-553d-a7a0-19c4097eb7d5';
+
+/** How the tab's API authenticates callers: Teams SSO tokens, or the local host's own issuer. */
+export interface TabAuthConfig {
+  auth: 'entra' | 'local';
+  /** The tab app registration's client id; a token's `aud` may be it or {@link appIdUri}. */
+  clientId: string;
+  appIdUri: string;
+  /** Tenants whose tokens are accepted (ATTEST_ALLOWED_TENANTS, lowercase). */
+  allowedTenants: string[];
+  /** Clients allowed as `azp`: the Teams clients, or the local sign-in page. */
+  allowedClients: string[];
+  /** Members see everything read-only in the tab. */
+  auditorGroupId?: string;
+}
+
 /** The whole validated configuration. */
 export interface AttestConfig {
   host: HostKind;
@@ -327,6 +378,8 @@ export interface AttestConfig {
   /** The access catalog file and the Attest admins group. */
   catalogPath: string;
   adminGroupId?: string;
+  /** The tab's SSO: who may call its API and how tokens are checked. */
+  tab: TabAuthConfig;
   /** A Teams channel that receives a copy of every approval card (the app must be added to its team). */
   approversChannelId?: string;
   local: { httpPort: number; playgroundPort: number };
@@ -529,6 +582,24 @@ export function loadConfig(env: Env, host: HostKind): AttestConfig {
         : { auth: botAuth, appId, tenantId, allowedTenants };
   }
 
+  const tabAuth = r.required('ATTEST_TAB_AUTH', "to know how the tab's API checks who is calling");
+  if (tabAuth === 'local' && host !== 'local') {
+    throw new ConfigError(
+      'ATTEST_TAB_AUTH',
+      'is "local": Configuration for Azure refuses a local issuer, whose tokens anyone who can reach the host could mint',
+      'Set ATTEST_TAB_AUTH=entra in the Function App settings, with ATTEST_TAB_CLIENT_ID and ATTEST_TAB_APP_ID_URI',
+    );
+  }
+  const tabBecause = `for the tab's SSO (ATTEST_TAB_AUTH=${tabAuth})`;
+  const tab: TabAuthConfig = {
+    auth: tabAuth,
+    clientId: r.required('ATTEST_TAB_CLIENT_ID', tabBecause).toLowerCase(),
+    appIdUri: r.required('ATTEST_TAB_APP_ID_URI', tabBecause),
+    allowedTenants,
+    allowedClients: tabAuth === 'local' ? [LOCAL_SIGNIN_CLIENT_ID] : [...TEAMS_CLIENT_IDS],
+    auditorGroupId: r.optional('ATTEST_AUDITOR_GROUP_ID')?.toLowerCase(),
+  };
+
   return Object.freeze({
     host,
     storage,
@@ -542,6 +613,7 @@ export function loadConfig(env: Env, host: HostKind): AttestConfig {
       'to know which roles can be requested and under which policy',
     ),
     adminGroupId: r.optional('ATTEST_ADMIN_GROUP_ID'),
+    tab,
     approversChannelId: r.optional('ATTEST_APPROVERS_CHANNEL_ID'),
     reconcile: reconcileSchedule(
       r.required('ATTEST_RECONCILE_SCHEDULE', 'to know when to reconcile group memberships'),
@@ -570,6 +642,7 @@ export function describeModes(config: AttestConfig): Record<string, string> {
     tickets: config.tickets.mode,
     mail: config.mail.mode,
     bot: config.bot.auth,
+    tab: config.tab.auth,
     orchestrations: config.host === 'local' ? 'local-replay-host' : 'durable-functions',
   };
 }

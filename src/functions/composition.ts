@@ -23,6 +23,7 @@ import { BackgroundCatalogCheck, type CatalogCheckStatus } from './catalog-check
 import { loadCatalogOrLastGood, newRequestsPaused, type CatalogInUse } from './catalog-in-use';
 import type { GraphAccess } from '../adapters/graph/graph-access';
 import type { AppServices } from './function-types';
+import { tabAuthServices } from './tab-route';
 
 /**
  * Creates the ports once (tables made, catalog file loaded and validated); later calls share the result. With
@@ -149,6 +150,7 @@ export function appServices(opts: {
   return {
     config: opts.config,
     graph: opts.graph,
+    tab: tabAuthServices(opts.config, opts.clock, async () => (await both()).deps.directory),
     workflow: async () => (await both()).deps,
     catalog: async () => (await both()).catalog,
     catalogCheck: (): CatalogCheckStatus =>

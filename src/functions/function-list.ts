@@ -22,6 +22,8 @@ import { ActivityNames, FunctionNames, OrchestrationNames } from '../workflows/n
 import type { WorkflowDeps } from '../workflows/workflow-deps';
 import type { AccessRequest } from '../domain/request/access-request';
 import type { ActivityContext, ActivityFunction, FunctionDefinition } from './function-types';
+import { tabAuthFunctions } from './tab-auth.functions';
+import { tabStaticFunction } from './tab-static';
 
 /** An activity entry: validates that an input arrived, then calls the workflow's activity with the ports. */
 function activity<I, O>(name: string, run: (deps: WorkflowDeps, input: I) => Promise<O>): ActivityFunction {
@@ -55,6 +57,9 @@ export function buildFunctionList(config: AttestConfig): FunctionDefinition[] {
             new AccessRequestService(deps, durable, undefined, requesterFacts),
         })),
     },
+    // The review tab: its static files at /api/tab/{*path} (the manifest's contentUrl) and its sign-in routes.
+    tabStaticFunction(),
+    ...tabAuthFunctions(config),
     {
       kind: 'timer',
       name: FunctionNames.auditDigest,

@@ -13,6 +13,9 @@ import type { TeamsChannel } from '../adapters/teams/teams-channel';
 import type { GraphAccess } from '../adapters/graph/graph-access';
 import type { CatalogCheckStatus } from './catalog-check';
 import type { CatalogInUse } from './catalog-in-use';
+import type { TabTokenValidator } from '../adapters/tab-auth/tab-token.validator';
+import type { CallerRoleResolver } from '../adapters/tab-auth/caller-roles';
+import type { LocalTabIssuer } from '../adapters/tab-auth/local-issuer';
 
 /** What a function can use besides its trigger: built once per host from the configuration. */
 export interface AppServices {
@@ -28,8 +31,18 @@ export interface AppServices {
   catalog?: () => Promise<CatalogInUse>;
   /** The background check of the catalog against the directory, as it stands. */
   catalogCheck?: () => CatalogCheckStatus;
+  /** The tab's SSO: token validation, caller roles and, locally, the local issuer (see tab-route.ts). */
+  tab?: TabAuthServices;
   /** Stops background work (the catalog check's retries). */
   stop?: () => void;
+}
+
+/** What the tab's routes authenticate with, built once per host (see tab-route.ts). */
+export interface TabAuthServices {
+  validator: TabTokenValidator;
+  roles: CallerRoleResolver;
+  /** Only with ATTEST_TAB_AUTH=local: the local host publishes it once its HTTP server is bound. */
+  localIssuer?: LocalTabIssuer;
 }
 
 /** Passed to http and timer handlers. */

@@ -8,25 +8,41 @@ import { HttpRequest, InvocationContext, type HttpResponseInit } from '@azure/fu
 import type { FunctionContext, HttpFunction } from '../functions/function-types';
 import { PortInUseError } from './port-check';
 
-/** One route compiled from its template, e.g. `requests/{id}/decision`. */
+/** One route compiled from its template, e.g. `requests/{id}/decision` or `tab/{*path}`. */
 interface CompiledRoute {
   fn: HttpFunction;
   pattern: RegExp;
   params: string[];
+  /** Literal segments first, then parameters, a catch-all last: the precedence of the Functions host. */
+  rank: number;
 }
 
 function compile(fn: HttpFunction): CompiledRoute {
   const params: string[] = [];
-  const source = fn.route
-    .split('/')
-    .map((segment) => {
+  let rank = 0;
+  const segments = fn.route.split('/');
+  const source = segments
+    .map((segment, i) => {
+      // `{*name}`: a catch-all, the rest of the path (slashes included, possibly empty); last segment only.
+      const rest = /^\{\*(\w+)\}$/.exec(segment);
+      if (rest) {
+        if (i !== segments.length - 1)
+          throw new Error(`Route ${fn.route}: a catch-all must be the last segment.`);
+        params.push(rest[1]);
+        rank += 1000;
+        return null;
+      }
       const m = /^\{(\w+)(?::[^}]*)?(\?)?\}$/.exec(segment);
       if (!m) return segment.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
       params.push(m[1]);
+      rank += 1;
       return '([^/]+)';
     })
-    .join('/');
-  return { fn, pattern: new RegExp(`^/api/${source}/?$`, 'i'), params };
+    .reduce<string>((acc, part, i) => {
+      if (part === null) return i === 0 ? '(.*)' : `${acc}(?:/(.*))?`; // `tab/{*path}` matches /api/tab, /api/tab/ and below
+      return i === 0 ? part : `${acc}/${part}`;
+    }, '');
+  return { fn, pattern: new RegExp(`^/api/${source}/?$`, 'i'), params, rank };
 }
 
 const MAX_BODY = 4 * 1024 * 1024;
@@ -50,7 +66,7 @@ export async function startHttpServer(opts: {
   contextFor: (invocation: InvocationContext) => FunctionContext;
   log: (line: string) => void;
 }): Promise<LocalHttpServer> {
-  const routes = opts.functions.map(compile);
+  const routes = opts.functions.map(compile).sort((a, b) => a.rank - b.rank);
   const server = http.createServer((req, res) => {
     void handle(req, res).catch((err) => {
       opts.log(`http: ${req.method} ${req.url} failed: ${(err as Error).stack ?? err}`);
@@ -91,7 +107,12 @@ export async function startHttpServer(opts: {
       return;
     }
     const params: Record<string, string> = {};
-    hit.r.params.forEach((name, i) => (params[name] = decodeURIComponent(hit.m[i + 1])));
+    // NB. A catch-all's value stays as sent (percent-encoded): its handler decodes it once, after checking it.
+    hit.r.params.forEach((name, i) => {
+      const raw = hit.m[i + 1] ?? '';
+      params[name] =
+        i === hit.r.params.length - 1 && /\{\*\w+\}$/.test(hit.r.fn.route) ? raw : decodeURIComponent(raw);
+    });
     const headers: Record<string, string> = {};
     for (const [k, v] of Object.entries(req.headers))
       if (v !== undefined) headers[k] = Array.isArray(v) ? v.join(', ') : v;

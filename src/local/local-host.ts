@@ -22,7 +22,7 @@ import {
 } from '../functions/function-types';
 import { startAzurite, stopLeftoverAzurite, type EmbeddedAzurite } from './azurite';
 import { startGraphSimulator, type GraphSimulator } from './graph-sim/graph-sim';
-import { PLAYGROUND_USERS, playgroundConfigYaml } from './graph-sim/demo-tenant';
+import { PLAYGROUND_USERS, TAB_SIGNIN_USERS, playgroundConfigYaml } from './graph-sim/demo-tenant';
 import { startHttpServer, type LocalHttpServer } from './http-server';
 import { startPlayground, type RunningPlayground } from './playground';
 import { PortInUseError, isPortFree } from './port-check';
@@ -261,6 +261,17 @@ export async function startLocalHost(options: LocalHostOptions): Promise<LocalHo
     });
     stops.push(() => server.close());
     const url = `http://127.0.0.1:${server.port}`;
+    // The local issuer's URL is this server's: its tokens say so in `iss`, and the validator expects it.
+    services.tab?.localIssuer?.publish({
+      hostUrl: url,
+      defaultUserId: options.playgroundUser ?? PLAYGROUND_USERS[0].id,
+      people: TAB_SIGNIN_USERS.map((u) => ({
+        id: u.id,
+        displayName: u.displayName,
+        userPrincipalName: u.userPrincipalName,
+        role: u.role,
+      })),
+    });
     const graphToken = graphSim ? await graph.getToken() : undefined;
     const record = (): HostRecord => ({
       pid: process.pid,
@@ -323,6 +334,9 @@ export async function startLocalHost(options: LocalHostOptions): Promise<LocalHo
           : `  catalog         ${config.catalogPath}: ${catalog.id} v${catalog.version} (${catalog.apps.length} apps, ${roles} roles)`,
         `  catalog check   ${checkLine(services)} (groups and people against the directory, in the background; ${url}/healthz shows it)`,
         `  bot             ${url}/api/messages (${modes.bot})`,
+        config.tab.auth === 'local'
+          ? `  tab             ${url}/api/tab/index.html (local sign-in: ${url}/api/tab/auth/signin)`
+          : `  tab             ${url}/api/tab/index.html (Teams SSO, ${config.tab.appIdUri})`,
         `  health          ${url}/healthz`,
         playground
           ? `Open ${playground.url} to chat with the bot in the Agents Playground as ${(PLAYGROUND_USERS.find((u) => u.id === options.playgroundUser) ?? PLAYGROUND_USERS[0]).displayName} (restart with --as priya.raman to approve as the manager).`

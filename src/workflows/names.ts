@@ -9,6 +9,16 @@ export const FunctionNames = {
   auditDigest: 'audit-digest',
   /** Timer: starts the membership reconcile (schedule ATTEST_RECONCILE_SCHEDULE) unless one is running. */
   membershipReconcileTimer: 'membership-reconcile-timer',
+  /** GET /api/tab/{*path}: the review tab's static files (dist/tab). */
+  tabStatic: 'tab-static',
+  /** GET /api/tab/auth/me: who the tab's token is for, and their role. */
+  tabAuthMe: 'tab-auth-me',
+  /** GET /api/tab/auth/jwks: the local issuer's public keys (ATTEST_TAB_AUTH=local only). */
+  tabAuthJwks: 'tab-auth-jwks',
+  /** POST /api/tab/auth/token: a token from the local issuer (ATTEST_TAB_AUTH=local only). */
+  tabAuthToken: 'tab-auth-token',
+  /** GET /api/tab/auth/signin: the local sign-in page (ATTEST_TAB_AUTH=local only). */
+  tabAuthSignIn: 'tab-auth-signin',
   /** The tab API (routes under /api/tabapi/v1, src/functions/tab-api.ts). */
   tabMe: 'tab-me',
   tabItems: 'tab-items',

@@ -38,6 +38,7 @@ test('npm start on fresh data is healthy within 15 s, and the bot answers in the
     tickets: 'none',
     mail: 'simulator',
     bot: 'anonymous',
+    tab: 'local',
     orchestrations: 'local-replay-host',
   });
 

@@ -10,4 +10,6 @@ export const AZURE_ENV: Readonly<Record<string, string>> = {
   ATTEST_BOT_TENANT_ID: '72f988bf-86f1-41af-91ab-2d7cd011db47',
   ATTEST_ALLOWED_TENANTS: '72f988bf-86f1-41af-91ab-2d7cd011db47',
   ATTEST_CATALOG_PATH: 'catalog/demo-catalog.yaml',
+  ATTEST_TAB_CLIENT_ID: '5b7e2d1c-3f4a-4b8c-9d0e-1f2a3b4c5d6e',
+  ATTEST_TAB_APP_ID_URI: 'api://attest.azurewebsites.net/5b7e2d1c-3f4a-4b8c-9d0e-1f2a3b4c5d6e',
 };

@@ -200,8 +200,8 @@ describe('the Teams app manifest', () => {
     expect(tab).toEqual({
       entityId: 'reviews',
       name: 'Access reviews',
-      contentUrl: 'https://${{BOT_DOMAIN}}/tab/index.html',
-      websiteUrl: 'https://${{BOT_DOMAIN}}/tab/index.html',
+      contentUrl: 'https://${{BOT_DOMAIN}}/api/tab/index.html',
+      websiteUrl: 'https://${{BOT_DOMAIN}}/api/tab/index.html',
       scopes: ['personal'],
     });
   });
@@ -288,9 +288,16 @@ describe('the Azure templates', () => {
       'ATTEST_BOT_TENANT_ID',
       'ATTEST_ALLOWED_TENANTS',
       'ATTEST_TASK_HUB',
+      'ATTEST_TAB_AUTH',
+      'ATTEST_TAB_CLIENT_ID',
+      'ATTEST_TAB_APP_ID_URI',
     ]) {
       expect(allBicep).toMatch(new RegExp(`\\b${name}:`));
     }
+    expect(allBicep).toMatch(/ATTEST_TAB_AUTH: 'entra'/);
+    // The URI the tab's tokens are for is the one the manifest's webApplicationInfo names.
+    expect(allBicep).toContain("tabAppIdUri: 'api://${functionApp.outputs.hostName}/${tabClientId}'");
+    expect(manifest.webApplicationInfo.resource).toBe('api://${{BOT_DOMAIN}}/${{AAD_APP_CLIENT_ID}}');
     expect(allBicep).toMatch(/ATTEST_STORAGE_MODE: 'managed-identity'/);
     expect(allBicep).toMatch(/ATTEST_BOT_AUTH: 'managed-identity'/);
   });

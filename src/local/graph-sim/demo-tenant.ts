@@ -418,6 +418,13 @@ const OTHER_GROUPS: GroupRow[] = [
     ['amara.nwosu'],
     ['kenji.watanabe', 'ravi.patel', 'zoe.martin'],
   ],
+  [
+    'sg-attest-auditors',
+    'Attest auditors',
+    'Internal audit: see every access review, campaign and audit trail in the Attest tab, read-only.',
+    ['amara.nwosu'],
+    ['mei.lin'],
+  ],
 ];
 
 /** A group of a kind Graph cannot (or may not) change the membership of, with its flags. */
@@ -553,6 +560,9 @@ export const DEMO_ONCALL_GROUP_ID = demoGroupId('sg-oncall');
 /** The id of the Attest admins group. */
 export const DEMO_ATTEST_ADMINS_GROUP_ID = demoGroupId('sg-attest-admins');
 
+/** The id of the Attest auditors group (ATTEST_AUDITOR_GROUP_ID's local default): Mei Lin is its member. */
+export const DEMO_ATTEST_AUDITORS_GROUP_ID = demoGroupId('sg-attest-auditors');
+
 const DAY_MS = 24 * 60 * 60 * 1000;
 
 function userFromRow(row: PersonRow, now: Date): SimUser {
@@ -613,7 +623,7 @@ export function demoTenant(now: Date): SimTenant {
 /** A person the Agents Playground can act as. */
 export interface PlaygroundUser extends PlaygroundPerson {
   /** Why this person is in the Playground. */
-  role: 'requester' | 'manager' | "manager's manager" | 'group owner' | 'colleague' | 'admin';
+  role: 'requester' | 'manager' | "manager's manager" | 'group owner' | 'colleague' | 'admin' | 'auditor';
 }
 
 function playgroundUser(alias: string, role: PlaygroundUser['role']): PlaygroundUser {
@@ -643,6 +653,15 @@ export const PLAYGROUND_USERS: readonly PlaygroundUser[] = [
   playgroundUser('kenji.watanabe', 'group owner'),
   playgroundUser('siobhan.obrien', 'colleague'),
   playgroundUser('ravi.patel', 'admin'),
+];
+
+/**
+ * The people the local sign-in page of the review tab offers: the Playground's six and Mei Lin, a member of the
+ * Attest auditors group (read-only everywhere in the tab). The Playground itself takes exactly six.
+ */
+export const TAB_SIGNIN_USERS: readonly PlaygroundUser[] = [
+  ...PLAYGROUND_USERS,
+  playgroundUser('mei.lin', 'auditor'),
 ];
 
 /**

@@ -17,10 +17,28 @@ const echo: HttpFunction = {
   }),
 };
 
+/** A catch-all, as Azure writes it (`{*path}`), listed before a literal route under it. */
+const files: HttpFunction = {
+  kind: 'http',
+  name: 'files',
+  route: 'files/{*path}',
+  methods: ['GET'],
+  authLevel: 'anonymous',
+  handler: async (request) => ({ status: 200, jsonBody: { path: request.params.path } }),
+};
+const special: HttpFunction = {
+  kind: 'http',
+  name: 'special',
+  route: 'files/auth/{what}',
+  methods: ['GET'],
+  authLevel: 'anonymous',
+  handler: async (request) => ({ status: 200, jsonBody: { special: request.params.what } }),
+};
+
 beforeAll(async () => {
   server = await startHttpServer({
     port: 0,
-    functions: [echo],
+    functions: [echo, files, special],
     contextFor: (invocation) => ({ invocation }) as unknown as FunctionContext,
     health: async () => ({ status: 'ok' }),
     log: () => undefined,
@@ -45,6 +63,20 @@ test('an unknown path is 404 and a wrong method is 405 with Allow', async () => 
   const wrong = await fetch(`${base}/api/items/42/notes`);
   expect(wrong.status).toBe(405);
   expect(wrong.headers.get('allow')).toBe('POST');
+});
+
+test('a catch-all {*path} takes the rest of the path, slashes and all, still percent-encoded', async () => {
+  const get = async (p: string) => (await (await fetch(`${base}${p}`)).json()) as Record<string, unknown>;
+  expect(await get('/api/files/a/b/index.html')).toEqual({ path: 'a/b/index.html' });
+  expect(await get('/api/files/x%2Fy%20z')).toEqual({ path: 'x%2Fy%20z' });
+  expect(await get('/api/files/')).toEqual({ path: '' });
+  expect(await get('/api/files')).toEqual({ path: '' });
+  expect((await fetch(`${base}/api/filesystem`)).status).toBe(404);
+});
+
+test('a literal route wins over a catch-all listed before it, as in the Functions host', async () => {
+  expect(await (await fetch(`${base}/api/files/auth/me`)).json()).toEqual({ special: 'me' });
+  expect(await (await fetch(`${base}/api/files/auth/me/more`)).json()).toEqual({ path: 'auth/me/more' });
 });
 
 test('/healthz answers JSON', async () => {

@@ -1,4 +1,11 @@
-import { ConfigError, SETTINGS, describeModes, loadConfig } from '../../../src/config/config';
+import {
+  ConfigError,
+  LOCAL_SIGNIN_CLIENT_ID,
+  SETTINGS,
+  TEAMS_CLIENT_IDS,
+  describeModes,
+  loadConfig,
+} from '../../../src/config/config';
 import { AZURE_ENV } from '../../support/azure-env';
 
 const AZURE_BASE = AZURE_ENV;
@@ -22,6 +29,7 @@ describe('the local host', () => {
       tickets: 'none',
       mail: 'simulator',
       bot: 'anonymous',
+      tab: 'local',
       orchestrations: 'local-replay-host',
     });
     expect(config.local).toEqual({ httpPort: 3978, playgroundPort: 56150 });
@@ -127,5 +135,66 @@ describe('a malformed setting', () => {
     expect(jira.setting).toBe('ATTEST_JIRA_EMAIL');
     const snow = errorOf({ ...AZURE_BASE, ATTEST_TICKETS_MODE: 'servicenow' }, 'azure');
     expect(snow.setting).toBe('ATTEST_SERVICENOW_INSTANCE_URL');
+  });
+});
+
+describe("the tab's SSO", () => {
+  test('runs locally on the local issuer, with the demo auditors group and the local sign-in client', () => {
+    const { tab } = loadConfig({}, 'local');
+    expect(tab).toEqual({
+      auth: 'local',
+      clientId: 'cc242ef5-65a5-50c2-88ff-8a691f881243',
+      appIdUri: 'api://localhost/cc242ef5-65a5-50c2-88ff-8a691f881243',
+      allowedTenants: ['6e1d3f0a-5b2c-4d8e-9f70-a1b2c3d4e5f6'],
+      allowedClients: [LOCAL_SIGNIN_CLIENT_ID],
+      auditorGroupId: '8dbcb793-c142-5645-9a3f-88f3feccb7f7',
+    });
+  });
+
+  test('runs in Azure on Entra tokens from the Teams clients, for the allowed tenants', () => {
+    const { tab } = loadConfig(
+      { ...AZURE_BASE, ATTEST_AUDITOR_GROUP_ID: AZURE_BASE.ATTEST_GRAPH_CLIENT_ID },
+      'azure',
+    );
+    expect(tab).toEqual({
+      auth: 'entra',
+      clientId: AZURE_BASE.ATTEST_TAB_CLIENT_ID,
+      appIdUri: AZURE_BASE.ATTEST_TAB_APP_ID_URI,
+      allowedTenants: [AZURE_BASE.ATTEST_ALLOWED_TENANTS],
+      allowedClients: [...TEAMS_CLIENT_IDS],
+      auditorGroupId: AZURE_BASE.ATTEST_GRAPH_CLIENT_ID,
+    });
+    expect(TEAMS_CLIENT_IDS).toEqual([
+      '1fec8e78-bce4-4aaf-ab1b-5451cc387264',
+      '5e3ce6c0-2b1f-4285-8d4b-75ee78787346',
+    ]);
+  });
+
+  test('configuration for Azure refuses a local issuer, saying what to set instead', () => {
+    const err = errorOf({ ...AZURE_BASE, ATTEST_TAB_AUTH: 'local' }, 'azure');
+    expect(err.setting).toBe('ATTEST_TAB_AUTH');
+    expect(err.message).toContain('Configuration for Azure refuses a local issuer');
+    expect(err.message).toContain('ATTEST_TAB_AUTH=entra');
+    expect(err.message).not.toContain('\n');
+  });
+
+  test('the local host can use Entra tokens, and then needs the app registration', () => {
+    const env = { ATTEST_TAB_AUTH: 'entra', ATTEST_TAB_CLIENT_ID: '', ATTEST_TAB_APP_ID_URI: '' };
+    // NB. Locally the client id and URI have defaults (the local issuer's); with entra they are still used.
+    expect(loadConfig(env, 'local').tab).toMatchObject({
+      auth: 'entra',
+      allowedClients: [...TEAMS_CLIENT_IDS],
+    });
+  });
+
+  test.each([
+    ['ATTEST_TAB_AUTH', 'teams', /must be one of local, entra/],
+    ['ATTEST_TAB_CLIENT_ID', 'attest-tab', /must be a GUID/],
+    ['ATTEST_TAB_APP_ID_URI', 'https://attest.azurewebsites.net', /must be an Application ID URI/],
+    ['ATTEST_AUDITOR_GROUP_ID', 'auditors', /must be a GUID/],
+  ])('%s=%s is named with what it must be', (name, value, expected) => {
+    const err = errorOf({ ...AZURE_BASE, [name]: value }, 'azure');
+    expect(err.setting).toBe(name);
+    expect(err.message).toMatch(expected);
   });
 });

@@ -47,6 +47,12 @@ test('the Azure entry point registers every function of the list with its trigge
   const messages = calls.http.find(([name]) => name === 'bot-messages')?.[1];
   expect(messages).toMatchObject({ route: 'messages', methods: ['POST'], authLevel: 'anonymous' });
   expect(messages?.extraInputs).toHaveLength(1); // the durable client binding
+  // The review tab's files, where the manifest's contentUrl points (under host.json's routePrefix `api`).
+  const tab = calls.http.find(([name]) => name === 'tab-static')?.[1];
+  expect(tab).toMatchObject({ route: 'tab/{*path}', methods: ['GET'], authLevel: 'anonymous' });
+  // Configuration for Azure refuses the local issuer, so its routes are never registered there.
+  expect(calls.http.map(([name]) => name)).toContain('tab-auth-me');
+  expect(calls.http.map(([name]) => name)).not.toContain('tab-auth-token');
 });
 
 test('the Azure entry point refuses to load with a bad setting, naming it', () => {
