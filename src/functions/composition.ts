@@ -12,6 +12,8 @@ import { CatalogSnapshotStore } from '../adapters/tables/catalog-snapshot.store'
 import { TableNotifier } from '../adapters/tables/notification.store';
 import { TableMembershipLedger } from '../adapters/tables/membership-ledger.store';
 import { TableRequestStore } from '../adapters/tables/request.store';
+import { TableReviewStore } from '../adapters/tables/review.store';
+import { ReviewService } from '../workflows/review.service';
 import { createTeamsChannel, type TeamsChannel } from '../adapters/teams/teams-channel';
 import { TeamsNotifier } from '../adapters/teams/teams-notifier';
 import type { TableFactory } from '../adapters/tables/table-client-factory';
@@ -76,7 +78,16 @@ export function hostServicesFactory(opts: HostServicesOptions): () => Promise<Ho
     const outbox = new TableNotifier(tables.client(TableNames.notifications), clock);
     const ledger = TableMembershipLedger.on(tables);
     const snapshots = new CatalogSnapshotStore(tables.client(TableNames.catalogSnapshots));
-    await Promise.all([audit.init(), requests.init(), outbox.init(), ledger.init(), snapshots.init()]);
+    // The review store is also the review notices' outbox (a Teams delivery wraps it where the bot runs).
+    const reviews = TableReviewStore.on(tables, clock);
+    await Promise.all([
+      audit.init(),
+      requests.init(),
+      outbox.init(),
+      ledger.init(),
+      snapshots.init(),
+      reviews.init(),
+    ]);
     const inUse = await loadCatalogOrLastGood(path.resolve(config.catalogPath), snapshots, clock);
     const catalog = inUse.loaded;
     opts.catalogCheck?.start(directory, catalog.text, catalog.file);
@@ -111,6 +122,8 @@ export function hostServicesFactory(opts: HostServicesOptions): () => Promise<Ho
       },
       adminGroupId: config.adminGroupId,
       ticketTarget: config.tickets.mode === 'none' ? undefined : config.tickets.mode,
+      reviews,
+      reviewNotifier: reviews,
     };
     return { deps, teams, catalog: inUse };
   };
@@ -155,6 +168,7 @@ export function appServices(opts: {
     catalog: async () => (await both()).catalog,
     catalogCheck: (): CatalogCheckStatus =>
       check?.status() ?? { state: 'pending', problems: [], attempts: 0, waiting: 'not run by this host' },
+    reviews: async (durable) => new ReviewService((await both()).deps, durable),
     stop: () => check?.stop(),
     teams: async () => {
       const { teams } = await both();

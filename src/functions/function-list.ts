@@ -21,6 +21,9 @@ import {
 import { ActivityNames, FunctionNames, OrchestrationNames } from '../workflows/names';
 import type { WorkflowDeps } from '../workflows/workflow-deps';
 import type { AccessRequest } from '../domain/request/access-request';
+import * as review from '../workflows/review-campaign.activities';
+import { reviewCampaignOrchestration } from '../workflows/review-campaign.orchestration';
+import { REVIEW_SCHEDULE_TIMER, startDueCampaigns } from '../workflows/review-schedule';
 import type { ActivityContext, ActivityFunction, FunctionDefinition } from './function-types';
 import { tabAuthFunctions } from './tab-auth.functions';
 import { tabStaticFunction } from './tab-static';
@@ -33,6 +36,21 @@ function activity<I, O>(name: string, run: (deps: WorkflowDeps, input: I) => Pro
     handler: async (input: unknown, context: ActivityContext) => {
       if (input === undefined || input === null) throw new Error(`Activity ${name} needs an input.`);
       return run(await context.services.workflow(), input as I);
+    },
+  };
+}
+
+/** An activity entry that also needs the durable client (it signals other orchestrations). */
+function signallingActivity<I, O>(
+  name: string,
+  run: (deps: WorkflowDeps, input: I, durable: ActivityContext['durable']) => Promise<O>,
+): ActivityFunction {
+  return {
+    kind: 'activity',
+    name,
+    handler: async (input: unknown, context: ActivityContext) => {
+      if (input === undefined || input === null) throw new Error(`Activity ${name} needs an input.`);
+      return run(await context.services.workflow(), input as I, context.durable);
     },
   };
 }
@@ -85,7 +103,23 @@ export function buildFunctionList(config: AttestConfig): FunctionDefinition[] {
         );
       },
     },
+    {
+      kind: 'timer',
+      name: FunctionNames.reviewScheduleTimer,
+      // Every 15 minutes: starts each catalog review that fell due, once per due time (the campaign id says when).
+      schedule: REVIEW_SCHEDULE_TIMER,
+      handler: async ({ services, durable, invocation }) => {
+        const deps = await services.workflow();
+        if (!deps.catalog.catalog.reviews?.length) return;
+        const tick = await startDueCampaigns(deps, durable);
+        for (const id of tick.started) invocation.log(`review campaign ${id} started`);
+        for (const id of tick.empty)
+          invocation.log(`review ${id} is due but its scope is empty: no campaign`);
+        for (const f of tick.failed) invocation.error(`review ${f.definitionId} did not start: ${f.reason}`);
+      },
+    },
     { kind: 'orchestration', name: OrchestrationNames.accessRequest, handler: accessRequestOrchestration },
+    { kind: 'orchestration', name: OrchestrationNames.reviewCampaign, handler: reviewCampaignOrchestration },
     {
       kind: 'orchestration',
       name: OrchestrationNames.membershipReconcile,
@@ -104,6 +138,24 @@ export function buildFunctionList(config: AttestConfig): FunctionDefinition[] {
     activity<reconcile.ReconcileRunRef & { olderThan: string }, unknown>(
       ActivityNames.reconcileOverdueDigest,
       reconcile.reconcileOverdueDigest,
+    ),
+    activity<review.CampaignRef, unknown>(ActivityNames.reviewPlan, review.reviewPlan),
+    activity<review.SnapshotChunkInput, unknown>(
+      ActivityNames.reviewSnapshotChunk,
+      review.reviewSnapshotChunk,
+    ),
+    activity<Parameters<typeof review.reviewOpen>[1], unknown>(ActivityNames.reviewOpen, review.reviewOpen),
+    activity<review.StageInput, unknown>(ActivityNames.reviewAdvance, review.reviewAdvance),
+    activity<review.NotifyInput, unknown>(ActivityNames.reviewNotify, review.reviewNotify),
+    activity<Parameters<typeof review.reviewDeadline>[1], unknown>(
+      ActivityNames.reviewDeadline,
+      review.reviewDeadline,
+    ),
+    activity<review.CampaignRef, unknown>(ActivityNames.reviewRelease, review.reviewRelease),
+    signallingActivity<review.ApplyInput, unknown>(ActivityNames.reviewApply, review.reviewApply),
+    activity<review.CampaignRef & { at: string }, unknown>(
+      ActivityNames.reviewComplete,
+      review.reviewComplete,
     ),
   ];
 }

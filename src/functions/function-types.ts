@@ -25,14 +25,14 @@ export interface AppServices {
   workflow: () => Promise<WorkflowDeps>;
   /** The Teams channel (bot adapter, application, proactive queue), built with the ports. */
   teams: () => Promise<TeamsChannel>;
-  /** Access reviews as the tab and the bot call them (the review service), built with the ports. */
-  reviews?: () => Promise<ReviewApi>;
   /** The catalog in use (the file, or the last good one when the file does not load), built with the ports. */
   catalog?: () => Promise<CatalogInUse>;
   /** The background check of the catalog against the directory, as it stands. */
   catalogCheck?: () => CatalogCheckStatus;
   /** The tab's SSO: token validation, caller roles and, locally, the local issuer (see tab-route.ts). */
   tab?: TabAuthServices;
+  /** Access reviews (ReviewApi) over the review tables and the durable client the caller passes. */
+  reviews?: (durable: DurableClientPort) => Promise<ReviewApi>;
   /** Stops background work (the catalog check's retries). */
   stop?: () => void;
 }
@@ -52,10 +52,15 @@ export interface FunctionContext {
   durable: DurableClientPort;
 }
 
-/** Passed to activities (they do not start orchestrations). */
+/** Passed to activities. */
 export interface ActivityContext {
   invocation: InvocationContext;
   services: AppServices;
+  /**
+   * The durable client, for the few activities that signal other orchestrations (a review's removal closes the
+   * Attest requests it ended by raising their Revoke event). Activities never start orchestrations.
+   */
+  durable?: DurableClientPort;
 }
 
 /** An HTTP-triggered function; `route` is relative to the `api/` prefix, as in host.json. */

@@ -55,7 +55,15 @@ for (const f of list) {
       df.app.orchestration(f.name, f.handler);
       break;
     case 'activity':
-      df.app.activity(f.name, { handler: (input, invocation) => f.handler(input, { invocation, services }) });
+      df.app.activity(f.name, {
+        extraInputs: [clientInput],
+        handler: (input, invocation) =>
+          f.handler(input, {
+            invocation,
+            services,
+            durable: azureDurableClient(df.getClient(invocation), eventIds),
+          }),
+      });
       break;
   }
 }

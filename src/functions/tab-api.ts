@@ -17,6 +17,7 @@ import { DomainError } from '../domain/domain-error';
 import type { MembershipEntry } from '../domain/ledger/membership-ledger';
 import type { DirectoryUser } from '../ports/directory.port';
 import type { DriftFinding } from '../ports/membership-ledger.port';
+import type { DurableClientPort } from '../ports/durable-client.port';
 import type { ItemQuery, ReviewApi, ReviewCaller } from '../ports/review-api.port';
 import type { AccessAnswer, AccessRow, AuditTrail, DefinitionSummary, TabMe } from '../ports/tab-api.port';
 import { FunctionNames } from '../workflows/names';
@@ -94,11 +95,11 @@ function guarded(handler: TabHandler): TabHandler {
   };
 }
 
-async function reviewsOf(services: AppServices): Promise<ReviewApi> {
+async function reviewsOf(services: AppServices, durable: DurableClientPort): Promise<ReviewApi> {
   if (!services.reviews) {
     throw new Refusal(503, 'Access reviews are not running on this host.', 'TAB.REVIEWS_UNAVAILABLE');
   }
-  return services.reviews();
+  return services.reviews(durable);
 }
 
 /** The request's query string as an object (repeated keys: the last wins). */
@@ -386,19 +387,19 @@ export function tabApiFunctions(withCaller: TabAuthWrapper): HttpFunction[] {
       }
       return { jsonBody: me };
     }),
-    fn(FunctionNames.tabItems, 'items', ['GET'], async (req, { services }, caller) => {
+    fn(FunctionNames.tabItems, 'items', ['GET'], async (req, { services, durable }, caller) => {
       const query = ItemQuerySchema.parse(queryOf(req)) as ItemQuery;
-      return { jsonBody: await (await reviewsOf(services)).myItems(caller, query) };
+      return { jsonBody: await (await reviewsOf(services, durable)).myItems(caller, query) };
     }),
     fn(
       FunctionNames.tabDecide,
       'campaigns/{campaignId}/decisions',
       ['POST'],
-      async (req, { services }, caller) => {
+      async (req, { services, durable }, caller) => {
         const campaignId = campaignIdOf(req);
         const body = DecideSchema.parse(await jsonOf(req));
         const result = await (
-          await reviewsOf(services)
+          await reviewsOf(services, durable)
         ).decide(caller, campaignId, body.decisions, body.source);
         return { jsonBody: result };
       },
@@ -407,18 +408,18 @@ export function tabApiFunctions(withCaller: TabAuthWrapper): HttpFunction[] {
       FunctionNames.tabDelegate,
       'campaigns/{campaignId}/delegations',
       ['POST'],
-      async (req, { services }, caller) => {
+      async (req, { services, durable }, caller) => {
         const campaignId = campaignIdOf(req);
         const body = DelegateSchema.parse(await jsonOf(req));
         return {
           jsonBody: await (
-            await reviewsOf(services)
+            await reviewsOf(services, durable)
           ).delegate(caller, campaignId, body.itemIds, body.to, body.reason),
         };
       },
     ),
-    fn(FunctionNames.tabCampaigns, 'campaigns', ['GET', 'POST'], async (req, { services }, caller) => {
-      const reviews = await reviewsOf(services);
+    fn(FunctionNames.tabCampaigns, 'campaigns', ['GET', 'POST'], async (req, { services, durable }, caller) => {
+      const reviews = await reviewsOf(services, durable);
       if (req.method === 'GET') return { jsonBody: await reviews.campaigns(caller) };
       const body = StartSchema.parse(await jsonOf(req));
       const started = await reviews.start(caller, { definitionId: body.definitionId });
@@ -438,20 +439,20 @@ export function tabApiFunctions(withCaller: TabAuthWrapper): HttpFunction[] {
       FunctionNames.tabProgress,
       'campaigns/{campaignId}/progress',
       ['GET'],
-      async (req, { services }, caller) => {
-        return { jsonBody: await (await reviewsOf(services)).progress(caller, campaignIdOf(req)) };
+      async (req, { services, durable }, caller) => {
+        return { jsonBody: await (await reviewsOf(services, durable)).progress(caller, campaignIdOf(req)) };
       },
     ),
     fn(
       FunctionNames.tabCampaignAction,
       'campaigns/{campaignId}/{action}',
       ['POST'],
-      async (req, { services }, caller) => {
+      async (req, { services, durable }, caller) => {
         const campaignId = campaignIdOf(req);
         const action = z
           .enum(['confirm', 'close', 'signoff'], { message: 'use confirm, close or signoff' })
           .parse(req.params.action);
-        const reviews = await reviewsOf(services);
+        const reviews = await reviewsOf(services, durable);
         if (action === 'confirm') return { jsonBody: await reviews.confirmGuard(caller, campaignId) };
         if (action === 'close') return { jsonBody: await reviews.close(caller, campaignId) };
         const { note } = SignOffSchema.parse(await jsonOf(req));
@@ -462,9 +463,9 @@ export function tabApiFunctions(withCaller: TabAuthWrapper): HttpFunction[] {
       FunctionNames.tabResults,
       'campaigns/{campaignId}/results',
       ['GET'],
-      async (req, { services }, caller) => {
+      async (req, { services, durable }, caller) => {
         const campaignId = campaignIdOf(req);
-        const text = await (await reviewsOf(services)).resultsCsv(caller, campaignId);
+        const text = await (await reviewsOf(services, durable)).resultsCsv(caller, campaignId);
         return csv(`attest-review-${campaignId}.csv`, text);
       },
     ),

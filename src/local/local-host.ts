@@ -34,6 +34,7 @@ import { systemClock } from '../adapters/system-clock';
 import { appServices } from '../functions/composition';
 import type { CatalogInUse } from '../functions/catalog-in-use';
 import type { Clock } from '../ports/clock.port';
+import type { DurableClientPort } from '../ports/durable-client.port';
 
 /** How to start the local host. */
 export interface LocalHostOptions {
@@ -192,12 +193,15 @@ export async function startLocalHost(options: LocalHostOptions): Promise<LocalHo
     ];
     validateFunctionList(list);
     const store = new TaskHubStore(tables.client(TableNames.localTaskHub(config.taskHub)));
-    const durable = new ReplayHost(store, replayRegistry(list, services), {
+    // Activities that signal other orchestrations get the host itself as their durable client.
+    const holder: { client?: DurableClientPort } = {};
+    const durable = new ReplayHost(store, replayRegistry(list, services, holder), {
       log,
       ...(options.clock ? { now: () => (options.clock as Clock).now(), timerPollMs: 50 } : {}),
       // The serving host notices work the CLI writes into the task hub while it runs.
       ...(serve ? { messagePollMs: 1000 } : {}),
     });
+    holder.client = durable;
     const { resumed } = await durable.start();
     stops.push(() => durable.stop());
 
@@ -423,6 +427,7 @@ export function liveHost(dataDir: string): HostRecord | undefined {
 export function replayRegistry(
   list: readonly FunctionDefinition[],
   services: AppServices,
+  durable: { client?: DurableClientPort } = {},
 ): ReplayHostRegistry {
   const registry = {
     orchestrations: new Map<string, df.OrchestrationHandler>(),
@@ -432,7 +437,7 @@ export function replayRegistry(
     if (f.kind === 'orchestration') registry.orchestrations.set(f.name, f.handler);
     if (f.kind === 'activity') {
       registry.activities.set(f.name, (input: unknown, invocation: InvocationContext) =>
-        f.handler(input, { invocation, services }),
+        f.handler(input, { invocation, services, durable: durable.client }),
       );
     }
   }

@@ -33,6 +33,8 @@ export const FunctionNames = {
   tabAccessByGroup: 'tab-access-by-group',
   tabAuditTrail: 'tab-audit-trail',
   tabEvidence: 'tab-evidence',
+  /** Timer: starts the catalog's review campaigns that are due (once per due time). */
+  reviewScheduleTimer: 'review-schedule-timer',
 } as const;
 
 /** Orchestrations. */
@@ -40,7 +42,14 @@ export const OrchestrationNames = {
   accessRequest: 'access-request',
   /** Compares the catalog's groups in the directory with the membership ledger (a singleton instance). */
   membershipReconcile: 'membership-reconcile',
+  /** One access-review campaign: snapshot, stages, reminders, deadlines, the guard, carrying decisions out. */
+  reviewCampaign: 'review-campaign',
 } as const;
+
+/** The instance id of a campaign's orchestration. */
+export function reviewInstanceId(campaignId: string): string {
+  return `review-${campaignId}`;
+}
 
 /** The instance id of the membership reconcile: one at a time, so a run still going skips the next tick. */
 export const MEMBERSHIP_RECONCILE_INSTANCE = 'membership-reconcile';
@@ -69,6 +78,24 @@ export const ActivityNames = {
   reconcileOverdue: 'reconcile-overdue',
   /** One digest to Attest admins of the removals still overdue (one per day). */
   reconcileOverdueDigest: 'reconcile-overdue-digest',
+  /** Resolve a campaign's scope into chunks of groups and store them. */
+  reviewPlan: 'review-plan',
+  /** Snapshot one chunk of a campaign's groups into items. */
+  reviewSnapshotChunk: 'review-snapshot-chunk',
+  /** Seal the snapshot (count + hash, audited) and open the campaign; or drop it when empty. */
+  reviewOpen: 'review-open',
+  /** Move every item to the next stage with that stage's reviewers. */
+  reviewAdvance: 'review-advance',
+  /** Tell reviewers with items left at a stage (assigned or reminder). */
+  reviewNotify: 'review-notify',
+  /** At a stage's deadline: the default for undecided items, through the mass-removal guard. */
+  reviewDeadline: 'review-deadline',
+  /** Turn guard-held decisions into decisions once an admin confirmed. */
+  reviewRelease: 'review-release',
+  /** Carry out a slice of final decisions (governed removal, close Attest requests). */
+  reviewApply: 'review-apply',
+  /** Close the campaign: counts, audit, ask the sign-off manager. */
+  reviewComplete: 'review-complete',
 } as const;
 
 /** External events an access-request orchestration waits for. */
@@ -79,4 +106,6 @@ export const EventNames = {
   revoke: 'Revoke',
   /** The requester asks to keep access longer (payload: ExtendEvent). */
   extend: 'Extend',
+  /** To a review campaign: apply what is final now, an admin confirmed the guard, or close now (ReviewSignal). */
+  reviewSignal: 'ReviewSignal',
 } as const;

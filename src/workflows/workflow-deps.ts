@@ -5,6 +5,8 @@ import type { Directory } from '../ports/directory.port';
 import type { MembershipLedger, ReconcileStore } from '../ports/membership-ledger.port';
 import type { Notifier } from '../ports/notifier.port';
 import type { RequestStore } from '../ports/request-store.port';
+import type { ReviewNotifier } from '../ports/review-notifier.port';
+import type { ReviewStore } from '../ports/review-store.port';
 import type { Catalog, CatalogStamp } from '../domain/catalog/catalog.model';
 
 /** Everything activities and the application service use. */
@@ -27,4 +29,8 @@ export interface WorkflowDeps {
   adminGroupId?: string;
   /** Where each lifecycle event is mirrored as a ticket update (an outbox row per event); none when unset. */
   ticketTarget?: 'jira' | 'servicenow';
+  /** Access-review campaigns and items (absent where a host does not run reviews; the review code says so). */
+  reviews?: ReviewStore;
+  /** Where review notices go (the outbox table, or the Teams card with its e-mail fallback). */
+  reviewNotifier?: ReviewNotifier;
 }

@@ -43,6 +43,14 @@ export const TableNames = {
    * broken still serves existing requests, revocations and digests on it, even on a cold start.
    */
   catalogSnapshots: 'CatalogSnapshots',
+  /** Access-review campaigns (RowKey `campaign`) and their scope in chunks (`scope-NNNNN`); see review.store.ts. */
+  reviewCampaigns: 'ReviewCampaigns',
+  /** Access-review items: PartitionKey = campaign id, RowKey = `${groupId}:${userId}`. */
+  reviewItems: 'ReviewItems',
+  /** The reviewer index: PartitionKey = `${campaignId}|${personId}`, RowKey = item id. */
+  reviewAssignments: 'ReviewAssignments',
+  /** The outbox of review notices (assigned, reminder, delegated, guard held, sign-off requested). */
+  reviewNotices: 'ReviewNotices',
   /** The local host's own probe row, written at start-up to prove storage answers. */
   hostProbe: 'AttestHostProbe',
 } as const;

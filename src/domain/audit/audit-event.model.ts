@@ -25,6 +25,15 @@ export const AUDIT_ACTIONS = [
   'membership.drift',
   'membership.removed-outside',
   'revocation.overdue',
+  'review.started',
+  'review.decided',
+  'review.delegated',
+  'review.applied',
+  'review.reminder-sent',
+  'review.guard-held',
+  'review.guard-confirmed',
+  'review.completed',
+  'review.signed-off',
 ] as const;
 
 /** One action of the vocabulary. */

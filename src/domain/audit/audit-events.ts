@@ -389,3 +389,155 @@ export function revocationOverdue(
     graph: { status: d.graph.status, wasMember: d.graph.wasMember },
   });
 }
+
+/** The stream of an access-review campaign. */
+export function reviewStream(campaignId: string): string {
+  return `review-${campaignId}`;
+}
+
+/**
+ * A campaign's snapshot was taken and the campaign opened: how many memberships it holds and the SHA-256 over
+ * its canonical sorted listing (the snapshot never changes after this), the definition it runs under and when
+ * each stage closes.
+ */
+export function reviewStarted(
+  ctx: AuditContext,
+  d: {
+    definitionId: string;
+    name: string;
+    count: number;
+    hash: string;
+    groups: number;
+    stages: number;
+    deadlines: string[];
+    notRemovable: number;
+    signInUnavailable: boolean;
+  },
+): AuditEventInput {
+  return event('review.started', ctx, {
+    definitionId: d.definitionId,
+    name: d.name,
+    count: d.count,
+    hash: d.hash,
+    groups: d.groups,
+    stages: d.stages,
+    deadlines: [...d.deadlines],
+    notRemovable: d.notRemovable,
+    signInUnavailable: d.signInUnavailable,
+  });
+}
+
+/**
+ * Decisions at a stage, one event per call (a reviewer's, a bulk action's, or the default at the deadline): the
+ * stage, the source, and each item with its decision and reason.
+ */
+export function reviewDecided(
+  ctx: AuditContext,
+  d: {
+    stage: number;
+    source: 'reviewer' | 'bulk' | 'card' | 'default';
+    items: { itemId: string; decision: 'keep' | 'revoke'; reason?: string; final: boolean }[];
+  },
+): AuditEventInput {
+  return event('review.decided', ctx, {
+    stage: d.stage,
+    source: d.source,
+    items: d.items.map((i) =>
+      compact({ itemId: i.itemId, decision: i.decision, reason: i.reason, final: i.final }),
+    ),
+  });
+}
+
+/** Items handed from one reviewer to another at a stage, and why. */
+export function reviewDelegated(
+  ctx: AuditContext,
+  d: { stage: number; from: string; to: string; itemIds: string[]; reason?: string },
+): AuditEventInput {
+  return event(
+    'review.delegated',
+    ctx,
+    compact({ stage: d.stage, from: d.from, to: d.to, itemIds: [...d.itemIds], reason: d.reason }),
+  );
+}
+
+/**
+ * A final decision carried out: the item, the decision and who made it (the decision that caused it), and the
+ * result: applied, already-gone, cannot-apply (with why) or failed-retrying (the removal stays owed in the ledger
+ * and the reconcile retries it); the Attest requests it ended.
+ */
+export function reviewApplied(
+  ctx: AuditContext,
+  d: {
+    itemId: string;
+    group: GroupRef;
+    userId: string;
+    decision: { stage: number; by: string; source: string; at: string };
+    outcome: 'applied' | 'already-gone' | 'cannot-apply' | 'failed-retrying';
+    detail?: string;
+    endedRequestIds: string[];
+  },
+): AuditEventInput {
+  return event(
+    'review.applied',
+    ctx,
+    compact({
+      itemId: d.itemId,
+      group: groupJson(d.group),
+      userId: d.userId,
+      decision: { stage: d.decision.stage, by: d.decision.by, source: d.decision.source, at: d.decision.at },
+      outcome: d.outcome,
+      detail: d.detail,
+      endedRequestIds: [...d.endedRequestIds],
+    }),
+  );
+}
+
+/** Notices sent: which kind, at which stage, to whom (only reviewers with items left get reminders). */
+export function reviewReminderSent(
+  ctx: AuditContext,
+  d: { kind: string; stage: number; recipients: string[] },
+): AuditEventInput {
+  return event('review.reminder-sent', ctx, { kind: d.kind, stage: d.stage, recipients: [...d.recipients] });
+}
+
+/** The mass-removal guard held a default or bulk removal for an admin to confirm. */
+export function reviewGuardHeld(
+  ctx: AuditContext,
+  d: { action: 'default' | 'bulk'; stage: number; wouldRemove: number; scopeSize: number; share: number },
+): AuditEventInput {
+  return event('review.guard-held', ctx, {
+    action: d.action,
+    stage: d.stage,
+    wouldRemove: d.wouldRemove,
+    scopeSize: d.scopeSize,
+    share: d.share,
+  });
+}
+
+/** An admin let a held removal go ahead. */
+export function reviewGuardConfirmed(
+  ctx: AuditContext,
+  d: { action: 'default' | 'bulk'; wouldRemove: number },
+): AuditEventInput {
+  return event('review.guard-confirmed', ctx, { action: d.action, wouldRemove: d.wouldRemove });
+}
+
+/** Every stage closed and every final decision carried out (or left owed): the counts. */
+export function reviewCompleted(
+  ctx: AuditContext,
+  d: { items: number; kept: number; revoked: number; applied: number; failed: number; cannotApply: number },
+): AuditEventInput {
+  return event('review.completed', ctx, {
+    items: d.items,
+    kept: d.kept,
+    revoked: d.revoked,
+    applied: d.applied,
+    failed: d.failed,
+    cannotApply: d.cannotApply,
+  });
+}
+
+/** The named manager acknowledged the result. */
+export function reviewSignedOff(ctx: AuditContext, d: { note?: string; hash: string }): AuditEventInput {
+  return event('review.signed-off', ctx, compact({ note: d.note, snapshotHash: d.hash }));
+}

@@ -138,6 +138,10 @@ export interface ReviewItem {
   readonly final?: ReviewDecisionValue;
   readonly outcome?: ApplyOutcome;
   readonly outcomeDetail?: string;
+  /** A bulk decision held by the mass-removal guard until an admin confirms it (then it becomes a decision). */
+  readonly held?: StageDecision;
+  /** The reviewers the item had at its current stage before any delegation (so the original sees where it went). */
+  readonly originalReviewerIds?: readonly string[];
 }
 
 /** Where a campaign is. */
@@ -172,6 +176,10 @@ export interface Campaign {
     readonly confirmedAt?: string;
   };
   readonly signedOff?: { readonly by: string; readonly at: string; readonly note?: string };
+  /** When the current stage closes (ISO). */
+  readonly stageDeadline?: string;
+  /** The sign-off manager, resolved to an object id at start. */
+  readonly signOffId?: string;
 }
 
 /** Progress, overall. */

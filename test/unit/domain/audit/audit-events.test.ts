@@ -69,6 +69,36 @@ const built = [
     owedSince: '2026-01-01T00:00:00Z',
     graph: { status: 204, wasMember: true },
   }),
+  vocabulary.reviewStarted(ctx, {
+    definitionId: 'q-review',
+    name: 'Quarterly',
+    count: 3,
+    hash: 'ab'.repeat(32),
+    groups: 1,
+    stages: 2,
+    deadlines: ['2026-01-08T00:00:00Z', '2026-01-15T00:00:00Z'],
+    notRemovable: 0,
+    signInUnavailable: false,
+  }),
+  vocabulary.reviewDecided(ctx, {
+    stage: 1,
+    source: 'reviewer',
+    items: [{ itemId: 'g-1:u-2', decision: 'keep', final: false }],
+  }),
+  vocabulary.reviewDelegated(ctx, { stage: 1, from: 'm-1', to: 'm-2', itemIds: ['g-1:u-2'] }),
+  vocabulary.reviewApplied(ctx, {
+    itemId: 'g-1:u-2',
+    group,
+    userId: 'u-2',
+    decision: { stage: 2, by: 'm-2', source: 'reviewer', at: '2026-01-09T00:00:00Z' },
+    outcome: 'applied',
+    endedRequestIds: [],
+  }),
+  vocabulary.reviewReminderSent(ctx, { kind: 'review-reminder', stage: 1, recipients: ['m-1'] }),
+  vocabulary.reviewGuardHeld(ctx, { action: 'default', stage: 2, wouldRemove: 5, scopeSize: 10, share: 0.2 }),
+  vocabulary.reviewGuardConfirmed(ctx, { action: 'default', wouldRemove: 5 }),
+  vocabulary.reviewCompleted(ctx, { items: 3, kept: 2, revoked: 1, applied: 1, failed: 0, cannotApply: 0 }),
+  vocabulary.reviewSignedOff(ctx, { hash: 'ab'.repeat(32) }),
 ];
 
 test('every action of the vocabulary has exactly one builder', () => {
