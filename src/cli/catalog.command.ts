@@ -70,8 +70,9 @@ export async function runCatalogCommand(
   }
   const { catalog } = loaded;
   const roles = catalog.apps.reduce((n, a) => n + a.roles.length, 0);
+  const reviews = catalog.reviews?.length ?? 0;
   out(
-    `${loaded.file}: ${catalog.id} v${catalog.version} (${catalog.apps.length} apps, ${roles} roles) loads; checking it against the directory`,
+    `${loaded.file}: ${catalog.id} v${catalog.version} (${catalog.apps.length} apps, ${roles} roles, ${reviews} access review${reviews === 1 ? '' : 's'}) loads; checking it against the directory`,
   );
 
   const { graph, close } = await directoryAccess(config, args.dataDir);

@@ -46,6 +46,15 @@ function cronRuns(schedule: string, from: Date, count: number): Date[] | string 
   }
 }
 
+/**
+ * Why `expression` is not a 6-field NCRONTAB schedule that fires, or undefined when it is one: the same check
+ * as the schedule settings, for other readers of schedules (the catalog's access reviews).
+ */
+export function ncrontabProblem(expression: string): string | undefined {
+  const runs = cronRuns(expression, new Date(0), 2);
+  return typeof runs === 'string' ? runs : undefined;
+}
+
 const ncrontab = z.string().superRefine((s, ctx) => {
   const runs = cronRuns(s, new Date(0), 2);
   if (typeof runs === 'string') ctx.addIssue({ code: 'custom', message: runs });

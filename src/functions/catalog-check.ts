@@ -78,6 +78,14 @@ export async function checkCatalogAgainstDirectory(
       }
     }
   }
+  for (const review of catalog.reviews ?? []) {
+    people.add(review.signOff);
+    review.scope.groupIds.forEach((g) => otherGroups.add(g));
+    for (const stage of review.stages) {
+      people.add(stage.fallback);
+      if (stage.reviewers.kind === 'people') stage.reviewers.people.forEach((p) => people.add(p));
+    }
+  }
 
   const problems: CatalogCheckProblem[] = [];
   const missingGroups = new Set<string>();

@@ -25,6 +25,10 @@ export const CardVerbs = {
   menuPending: 'menu.pending',
   /** Menu card: one request's status. Input: `requestId`. */
   menuStatus: 'menu.status',
+  /** Review card: keep one membership. Data: `campaignId`, `itemId`; input {@link reviewKeepReasonInputId} (self-review). */
+  reviewKeep: 'review.keep',
+  /** Review card: revoke one membership. Data: `campaignId`, `itemId`; input {@link reviewRevokeReasonInputId}. */
+  reviewRevoke: 'review.revoke',
 } as const;
 
 /** One of {@link CardVerbs}' values. */
@@ -51,4 +55,14 @@ export function extendReasonInputId(requestId: string): string {
  */
 export function extendDurationInputId(requestId: string): string {
   return `extendBy.${requestId}`;
+}
+
+/** The id of the "why keep it" text of one review item (required when the member reviews themself). */
+export function reviewKeepReasonInputId(itemId: string): string {
+  return `keepWhy.${itemId}`;
+}
+
+/** The id of the "why revoke it" text of one review item (unique per card, like the item). */
+export function reviewRevokeReasonInputId(itemId: string): string {
+  return `revokeWhy.${itemId}`;
 }

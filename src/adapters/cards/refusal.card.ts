@@ -9,9 +9,11 @@ import template from './templates/refusal.card.json';
 /** The refusal, in words that name nothing of the request. */
 export interface RefusalCardModel {
   readonly message: string;
+  /** What the refused card was (default "Access request"). */
+  readonly heading?: string;
 }
 
 /** Renders the refusal card. */
 export function renderRefusalCard(model: RefusalCardModel): CardJson {
-  return renderCard(template, { message: model.message });
+  return renderCard(template, { heading: model.heading ?? 'Access request', message: model.message });
 }

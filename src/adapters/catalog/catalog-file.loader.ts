@@ -6,6 +6,7 @@
 import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
+import { ncrontabProblem } from '../../config/config';
 import { DomainError } from '../../domain/domain-error';
 import {
   CATALOG_PROBLEM,
@@ -96,6 +97,7 @@ export function parseCatalog(
   const directory: CatalogDirectory = {
     knownGroup: lookup(options.knownGroups, true),
     knownUser: lookup(options.knownUsers, true),
+    scheduleProblem: ncrontabProblem,
   };
   const result = validateCatalog(doc.value, directory);
   if (!result.ok) problems.push(...result.problems.map((p) => locate(p)));

@@ -28,6 +28,7 @@ import {
   extendReasonInputId,
   type CardVerb,
 } from '../cards/card-verbs';
+import { reviewVerbHandlers, type BotReviews } from './review-card-handlers';
 import type { CardJson } from '../cards/card-template';
 import { describeDuration } from '../cards/card-template';
 import { renderMenuCard } from '../cards/menu.card';
@@ -51,7 +52,11 @@ export interface BotTurnServices {
   deps: WorkflowDeps;
   service: AccessRequestService;
   requesters: RequesterCache;
+  /** Access reviews, when this installation runs them (the review card's Keep and Revoke need it). */
+  reviews?: BotReviews;
 }
+
+export type { BotReviews };
 
 const TURN_KEY = Symbol('attest.turn');
 
@@ -400,6 +405,7 @@ const VERB_HANDLERS: Record<CardVerb, VerbHandler> = {
       actor,
       typeof data[CardInputIds.requestId] === 'string' ? (data[CardInputIds.requestId] as string) : '',
     ),
+  ...reviewVerbHandlers((context) => turn(context).reviews),
 };
 
 /** Runs a verb handler: the actor checked, refusals audited and answered on the card. */

@@ -9,7 +9,7 @@ import { Channels, TurnContext as Turn } from 'botbuilder';
 import type { Directory } from '../../ports/directory.port';
 import type { AccessRequestService } from '../../workflows/access-request.service';
 import type { WorkflowDeps } from '../../workflows/workflow-deps';
-import { setTurnServices } from './attest-bot';
+import { setTurnServices, type BotReviews } from './attest-bot';
 import type { TeamsChannel } from './teams-channel';
 
 /**
@@ -71,6 +71,8 @@ export interface BotEndpointContext {
    * the checks a click may make on cached facts.
    */
   service: (deps: WorkflowDeps, requesterFacts: Directory) => AccessRequestService;
+  /** Access reviews (the review card's Keep and Revoke); absent where the installation does not run them. */
+  reviews?: BotReviews;
 }
 
 /** Handles one POST to /api/messages. */
@@ -92,7 +94,7 @@ export async function handleBotRequest(
       jsonBody: { error: `Attest serves Microsoft Teams only, not '${String(body.channelId)}'.` },
     };
   }
-  const { channel, deps, service } = await ctx();
+  const { channel, deps, service, reviews } = await ctx();
   const allowed = new Set(channel.bot.allowedTenants);
   const res: CapturedResponse = { status: 200, headers: {}, ended: false };
   const nodeRes = {
@@ -135,6 +137,7 @@ export async function handleBotRequest(
       deps: turnDeps,
       service: service(deps, channel.requesters),
       requesters: channel.requesters,
+      ...(reviews && { reviews }),
     });
     await channel.app.run(context);
   });

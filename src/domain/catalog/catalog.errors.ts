@@ -38,6 +38,18 @@ export const CATALOG_PROBLEM = {
   UNCHANGEABLE_GROUP: 'CATALOG.UNCHANGEABLE_GROUP',
   /** A role's group is role-assignable: Graph changes it only with RoleManagement.ReadWrite.Directory (a warning). */
   ROLE_ASSIGNABLE_GROUP: 'CATALOG.ROLE_ASSIGNABLE_GROUP',
+  /** Two access reviews with the same id. */
+  DUPLICATE_REVIEW: 'CATALOG.DUPLICATE_REVIEW',
+  /** An access review's scope names nothing, or an app or role the catalog lacks. */
+  BAD_REVIEW_SCOPE: 'CATALOG.BAD_REVIEW_SCOPE',
+  /** An access review stage's reviewers are not one of the known forms. */
+  UNKNOWN_REVIEWERS: 'CATALOG.UNKNOWN_REVIEWERS',
+  /** An access review's schedule is not on-demand, monthly, quarterly or a 6-field NCRONTAB expression. */
+  BAD_SCHEDULE: 'CATALOG.BAD_SCHEDULE',
+  /** An access review's reminder would come before its stage opens. */
+  BAD_REMINDER: 'CATALOG.BAD_REMINDER',
+  /** A number outside what the setting allows (a share of 0 or above 1, days below 1). */
+  OUT_OF_RANGE: 'CATALOG.OUT_OF_RANGE',
 } as const;
 
 /** One of {@link CATALOG_PROBLEM}'s values. */
@@ -82,6 +94,11 @@ export function catalogProblem(
  * `role "y" of app "x"`, `app "x"`, or `catalog`. Stages are counted from 1, as people count them.
  */
 export function subjectOf(path: ValuePath): string {
+  if (path[0] === 'reviews' && typeof path[1] === 'number') {
+    const review = `access review ${path[1] + 1}`;
+    if (path[2] === 'stages' && typeof path[3] === 'number') return `stage ${path[3] + 1} of ${review}`;
+    return review;
+  }
   if (path[0] === 'apps' && typeof path[1] === 'string') {
     if (path[2] === 'roles' && typeof path[3] === 'string') {
       const role = `role "${path[3]}" of app "${path[1]}"`;

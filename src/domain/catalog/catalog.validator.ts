@@ -26,6 +26,14 @@ import type {
   RoleRef,
   TicketReferencePolicy,
 } from './catalog.model';
+import type {
+  CampaignDefinition,
+  DefaultDecision,
+  ReviewerSource,
+  ReviewSchedule,
+  ReviewScope,
+  ReviewStage,
+} from '../review/review.model';
 import { closest, didYouMean } from './did-you-mean.helper';
 import { DURATION_HINT, formatDuration, tryParseDuration } from './duration.parser';
 
@@ -38,6 +46,11 @@ export interface CatalogDirectory {
   readonly knownGroup?: (groupId: string) => boolean;
   /** Whether a user with this object id (lower-case) or UPN exists. */
   readonly knownUser?: (idOrUpn: string) => boolean;
+  /**
+   * Why a 6-field NCRONTAB expression is not a schedule that fires (undefined when it is). The domain has no
+   * cron parser; the loader passes croner's verdict. Without it only the number of fields is checked.
+   */
+  readonly scheduleProblem?: (expression: string) => string | undefined;
 }
 
 /** The validator's answer: a resolved catalog, or every problem found (in document order). */
@@ -47,7 +60,7 @@ export type CatalogValidation =
 
 /** The keys each block accepts; anything else is a typo or a feature we do not have. */
 export const CATALOG_KEYS = {
-  catalog: ['id', 'name', 'version', 'description', 'stageDefaults', 'apps'],
+  catalog: ['id', 'name', 'version', 'description', 'stageDefaults', 'apps', 'reviews'],
   stageDefaults: ['timeout', 'fallback'],
   app: ['name', 'description', 'synonyms', 'roles'],
   role: [
@@ -72,6 +85,23 @@ export const CATALOG_KEYS = {
   justification: ['required', 'minLength'],
   ticketReference: ['required', 'pattern', 'example'],
   autoApprove: ['requesterInGroup', 'requesterInDepartment', 'maxDuration'],
+  review: [
+    'id',
+    'name',
+    'scope',
+    'stages',
+    'schedule',
+    'duration',
+    'reminders',
+    'default',
+    'signOff',
+    'inactiveDays',
+    'massRemovalShare',
+  ],
+  reviewScope: ['apps', 'roles', 'groups'],
+  reviewStage: ['name', 'reviewers', 'fallback'],
+  reviewerKinds: ['people'],
+  schedule: ['cron'],
 } as const;
 
 const APPROVER_WORDS = ['manager', 'manager-of-manager', 'group-owners'] as const;
@@ -113,8 +143,20 @@ class Checker {
 
   constructor(private readonly directory: CatalogDirectory) {}
 
+  /** Access reviews by position, once their id is read, so messages name `access review "pci-quarterly"`. */
+  readonly reviewIds = new Map<number, string>();
+
   report(code: CatalogProblemCode, path: ValuePath, problem: string, fix: string): void {
-    this.problems.push(catalogProblem(code, path, subjectOf(path), problem, fix));
+    let subject = subjectOf(path);
+    const reviewId = path[0] === 'reviews' ? this.reviewIds.get(path[1] as number) : undefined;
+    if (reviewId !== undefined) {
+      subject = subject.replace(/access review \d+$/, `access review "${reviewId}"`);
+    }
+    this.problems.push(catalogProblem(code, path, subject, problem, fix));
+  }
+
+  get scheduleProblem(): ((expression: string) => string | undefined) | undefined {
+    return this.directory.scheduleProblem;
   }
 
   /** A block (mapping); reports a wrong type and every unknown key, with a suggestion for near misses. */
@@ -327,6 +369,7 @@ export function validateCatalog(raw: unknown, directory: CatalogDirectory = {}):
   }
 
   const conflicts = resolveConflicts(c, apps, pending);
+  const reviews = readReviews(c, top.reviews, apps);
   if (c.problems.length > 0) return { ok: false, problems: c.problems };
   return {
     ok: true,
@@ -339,6 +382,7 @@ export function validateCatalog(raw: unknown, directory: CatalogDirectory = {}):
         ...a,
         roles: a.roles.map((r) => ({ ...r, conflicts: conflicts.get(r.ref) ?? [] })),
       })),
+      ...(reviews.length > 0 && { reviews }),
     },
   };
 }
@@ -926,4 +970,378 @@ function resolveConflicts(c: Checker, apps: readonly CatalogApp[], pending: read
     add(ref, owner);
   }
   return result;
+}
+
+// ---- access reviews (the `reviews:` section) ----
+
+const REVIEWER_FORMS = 'Use one of: manager, group-owners, self, { people: [upn, ...] }.';
+const REVIEWER_WORDS = ['manager', 'group-owners', 'self'] as const;
+const SCHEDULE_WORDS = ['on-demand', 'monthly', 'quarterly'] as const;
+const DEFAULT_DECISIONS: readonly DefaultDecision[] = ['keep', 'revoke', 'recommendation'];
+const SCHEDULE_FORMS =
+  "Write schedule: on-demand, monthly, quarterly, or { cron: '0 0 6 1 1,4,7,10 *' } (6-field NCRONTAB: second minute hour day month day-of-week, UTC).";
+
+/** Defaults where a review definition is silent (issue 9: 90 days without sign-in, a 20% guard). */
+export const REVIEW_DEFAULTS = {
+  inactiveDays: 90,
+  massRemovalShare: 0.2,
+  defaultDecision: 'keep' as DefaultDecision,
+} as const;
+
+/** Reads every access review; an absent section is no reviews. */
+function readReviews(c: Checker, v: unknown, apps: readonly CatalogApp[]): CampaignDefinition[] {
+  const list = c.list(v, ['reviews'], 'reviews') ?? [];
+  const firstAt = new Map<string, number>();
+  const out: CampaignDefinition[] = [];
+  list.forEach((raw, i) => {
+    const review = readReview(c, raw, i, apps, firstAt);
+    if (review) out.push(review);
+  });
+  return out;
+}
+
+function readReview(
+  c: Checker,
+  raw: unknown,
+  i: number,
+  apps: readonly CatalogApp[],
+  firstAt: Map<string, number>,
+): CampaignDefinition | undefined {
+  const path: ValuePath = ['reviews', i];
+  const m = c.map(raw, path, 'an access review', CATALOG_KEYS.review);
+  if (!m) return undefined;
+  const id = c.text(
+    m.id,
+    [...path, 'id'],
+    'id',
+    'Add id: with a short name for the review, e.g. pci-quarterly.',
+  );
+  if (id !== undefined) {
+    c.id(id, [...path, 'id'], 'review');
+    const first = firstAt.get(id);
+    if (first !== undefined) {
+      c.report(
+        CATALOG_PROBLEM.DUPLICATE_REVIEW,
+        [...path, 'id'],
+        `review id "${id}" is also the id of access review ${first + 1}`,
+        'Give each review a unique id, or merge the two definitions into one.',
+      );
+    } else {
+      firstAt.set(id, i);
+      c.reviewIds.set(i, id);
+    }
+  }
+  const name = c.text(m.name, [...path, 'name'], 'name', 'Add name: with the name reviewers see.');
+  const scope = readReviewScope(c, m.scope, [...path, 'scope'], apps);
+  const stages = readReviewStages(c, m.stages, [...path, 'stages']);
+  const schedule = readSchedule(c, m.schedule, [...path, 'schedule']);
+  const duration = c.duration(
+    m.duration,
+    [...path, 'duration'],
+    'duration',
+    'Add duration: with how long reviewers have, e.g. 14d.',
+  );
+  if (duration === 'permanent') {
+    c.report(
+      CATALOG_PROBLEM.BAD_DURATION,
+      [...path, 'duration'],
+      'duration cannot be permanent',
+      'A review must end so its default decision applies; use e.g. 14d.',
+    );
+  }
+  const durationMs = typeof duration === 'number' ? duration : undefined;
+  // Counted from the file, so a stage with a mistake of its own does not hide a reminder's.
+  const stageCount = Array.isArray(m.stages) && m.stages.length > 0 ? m.stages.length : undefined;
+  const stageMs = durationMs !== undefined && stageCount ? durationMs / stageCount : undefined;
+  const reminders = readReminders(c, m.reminders, [...path, 'reminders'], stageMs, stageCount ?? 1);
+  const defaultDecision = readDefaultDecision(c, m.default, [...path, 'default']);
+  const signOff =
+    m.signOff === undefined || m.signOff === null
+      ? c.missing(
+          [...path, 'signOff'],
+          'signOff',
+          'Add signOff: with the UPN of the manager who acknowledges the result (PCI DSS 7.2.4 asks for it).',
+        )
+      : c.user(m.signOff, [...path, 'signOff'], 'signOff');
+  const inactiveDays =
+    m.inactiveDays === undefined || m.inactiveDays === null
+      ? REVIEW_DEFAULTS.inactiveDays
+      : c.count(m.inactiveDays, [...path, 'inactiveDays'], 'inactiveDays', 1);
+  const share = readShare(c, m.massRemovalShare, [...path, 'massRemovalShare']);
+
+  if (
+    id === undefined ||
+    name === undefined ||
+    !scope ||
+    !stages ||
+    !schedule ||
+    durationMs === undefined ||
+    !reminders ||
+    !defaultDecision ||
+    signOff === undefined ||
+    inactiveDays === undefined ||
+    share === undefined
+  ) {
+    return undefined;
+  }
+  return {
+    id,
+    name,
+    scope,
+    stages,
+    schedule,
+    durationMs,
+    remindersBeforeMs: reminders,
+    defaultDecision,
+    signOff,
+    inactiveDays,
+    massRemovalShare: share,
+  };
+}
+
+function readReviewScope(
+  c: Checker,
+  v: unknown,
+  path: ValuePath,
+  apps: readonly CatalogApp[],
+): ReviewScope | undefined {
+  const fix =
+    'Say what it reviews: scope: { apps: [appId], roles: [appId/roleId], groups: [<group object id>] } (any of the three).';
+  if (v === undefined || v === null) return c.missing(path, 'scope', fix);
+  const m = c.map(v, path, 'scope', CATALOG_KEYS.reviewScope);
+  if (!m) return undefined;
+  let ok = true;
+  const appIds: string[] = [];
+  const knownApps = apps.map((a) => a.id);
+  (c.list(m.apps, [...path, 'apps'], 'scope.apps') ?? []).forEach((a, i) => {
+    const at = [...path, 'apps', i];
+    const appId = c.text(a, at, 'scope.apps entry', false);
+    if (appId === undefined) return void (ok = false);
+    if (!knownApps.includes(appId)) {
+      ok = false;
+      c.report(
+        CATALOG_PROBLEM.BAD_REVIEW_SCOPE,
+        at,
+        `scope names app "${appId}", which is not an app in this catalog`,
+        `Use an app id defined under apps.${didYouMean(appId, knownApps)}`,
+      );
+      return;
+    }
+    if (!appIds.includes(appId)) appIds.push(appId);
+  });
+  const roleRefs: RoleRef[] = [];
+  const knownRoles = apps.flatMap((a) => a.roles.map((r) => r.ref as string));
+  (c.list(m.roles, [...path, 'roles'], 'scope.roles') ?? []).forEach((r, i) => {
+    const at = [...path, 'roles', i];
+    const ref = c.text(r, at, 'scope.roles entry', false);
+    if (ref === undefined) return void (ok = false);
+    if (!knownRoles.includes(ref)) {
+      ok = false;
+      const shape = /^[^/\s]+\/[^/\s]+$/.test(ref);
+      c.report(
+        CATALOG_PROBLEM.BAD_REVIEW_SCOPE,
+        at,
+        shape
+          ? `scope names role ${ref}, which is not a role in this catalog`
+          : `scope.roles entry "${ref}" is not a role reference`,
+        `Write it as appId/roleId, e.g. netsuite/controller, naming a role defined under apps.${didYouMean(ref, knownRoles)}`,
+      );
+      return;
+    }
+    if (!roleRefs.includes(ref as RoleRef)) roleRefs.push(ref as RoleRef);
+  });
+  const groupIds: string[] = [];
+  (c.list(m.groups, [...path, 'groups'], 'scope.groups') ?? []).forEach((g, i) => {
+    const id = c.group(g, [...path, 'groups', i], 'scope.groups entry', false);
+    if (id === undefined) return void (ok = false);
+    if (!groupIds.includes(id)) groupIds.push(id);
+  });
+  if (ok && appIds.length + roleRefs.length + groupIds.length === 0) {
+    c.report(
+      CATALOG_PROBLEM.BAD_REVIEW_SCOPE,
+      path,
+      'scope is empty, so the review would never have anything to review',
+      fix,
+    );
+    return undefined;
+  }
+  return ok ? { appIds, roleRefs, groupIds } : undefined;
+}
+
+function readReviewStages(c: Checker, v: unknown, path: ValuePath): ReviewStage[] | undefined {
+  const fix = 'Add stages: with at least one stage, e.g. "- reviewers: manager" and its fallback: <UPN>.';
+  if (v === undefined || v === null) return c.missing(path, 'stages', fix);
+  const list = c.list(v, path, 'stages');
+  if (list === undefined) return undefined;
+  if (list.length === 0) {
+    c.report(CATALOG_PROBLEM.NO_STAGES, path, 'stages is empty, so nobody would review anything', fix);
+    return undefined;
+  }
+  const stages = list.map((s, i) => readReviewStage(c, s, [...path, i], i + 1));
+  return stages.every((s) => s !== undefined) ? (stages as ReviewStage[]) : undefined;
+}
+
+function readReviewStage(c: Checker, v: unknown, path: ValuePath, number: number): ReviewStage | undefined {
+  const m = c.map(v, path, 'a review stage', CATALOG_KEYS.reviewStage);
+  if (!m) return undefined;
+  const name = c.text(m.name, [...path, 'name'], 'name', false);
+  const reviewers = readReviewers(c, m.reviewers, [...path, 'reviewers']);
+  let fallback: string | undefined;
+  if (m.fallback === undefined || m.fallback === null) {
+    c.report(
+      CATALOG_PROBLEM.MISSING_FALLBACK,
+      path,
+      'no fallback reviewer, so items whose reviewer cannot be found (a member with no manager, a group with no owner) would wait on nobody',
+      'Add fallback: <UPN> to the stage.',
+    );
+  } else {
+    fallback = c.user(m.fallback, [...path, 'fallback'], 'fallback');
+  }
+  if (!reviewers || fallback === undefined) return undefined;
+  return { number, ...(name !== undefined && { name }), reviewers, fallback };
+}
+
+function readReviewers(c: Checker, v: unknown, path: ValuePath): ReviewerSource | undefined {
+  if (v === undefined || v === null)
+    return c.missing(path, 'reviewers', `Say who reviews. ${REVIEWER_FORMS}`);
+  if (typeof v === 'string') {
+    if ((REVIEWER_WORDS as readonly string[]).includes(v)) {
+      return { kind: v as (typeof REVIEWER_WORDS)[number] };
+    }
+    c.report(
+      CATALOG_PROBLEM.UNKNOWN_REVIEWERS,
+      path,
+      v === 'people' ? 'reviewers "people" needs to say which people' : `unknown reviewers "${v}"`,
+      v === 'people'
+        ? 'Write reviewers: { people: [name@contoso.com] }.'
+        : `${REVIEWER_FORMS}${didYouMean(v, [...REVIEWER_WORDS, 'people'])}`,
+    );
+    return undefined;
+  }
+  const m = c.map(v, path, 'reviewers', CATALOG_KEYS.reviewerKinds);
+  if (!m) return undefined;
+  if (!('people' in m)) {
+    if (Object.keys(m).length === 0) {
+      c.report(CATALOG_PROBLEM.UNKNOWN_REVIEWERS, path, 'reviewers names nobody', REVIEWER_FORMS);
+    }
+    return undefined;
+  }
+  const at = [...path, 'people'];
+  const list = c.list(m.people, at, 'people');
+  if (list === undefined || list.length === 0) {
+    if (list !== undefined || m.people === undefined || m.people === null) {
+      c.report(
+        CATALOG_PROBLEM.UNKNOWN_REVIEWERS,
+        at,
+        'people names nobody, so nobody would review this stage',
+        'List at least one reviewer by UPN or Object ID.',
+      );
+    }
+    return undefined;
+  }
+  const people: string[] = [];
+  let ok = true;
+  list.forEach((p, i) => {
+    const who = c.user(p, [...at, i], 'people entry');
+    if (who === undefined) ok = false;
+    else if (!people.some((q) => q.toLowerCase() === who.toLowerCase())) people.push(who);
+  });
+  return ok ? { kind: 'people', people } : undefined;
+}
+
+function readSchedule(c: Checker, v: unknown, path: ValuePath): ReviewSchedule | undefined {
+  if (v === undefined || v === null || v === 'on-demand') return { kind: 'on-demand' };
+  if (v === 'monthly' || v === 'quarterly') return { kind: v };
+  if (typeof v === 'string') {
+    const cronLike = v.trim().split(/\s+/).length > 1;
+    c.report(
+      CATALOG_PROBLEM.BAD_SCHEDULE,
+      path,
+      `schedule "${v}" is not one Attest knows`,
+      cronLike
+        ? `Write an NCRONTAB expression as { cron: '${v.trim()}' }.`
+        : `${SCHEDULE_FORMS}${didYouMean(v, SCHEDULE_WORDS)}`,
+    );
+    return undefined;
+  }
+  const m = c.map(v, path, 'schedule', CATALOG_KEYS.schedule);
+  if (!m) return undefined;
+  const at = [...path, 'cron'];
+  const expression = c.text(m.cron, at, 'schedule.cron', SCHEDULE_FORMS);
+  if (expression === undefined) return undefined;
+  const fields = expression.split(/\s+/).length;
+  const problem =
+    fields !== 6
+      ? `has ${fields} fields; NCRONTAB needs 6 (second minute hour day month day-of-week)`
+      : c.scheduleProblem?.(expression);
+  if (problem !== undefined) {
+    c.report(
+      CATALOG_PROBLEM.BAD_SCHEDULE,
+      at,
+      `schedule.cron '${expression}' ${problem}`,
+      fields === 5
+        ? `Add the seconds first, e.g. '0 ${expression}'.`
+        : 'Write 6 fields, e.g. 0 0 6 1 1,4,7,10 * for 06:00 UTC on the first day of each quarter.',
+    );
+    return undefined;
+  }
+  return { kind: 'cron', expression };
+}
+
+function readReminders(
+  c: Checker,
+  v: unknown,
+  path: ValuePath,
+  stageMs: number | undefined,
+  stageCount: number,
+): number[] | undefined {
+  const list = c.list(v, path, 'reminders');
+  if (list === undefined) return v === undefined || v === null ? [] : undefined;
+  const out: number[] = [];
+  let ok = true;
+  list.forEach((r, i) => {
+    const at = [...path, i];
+    const d = c.duration(r, at, 'reminders entry', false);
+    if (d === undefined) return void (ok = false);
+    if (d === 'permanent' || (stageMs !== undefined && d >= stageMs)) {
+      ok = false;
+      const stage = stageMs === undefined ? '' : formatDuration(Math.floor(stageMs));
+      c.report(
+        CATALOG_PROBLEM.BAD_REMINDER,
+        at,
+        d === 'permanent'
+          ? 'a reminder cannot be permanent'
+          : `reminder ${formatDuration(d)} before the deadline is not shorter than the stage (${stage}${stageCount > 1 ? `, the duration shared by ${stageCount} stages` : ''})`,
+        `Give reminders as times before each stage's deadline, each shorter than ${stage || 'the stage'}, e.g. [3d, 1d].`,
+      );
+      return;
+    }
+    if (!out.includes(d)) out.push(d);
+  });
+  return ok ? out.sort((a, b) => b - a) : undefined;
+}
+
+function readDefaultDecision(c: Checker, v: unknown, path: ValuePath): DefaultDecision | undefined {
+  if (v === undefined || v === null) return REVIEW_DEFAULTS.defaultDecision;
+  if (typeof v === 'string' && (DEFAULT_DECISIONS as readonly string[]).includes(v))
+    return v as DefaultDecision;
+  c.report(
+    CATALOG_PROBLEM.WRONG_TYPE,
+    path,
+    `default ${describe(v)} is not keep, revoke or recommendation`,
+    `Say what happens to items nobody decided: default: keep (the default), revoke, or recommendation.${typeof v === 'string' ? didYouMean(v, DEFAULT_DECISIONS) : ''}`,
+  );
+  return undefined;
+}
+
+function readShare(c: Checker, v: unknown, path: ValuePath): number | undefined {
+  if (v === undefined || v === null) return REVIEW_DEFAULTS.massRemovalShare;
+  if (typeof v === 'number' && Number.isFinite(v) && v > 0 && v <= 1) return v;
+  c.report(
+    CATALOG_PROBLEM.OUT_OF_RANGE,
+    path,
+    `massRemovalShare ${describe(v)} is not a share above 0 and at most 1`,
+    'Write the share of the scope a default or bulk removal may take without an admin confirming, e.g. 0.2 for 20%.',
+  );
+  return undefined;
 }

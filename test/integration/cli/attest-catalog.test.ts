@@ -17,7 +17,7 @@ const check = (...args: string[]) => runToExit(CLI, ['catalog', 'check', '--data
 test('attest catalog check passes the demo catalog against the demo directory', async () => {
   const result = await check('--file', DEMO);
   expect(result.stdout).toMatch(
-    /contoso-demo v\d+ \(\d+ apps, \d+ roles\) loads; checking it against the directory/,
+    /contoso-demo v\d+ \(\d+ apps, \d+ roles, 2 access reviews\) loads; checking it against the directory/,
   );
   expect(result.stdout).toMatch(/^catalog check: ok \(\d+ groups, \d+ people exist/m);
   expect(result.code).toBe(0);

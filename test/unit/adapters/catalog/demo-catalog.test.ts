@@ -64,4 +64,26 @@ describe('the demo catalog', () => {
       ?.roles.find((r) => r.id === 'controller');
     expect([...(controller?.conflicts ?? [])].sort()).toEqual(['netsuite/ap-clerk', 'workday/payroll-admin']);
   });
+
+  test('has a quarterly review of payments and production access, manager then group owners, signed off by a manager', async () => {
+    const { catalog } = await load();
+    const pci = catalog.reviews?.find((r) => r.id === 'pci-quarterly');
+    expect(pci).toMatchObject({
+      schedule: { kind: 'quarterly' },
+      scope: { appIds: ['netsuite', 'aws-production'] },
+    });
+    expect(pci?.stages.map((s) => s.reviewers.kind)).toEqual(['manager', 'group-owners']);
+    const signer = tenant.users.find((u) => u.userPrincipalName === pci?.signOff);
+    expect(signer?.jobTitle).toMatch(/Chief|Manager|VP/);
+  });
+
+  test('names only reviewers and sign-offs who exist in the demo tenant', async () => {
+    const { catalog } = await load();
+    const people = (catalog.reviews ?? []).flatMap((r) => [
+      r.signOff,
+      ...r.stages.flatMap((s) => [s.fallback, ...(s.reviewers.kind === 'people' ? s.reviewers.people : [])]),
+    ]);
+    expect(people.length).toBeGreaterThan(0);
+    expect(people.filter((p) => !users.has(p))).toEqual([]);
+  });
 });

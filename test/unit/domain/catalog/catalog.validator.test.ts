@@ -321,3 +321,118 @@ describe('did you mean', () => {
     expect(closest('colour', ['name', 'version', 'apps'])).toBeUndefined();
   });
 });
+
+describe('the reviews section', () => {
+  const review = (over: Record<string, unknown> = {}) => ({
+    id: 'finance-review',
+    name: 'Finance access',
+    scope: { apps: ['finance'] },
+    stages: [{ reviewers: 'manager', fallback: 'cio@contoso.example' }],
+    duration: '14d',
+    signOff: 'cfo@contoso.example',
+    ...over,
+  });
+  const withReviews = (...reviews: unknown[]) => ({ ...rawCatalog(), reviews });
+
+  test('resolves a definition with the defaults where it is silent', () => {
+    expect(valid(withReviews(review())).reviews).toEqual([
+      {
+        id: 'finance-review',
+        name: 'Finance access',
+        scope: { appIds: ['finance'], roleRefs: [], groupIds: [] },
+        stages: [{ number: 1, reviewers: { kind: 'manager' }, fallback: 'cio@contoso.example' }],
+        schedule: { kind: 'on-demand' },
+        durationMs: 14 * DAY,
+        remindersBeforeMs: [],
+        defaultDecision: 'keep',
+        signOff: 'cfo@contoso.example',
+        inactiveDays: 90,
+        massRemovalShare: 0.2,
+      },
+    ]);
+  });
+
+  test('reads every reviewer form, a self stage anywhere, reminders longest first, and a cron schedule', () => {
+    const [r] =
+      valid(
+        withReviews(
+          review({
+            scope: { roles: ['finance/clerk'], groups: [GROUP_C.toUpperCase()] },
+            stages: [
+              { name: 'Owners', reviewers: 'group-owners', fallback: 'cio@contoso.example' },
+              { reviewers: 'self', fallback: 'cio@contoso.example' },
+              {
+                reviewers: { people: ['a@contoso.example', 'A@contoso.example'] },
+                fallback: 'cio@contoso.example',
+              },
+            ],
+            schedule: { cron: '0 0 6 1 1,4,7,10 *' },
+            duration: '21d',
+            reminders: ['1d', '3d'],
+            default: 'recommendation',
+            inactiveDays: 60,
+            massRemovalShare: 0.5,
+          }),
+        ),
+        { scheduleProblem: () => undefined },
+      ).reviews ?? [];
+    expect(r.scope).toEqual({ appIds: [], roleRefs: ['finance/clerk'], groupIds: [GROUP_C] });
+    expect(r.stages.map((s) => s.reviewers)).toEqual([
+      { kind: 'group-owners' },
+      { kind: 'self' },
+      { kind: 'people', people: ['a@contoso.example'] },
+    ]);
+    expect(r.stages[0].name).toBe('Owners');
+    expect(r.schedule).toEqual({ kind: 'cron', expression: '0 0 6 1 1,4,7,10 *' });
+    expect(r.remindersBeforeMs).toEqual([3 * DAY, 1 * DAY]);
+    expect([r.defaultDecision, r.inactiveDays, r.massRemovalShare]).toEqual(['recommendation', 60, 0.5]);
+  });
+
+  test('leaves reviews out of a catalog that has none', () => {
+    expect(valid(rawCatalog()).reviews).toBeUndefined();
+    expect(valid(withReviews()).reviews).toBeUndefined();
+  });
+
+  test('asks the directory about the sign-off, fallbacks, named reviewers and scope groups', () => {
+    const users: string[] = [];
+    const groups: string[] = [];
+    valid(
+      withReviews(
+        review({
+          scope: { groups: [ONCALL] },
+          stages: [{ reviewers: { people: ['r@contoso.example'] }, fallback: 'f@contoso.example' }],
+        }),
+      ),
+      { knownUser: (u) => (users.push(u), true), knownGroup: (g) => (groups.push(g), true) },
+    );
+    expect(users).toEqual(
+      expect.arrayContaining(['r@contoso.example', 'f@contoso.example', 'cfo@contoso.example']),
+    );
+    expect(groups).toContain(ONCALL);
+  });
+
+  test('passes a cron expression to the schedule check it is given, and reports its verdict', () => {
+    const p = only(withReviews(review({ schedule: { cron: '0 0 6 31 2 *' } })), {
+      scheduleProblem: (e) => (e === '0 0 6 31 2 *' ? 'never fires' : undefined),
+    });
+    expect(p.code).toBe(CATALOG_PROBLEM.BAD_SCHEDULE);
+    expect(p.path).toEqual(['reviews', 0, 'schedule', 'cron']);
+    expect(p.message).toMatch(
+      /^access review "finance-review": schedule\.cron '0 0 6 31 2 \*' never fires\./,
+    );
+  });
+
+  test('refuses a reviews section that is not a list', () => {
+    const p = only({ ...rawCatalog(), reviews: { 'finance-review': review() } });
+    expect(p.code).toBe(CATALOG_PROBLEM.WRONG_TYPE);
+    expect(p.path).toEqual(['reviews']);
+  });
+
+  test('refuses reviewers that name two kinds or nobody', () => {
+    const p = only(
+      withReviews(review({ stages: [{ reviewers: { people: [] }, fallback: 'cio@contoso.example' }] })),
+    );
+    expect(p.code).toBe(CATALOG_PROBLEM.UNKNOWN_REVIEWERS);
+    expect(p.message).toContain('people names nobody');
+  });
+});
