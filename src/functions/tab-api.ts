@@ -418,13 +418,18 @@ export function tabApiFunctions(withCaller: TabAuthWrapper): HttpFunction[] {
         };
       },
     ),
-    fn(FunctionNames.tabCampaigns, 'campaigns', ['GET', 'POST'], async (req, { services, durable }, caller) => {
-      const reviews = await reviewsOf(services, durable);
-      if (req.method === 'GET') return { jsonBody: await reviews.campaigns(caller) };
-      const body = StartSchema.parse(await jsonOf(req));
-      const started = await reviews.start(caller, { definitionId: body.definitionId });
-      return { status: 'empty' in started ? 200 : 201, jsonBody: started };
-    }),
+    fn(
+      FunctionNames.tabCampaigns,
+      'campaigns',
+      ['GET', 'POST'],
+      async (req, { services, durable }, caller) => {
+        const reviews = await reviewsOf(services, durable);
+        if (req.method === 'GET') return { jsonBody: await reviews.campaigns(caller) };
+        const body = StartSchema.parse(await jsonOf(req));
+        const started = await reviews.start(caller, { definitionId: body.definitionId });
+        return { status: 'empty' in started ? 200 : 201, jsonBody: started };
+      },
+    ),
     fn(FunctionNames.tabDefinitions, 'definitions', ['GET'], async (_req, { services }, caller) => {
       if (caller.role !== 'admin') {
         throw new Refusal(

@@ -87,7 +87,9 @@ export async function detectHost(): Promise<TabHost> {
     theme: themeOf(query.get('theme')),
     async token() {
       const token = sessionStorage.getItem(LOCAL_TOKEN_KEY);
-      if (token) return token;
+      // The sign-in page notes when its token ends: an ended one signs in again rather than failing each call.
+      const endsAt = Number(sessionStorage.getItem(`${LOCAL_TOKEN_KEY}.expiresAt`) ?? Infinity);
+      if (token && endsAt - Date.now() > 30_000) return token;
       location.assign(signInUrl());
       // Navigation is under way; nothing more to do in this page.
       return new Promise<string>(() => undefined);

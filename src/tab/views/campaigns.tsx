@@ -25,7 +25,7 @@ import { DonutChart, HorizontalBarChart, type ChartProps } from '@fluentui/react
 import type { Campaign } from '../../domain/review/review.model';
 import type { CampaignProgress } from '../../ports/review-api.port';
 import type { DefinitionSummary } from '../../ports/tab-api.port';
-import { saveFile } from '../api';
+import { ApiError, saveFile } from '../api';
 import { when } from '../format';
 import { canWrite, useSession } from '../session';
 import { Problem } from './problem';
@@ -57,6 +57,7 @@ export function Campaigns(): ReactElement {
   const [definitionId, setDefinitionId] = useState('');
   const [selected, setSelected] = useState<string>();
   const [progress, setProgress] = useState<CampaignProgress>();
+  const [hidden, setHidden] = useState<string>();
   const [note, setNote] = useState('');
   const [error, setError] = useState<unknown>();
   const [notice, setNotice] = useState<string>();
@@ -80,10 +81,30 @@ export function Campaigns(): ReactElement {
 
   useEffect(() => {
     if (!selected) return;
-    api
-      .get<CampaignProgress>(`campaigns/${encodeURIComponent(selected)}/progress`)
-      .then(setProgress, setError);
-  }, [api, selected, campaigns]);
+    // A reviewer sees their campaigns but not everyone's progress (unless they sign it off): asking would only
+    // be refused, and every refusal is audited.
+    const chosen = campaigns?.find((x) => x.id === selected);
+    if (me.role === 'member' && chosen && chosen.signOffId !== me.objectId.toLowerCase()) {
+      setProgress(undefined);
+      setHidden(
+        'Progress by reviewer is shown to Attest admins, auditors and the manager who signs the campaign off.',
+      );
+      return;
+    }
+    api.get<CampaignProgress>(`campaigns/${encodeURIComponent(selected)}/progress`).then(
+      (p) => {
+        setProgress(p);
+        setHidden(undefined);
+      },
+      (err: unknown) => {
+        setProgress(undefined);
+        // A reviewer sees their campaigns but not everyone's progress: say so, it is not a failure.
+        if (err instanceof ApiError && err.status === 403)
+          setHidden(err.message.replace(/^Not allowed: /, ''));
+        else setError(err);
+      },
+    );
+  }, [api, selected, campaigns, me]);
 
   const act = async (label: string, run: () => Promise<unknown>) => {
     setBusy(true);
@@ -101,20 +122,33 @@ export function Campaigns(): ReactElement {
   };
 
   const chosenDefinition = definitions.find((d) => d.id === definitionId);
-  const c = progress?.campaign;
+  const c = progress?.campaign ?? campaigns?.find((x) => x.id === selected);
+  // The donut shows the current stage as it stands; the campaign's own counts are its final decisions.
+  const stage = progress?.stage;
   const overall: ChartProps = {
-    chartTitle: 'Overall progress',
-    chartData: c
+    chartTitle: stage ? `Stage ${stage.number} progress` : 'Final decisions',
+    chartData: stage
       ? [
-          { legend: 'Kept', data: c.counts.kept, color: tokens.colorPaletteGreenBackground3 },
-          { legend: 'Revoked', data: c.counts.revoked, color: tokens.colorPaletteRedBackground3 },
+          { legend: 'Kept', data: stage.kept, color: tokens.colorPaletteGreenBackground3 },
+          { legend: 'Revoked', data: stage.revoked, color: tokens.colorPaletteRedBackground3 },
+          { legend: 'Held for an admin', data: stage.held, color: tokens.colorPaletteMarigoldBackground3 },
           {
             legend: 'Pending',
-            data: Math.max(c.counts.items - c.counts.decided, 0),
+            data: Math.max(stage.items - stage.decided - stage.held, 0),
             color: tokens.colorNeutralForeground3,
           },
         ]
-      : [],
+      : c
+        ? [
+            { legend: 'Kept', data: c.counts.kept, color: tokens.colorPaletteGreenBackground3 },
+            { legend: 'Revoked', data: c.counts.revoked, color: tokens.colorPaletteRedBackground3 },
+            {
+              legend: 'Pending',
+              data: Math.max(c.counts.items - c.counts.decided, 0),
+              color: tokens.colorNeutralForeground3,
+            },
+          ]
+        : [],
   };
   const byReviewer: ChartProps[] = (progress?.byReviewer ?? []).map((r) => ({
     chartTitle: r.displayName,
@@ -211,9 +245,16 @@ export function Campaigns(): ReactElement {
             }
             action={<Badge color={statusColour(c.status)}>{c.status}</Badge>}
           />
+          {stage && (
+            <Text data-testid="stage-counts">
+              Stage {stage.number}: {stage.decided} of {stage.items} decided ({stage.kept} kept,{' '}
+              {stage.revoked} revoked
+              {stage.held ? `, ${stage.held} held for an admin` : ''}).
+            </Text>
+          )}
           <Text data-testid="campaign-counts">
-            {c.counts.decided} of {c.counts.items} decided: {c.counts.kept} kept, {c.counts.revoked} revoked,{' '}
-            {c.counts.applied} applied, {c.counts.failed} failed.
+            Final: {c.counts.decided} of {c.counts.items} decided: {c.counts.kept} kept, {c.counts.revoked}{' '}
+            revoked, {c.counts.applied} applied, {c.counts.failed} failed.
           </Text>
           {c.status === 'awaiting-confirmation' && c.guard && (
             <MessageBar intent="warning">
@@ -231,20 +272,33 @@ export function Campaigns(): ReactElement {
               {c.signedOff.note ? `: ${c.signedOff.note}` : ''}
             </Text>
           )}
-          <div className={styles.charts} data-testid="campaign-charts">
-            <DonutChart
-              data={overall}
-              innerRadius={55}
-              valueInsideDonut={`${c.counts.decided}/${c.counts.items}`}
-              hideLegend={false}
-              width={280}
-              height={220}
-            />
-            <div>
-              <Text weight="semibold">By reviewer</Text>
-              {byReviewer.length ? <HorizontalBarChart data={byReviewer} /> : <Text> No reviewers yet.</Text>}
+          {hidden && (
+            <MessageBar intent="info">
+              <MessageBarBody>{hidden}</MessageBarBody>
+            </MessageBar>
+          )}
+          {progress && (
+            <div className={styles.charts} data-testid="campaign-charts">
+              <DonutChart
+                data={overall}
+                innerRadius={55}
+                valueInsideDonut={
+                  stage ? `${stage.decided}/${stage.items}` : `${c.counts.decided}/${c.counts.items}`
+                }
+                hideLegend={false}
+                width={280}
+                height={220}
+              />
+              <div>
+                <Text weight="semibold">By reviewer</Text>
+                {byReviewer.length ? (
+                  <HorizontalBarChart data={byReviewer} />
+                ) : (
+                  <Text> No reviewers yet.</Text>
+                )}
+              </div>
             </div>
-          </div>
+          )}
           <div className={styles.row}>
             {admin && c.status === 'awaiting-confirmation' && (
               <Button

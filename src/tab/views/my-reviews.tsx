@@ -65,7 +65,11 @@ export function MyReviews(): ReactElement {
   const writer = canWrite(me);
   const [campaigns, setCampaigns] = useState<Campaign[]>([]);
   const [campaignId, setCampaignId] = useState<string>('');
-  const [state, setState] = useState<NonNullable<ItemQuery['state']>>('pending');
+  // Admins and auditors see every item of one campaign (state `all`); reviewers what waits on them.
+  const reader = me.role !== 'member';
+  const [state, setState] = useState<NonNullable<ItemQuery['state']>>(reader ? 'all' : 'pending');
+  // Readers wait for the campaign list, so the first page asked for is the first campaign's.
+  const [ready, setReady] = useState(!reader);
   const [recommendation, setRecommendation] = useState<keyof typeof RECOMMENDATIONS>('any');
   const [search, setSearch] = useState('');
   const [sort, setSort] = useState<NonNullable<ItemQuery['sort']>>('person');
@@ -78,8 +82,12 @@ export function MyReviews(): ReactElement {
   const [busy, setBusy] = useState(false);
 
   useEffect(() => {
-    api.get<Campaign[]>('campaigns').then(setCampaigns, setError);
-  }, [api]);
+    api.get<Campaign[]>('campaigns').then((list) => {
+      setCampaigns(list);
+      if (reader) setCampaignId((id) => id || (list[0]?.id ?? ''));
+      setReady(true);
+    }, setError);
+  }, [api, reader]);
 
   const query = useMemo(
     () => ({
@@ -111,9 +119,10 @@ export function MyReviews(): ReactElement {
   );
 
   useEffect(() => {
+    if (!ready) return;
     const t = setTimeout(() => void load(), search ? 250 : 0);
     return () => clearTimeout(t);
-  }, [load, search]);
+  }, [load, search, ready]);
 
   const items = page?.items ?? [];
   const decide = async (targets: ReviewItem[], decision: ReviewDecisionValue, bulk: boolean) => {
@@ -232,6 +241,7 @@ export function MyReviews(): ReactElement {
   ];
 
   const chosen = items.filter((i) => selected.has(i.itemId));
+  const selectable = writer && state === 'pending';
   return (
     <section className={styles.stack} aria-labelledby="my-reviews-title">
       <Text as="h2" id="my-reviews-title" size={500} weight="semibold">
@@ -325,7 +335,7 @@ export function MyReviews(): ReactElement {
         items={items}
         columns={columns}
         getRowId={(i: ReviewItem) => i.itemId}
-        selectionMode={writer && state === 'pending' ? 'multiselect' : undefined}
+        selectionMode={selectable ? 'multiselect' : undefined}
         selectedItems={selected}
         onSelectionChange={(_, d) => setSelected(new Set(d.selectedItems))}
         focusMode="composite"
@@ -333,7 +343,11 @@ export function MyReviews(): ReactElement {
         data-testid="review-items"
       >
         <DataGridHeader>
-          <DataGridRow selectionCell={{ checkboxIndicator: { 'aria-label': 'Select all rows' } }}>
+          <DataGridRow
+            selectionCell={
+              selectable ? { checkboxIndicator: { 'aria-label': 'Select all rows' } } : undefined
+            }
+          >
             {({ renderHeaderCell }) => <DataGridHeaderCell>{renderHeaderCell()}</DataGridHeaderCell>}
           </DataGridRow>
         </DataGridHeader>
@@ -341,9 +355,15 @@ export function MyReviews(): ReactElement {
           {({ item, rowId }) => (
             <DataGridRow<ReviewItem>
               key={rowId}
-              selectionCell={{
-                checkboxIndicator: { 'aria-label': `Select ${item.userDisplayName} in ${item.groupName}` },
-              }}
+              selectionCell={
+                selectable
+                  ? {
+                      checkboxIndicator: {
+                        'aria-label': `Select ${item.userDisplayName} in ${item.groupName}`,
+                      },
+                    }
+                  : undefined
+              }
             >
               {({ renderCell }) => <DataGridCell>{renderCell(item)}</DataGridCell>}
             </DataGridRow>
