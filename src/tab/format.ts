@@ -35,8 +35,10 @@ export function recommendationText(rec: Recommendation): string {
   return why.length ? `${head}: ${why.join('; ')}` : head;
 }
 
-/** Where an item stands for its reviewer. */
-export function itemState(item: ReviewItem): string {
+/** Where an item stands for its reviewer (`me`: their object id, to say where an item they handed on went). */
+export function itemState(item: ReviewItem, me?: string): string {
+  const handed = me && item.delegations.find((d) => d.stage === item.stage && d.from === me.toLowerCase());
+  if (handed && !item.final) return `Handed on to ${handed.to} (${when(handed.at)})`;
   if (item.final)
     return `${item.final === 'keep' ? 'Kept' : 'Revoked'}${item.outcome ? ` (${item.outcome})` : ''}`;
   const last = item.decisions[item.decisions.length - 1];

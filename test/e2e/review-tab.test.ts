@@ -213,6 +213,20 @@ test('a reviewer signs in locally, decides an item, bulk-revokes two, and the ca
   await page.getByText(new RegExp(`^${total - 3} of ${total - 3} items?$`)).waitFor();
   await shot(page, 'my-reviews-after-bulk');
 
+  // One more handed on to Kenji Watanabe; the reviewer still sees where it went.
+  await rows.nth(1).getByRole('checkbox').check();
+  await page.getByLabel('Hand on to (user name or object id)').fill('kenji.watanabe@contoso.example');
+  await page.getByRole('button', { name: 'Hand on selected (1)' }).click();
+  await page.getByText(/^1 item handed on to /).waitFor();
+  await page.getByText(new RegExp(`^${total - 4} of ${total - 4} items?$`)).waitFor();
+  await page.getByRole('combobox', { name: 'Show' }).click();
+  await page.getByRole('option', { name: 'Handed on' }).click();
+  await grid
+    .getByText(/^Handed on to /)
+    .first()
+    .waitFor();
+  await shot(page, 'my-reviews-handed-on');
+
   // The reviewer's Campaigns view lists the campaign and says why progress is not shown to them.
   await page.getByRole('tab', { name: 'Campaigns' }).click();
   await page.getByTestId('campaign-counts').waitFor();
@@ -252,6 +266,36 @@ test('an admin opens the campaign audit timeline with its chain-verified badge a
       .count(),
   ).toBeGreaterThan(0);
   await shot(page, 'audit-trail');
+
+  // Who has access: a person's memberships with the claims behind them, and a role's members.
+  await page.getByRole('tab', { name: 'Who has access' }).click();
+  await page.getByLabel('User principal name or object id').fill('alex.chen@contoso.example');
+  await page.getByRole('button', { name: 'Show access' }).click();
+  const byPerson = page.getByRole('table', { name: /^Access of Alex Chen/ });
+  await byPerson.getByRole('row', { name: /AWS Production \/ ReadOnly/ }).waitFor();
+  expect(await byPerson.getByRole('row', { name: /AWS Production \/ ReadOnly/ }).textContent()).toMatch(
+    /Outside Attest|Grant from request/,
+  );
+  await shot(page, 'who-has-access-person');
+  await page.getByRole('radio', { name: 'A group or app role' }).check();
+  await page.getByLabel('Group id or role (app/role)').fill('aws-production/readonly');
+  await page.getByRole('button', { name: 'Show access' }).click();
+  await page
+    .getByRole('table', { name: /^Access of AWS Production/ })
+    .getByText('Alex Chen')
+    .waitFor();
+  await shot(page, 'who-has-access-group');
+
+  // The campaign's results as CSV, from the Campaigns view.
+  await page.getByRole('tab', { name: 'Campaigns' }).click();
+  const [results] = await Promise.all([
+    page.waitForEvent('download'),
+    page.getByRole('button', { name: 'Results (CSV)' }).click(),
+  ]);
+  expect(results.suggestedFilename()).toBe(`attest-review-${campaign.id}.csv`);
+  const resultsFile = path.join(SHOTS, results.suggestedFilename());
+  await results.saveAs(resultsFile);
+  expect(fs.readFileSync(resultsFile, 'utf8').split(/\r?\n/).filter(Boolean).length).toBeGreaterThan(1);
 
   await page.getByRole('tab', { name: 'Evidence' }).click();
   const [download] = await Promise.all([

@@ -79,6 +79,7 @@ export function MyReviews(): ReactElement {
   const [notice, setNotice] = useState<string>();
   const [selected, setSelected] = useState<Set<TableRowId>>(new Set());
   const [reason, setReason] = useState('');
+  const [delegateTo, setDelegateTo] = useState('');
   const [busy, setBusy] = useState(false);
 
   useEffect(() => {
@@ -161,6 +162,39 @@ export function MyReviews(): ReactElement {
     }
   };
 
+  // Hands items to another reviewer (audited); the reason field goes with it. Grouped by campaign like decide.
+  const delegate = async (targets: ReviewItem[]) => {
+    const byCampaign = new Map<string, string[]>();
+    for (const i of targets)
+      byCampaign.set(i.campaignId, [...(byCampaign.get(i.campaignId) ?? []), i.itemId]);
+    setBusy(true);
+    setNotice(undefined);
+    try {
+      let handed = 0;
+      let to = delegateTo.trim();
+      for (const [cid, itemIds] of byCampaign) {
+        const r = await api.post<{ delegated: number; to: string }>(
+          `campaigns/${encodeURIComponent(cid)}/delegations`,
+          {
+            itemIds,
+            to,
+            ...(reason.trim() ? { reason: reason.trim() } : {}),
+          },
+        );
+        handed += r.delegated;
+        to = r.to;
+      }
+      setNotice(`${handed} item${handed === 1 ? '' : 's'} handed on to ${delegateTo.trim()} (${to}).`);
+      setDelegateTo('');
+      setReason('');
+      await load();
+    } catch (err) {
+      setError(err);
+    } finally {
+      setBusy(false);
+    }
+  };
+
   const columns: TableColumnDefinition<ReviewItem>[] = [
     createTableColumn<ReviewItem>({
       columnId: 'person',
@@ -207,7 +241,7 @@ export function MyReviews(): ReactElement {
     createTableColumn<ReviewItem>({
       columnId: 'state',
       renderHeaderCell: () => 'State',
-      renderCell: (i) => itemState(i),
+      renderCell: (i) => itemState(i, me.objectId),
     }),
     ...(writer
       ? [
@@ -319,6 +353,15 @@ export function MyReviews(): ReactElement {
           </Button>
           <Button disabled={busy || chosen.length === 0} onClick={() => void decide(chosen, 'revoke', true)}>
             Revoke selected ({chosen.length})
+          </Button>
+          <Field label="Hand on to (user name or object id)">
+            <Input value={delegateTo} onChange={(_, d) => setDelegateTo(d.value)} />
+          </Field>
+          <Button
+            disabled={busy || chosen.length === 0 || !delegateTo.trim()}
+            onClick={() => void delegate(chosen)}
+          >
+            Hand on selected ({chosen.length})
           </Button>
         </Toolbar>
       )}
