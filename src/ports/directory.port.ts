@@ -104,6 +104,16 @@ export interface Directory {
   /** Every direct member of the group that is a user, across all pages. Unknown group: DIRECTORY.NOT_FOUND. */
   groupMembers(groupId: string): Promise<DirectoryUser[]>;
 
+  /**
+   * Several groups at once, each with its kind and every direct member that is a user (all pages), in as few
+   * requests as the directory allows (Graph: the group and its first members page for 20 groups per `$batch`,
+   * then any further pages). A group the directory does not have maps to undefined. Optional: callers fall back
+   * to {@link getGroup} and {@link groupMembers} per group.
+   */
+  groupsWithMembers?(
+    groupIds: string[],
+  ): Promise<Map<string, { group: DirectoryGroup; members: DirectoryUser[] } | undefined>>;
+
   /** Whether the user is a direct member of the group. Unknown group: DIRECTORY.NOT_FOUND. */
   isMember(groupId: string, userId: string): Promise<boolean>;
 

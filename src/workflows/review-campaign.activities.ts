@@ -45,7 +45,7 @@ import {
   REVIEW_ERRORS,
   ReviewError,
 } from '../domain/review/review.rules';
-import type { DirectoryUser } from '../ports/directory.port';
+import type { DirectoryGroup, DirectoryUser } from '../ports/directory.port';
 import type { DurableClientPort } from '../ports/durable-client.port';
 import type { ReviewNotice, ReviewNoticeKind, ReviewNotifier } from '../ports/review-notifier.port';
 import type { ReviewStore, Versioned } from '../ports/review-store.port';
@@ -303,15 +303,23 @@ export async function reviewSnapshotChunk(
   const lookup = new ReviewerLookup(deps);
   const stage1 = stageOf(def, 1);
 
+  // The groups and their members in as few requests as the directory allows ($batch of 20 through Graph).
+  const listed = deps.directory.groupsWithMembers
+    ? await deps.directory.groupsWithMembers(groups.map((g) => g.groupId))
+    : undefined;
   const perGroup = await mapPool(groups, LOOKUP_CONCURRENCY, async (g) => {
-    const group = await deps.directory.getGroup(g.groupId);
-    if (!group) return undefined;
-    const [members, ledgerRows, findings] = await Promise.all([
-      deps.directory.groupMembers(g.groupId),
+    let found: { group: DirectoryGroup; members: DirectoryUser[] } | undefined;
+    if (listed) found = listed.get(g.groupId);
+    else {
+      const group = await deps.directory.getGroup(g.groupId);
+      found = group && { group, members: await deps.directory.groupMembers(g.groupId) };
+    }
+    if (!found) return undefined;
+    const [ledgerRows, findings] = await Promise.all([
       deps.ledger.byGroup(g.groupId),
       deps.reconcile.findings({ groupId: g.groupId }),
     ]);
-    return { g, group, members, ledgerRows, findings };
+    return { g, group: found.group, members: found.members, ledgerRows, findings };
   });
 
   const distinct = new Map<string, DirectoryUser>();
@@ -786,6 +794,14 @@ export async function reviewApply(
       outcome = 'cannot-apply';
       detail = `Graph cannot remove this membership: ${item.notRemovableBecause}`;
     } else {
+      // Marked first: a replay after a crash between the removal and the outcome knows it may have removed.
+      if (!item.applyingSince) {
+        await updateItem(deps, item.campaignId, item.itemId, (cur) =>
+          cur.outcome !== undefined || cur.applyingSince
+            ? undefined
+            : { ...cur, applyingSince: deps.clock.now().toISOString() },
+        );
+      }
       const r = await governedRemove(deps, { groupId: item.groupId, userId: item.userId, reason: 'review' });
       if (r.ok) {
         ended = r.endedRequestIds ?? [];
@@ -805,7 +821,12 @@ export async function reviewApply(
     }
     // The Attest requests whose grants the removal ended close as revoked by review.
     for (const requestId of ended) await closeRequest(deps, durable, item, requestId);
-    if (outcome !== 'kept') {
+    // A replay of an item audited before the crash keeps that result and writes no second event.
+    const earlier = item.applyingSince ? await appliedEvent(deps, item) : undefined;
+    if (earlier) {
+      outcome = earlier.outcome;
+      detail = earlier.detail;
+    } else if (outcome !== 'kept') {
       await deps.audit.append(
         reviewApplied(campaignCtx(item.campaignId, SYSTEM, `group:${item.groupId}/user:${item.userId}`), {
           itemId: item.itemId,
@@ -823,15 +844,11 @@ export async function reviewApply(
         }),
       );
     }
-    await updateItem(
-      deps,
-      item.campaignId,
-      item.itemId,
-      (cur) =>
-        cur.outcome !== undefined
-          ? undefined
-          : { ...cur, outcome, ...(detail ? { outcomeDetail: detail } : {}) },
-      v,
+    const result = outcome;
+    await updateItem(deps, item.campaignId, item.itemId, (cur) =>
+      cur.outcome !== undefined
+        ? undefined
+        : { ...cur, outcome: result, ...(detail ? { outcomeDetail: detail } : {}) },
     );
     out.processed++;
     if (outcome === 'applied') out.applied++;
@@ -841,6 +858,20 @@ export async function reviewApply(
     else out.kept++;
   });
   return out;
+}
+
+/** The `review.applied` event of an item, when its stream has one (a replay after a crash). */
+async function appliedEvent(
+  deps: ReviewDeps,
+  item: ReviewItem,
+): Promise<{ outcome: ApplyOutcome; detail?: string } | undefined> {
+  for await (const e of deps.audit.read(reviewStream(item.campaignId))) {
+    if (e.action === 'review.applied' && e.details.itemId === item.itemId) {
+      const d = e.details as { outcome: ApplyOutcome; detail?: string };
+      return { outcome: d.outcome, ...(d.detail ? { detail: d.detail } : {}) };
+    }
+  }
+  return undefined;
 }
 
 /** Raises Revoke (reason `review`) on the request's orchestration; a request already over is fine. */
@@ -919,4 +950,31 @@ export async function reviewComplete(
 /** The recommendation's reasons in words (for the CSV and the tab). */
 export function recommendationText(item: ReviewItem): string {
   return describeRecommendation(item.recommendation);
+}
+
+/**
+ * The whole snapshot of a stored campaign in one call, as the orchestration runs it (plan, chunks four at a
+ * time, open): for the bench and for tools that snapshot without the orchestration.
+ */
+export async function snapshotCampaign(
+  deps: WorkflowDeps,
+  campaignId: string,
+  chunksAtOnce = 4,
+): Promise<{ plan: PlanSummary; chunks: ChunkSummary[]; open: OpenResult }> {
+  const plan = await reviewPlan(deps, { campaignId });
+  const chunks: ChunkSummary[] = [];
+  for (let first = 0; first < plan.chunks; first += chunksAtOnce) {
+    const wave = [];
+    for (let index = first; index < Math.min(first + chunksAtOnce, plan.chunks); index++) {
+      wave.push(reviewSnapshotChunk(deps, { campaignId, index }));
+    }
+    chunks.push(...(await Promise.all(wave)));
+  }
+  const open = await reviewOpen(deps, {
+    campaignId,
+    groups: plan.groups,
+    notRemovable: chunks.reduce((n, c) => n + c.notRemovable, 0),
+    signInUnavailable: chunks.some((c) => c.signInUnavailable),
+  });
+  return { plan, chunks, open };
 }

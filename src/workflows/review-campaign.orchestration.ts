@@ -144,33 +144,43 @@ class CampaignFlow {
   private *runStage(stage: number, deadline: string, remindersBeforeMs: number[]): Gen<void> {
     const reminders = reminderTimes(this.now(), deadline, remindersBeforeMs);
     for (;;) {
+      // NB. Signals that came while an activity ran may sit in an older waiter: act on them before waiting.
+      if (yield* this.actOnSignals()) {
+        if (this.closing) return;
+        continue;
+      }
       const now = this.context.df.currentUtcDateTime.getTime();
       const nextReminder = reminders.find((t) => Date.parse(t) > now);
       const nextAt = nextReminder ?? deadline;
       if (Date.parse(nextAt) <= now) return;
       const timer = this.context.df.createTimer(new Date(nextAt));
       const winner = yield this.context.df.Task.any([this.waiter(), timer]);
-      if (winner === timer) {
-        if (nextReminder) {
-          yield* this.call(ActivityNames.reviewNotify, {
-            campaignId: this.input.campaignId,
-            stage,
-            at: this.now(),
-            kind: 'review-reminder',
-          });
-          continue;
-        }
-        return;
+      if (winner !== timer) {
+        if (!timer.isCompleted) timer.cancel();
+        continue;
       }
-      if (!timer.isCompleted) timer.cancel();
-      for (let s = this.take(); s; s = this.take()) {
-        if (s.kind === 'close') this.closing = true;
-        if (s.kind === 'confirm')
-          yield* this.call(ActivityNames.reviewRelease, { campaignId: this.input.campaignId });
-      }
-      yield* this.applyAll();
-      if (this.closing) return;
+      if (!nextReminder) return;
+      yield* this.call(ActivityNames.reviewNotify, {
+        campaignId: this.input.campaignId,
+        stage,
+        at: this.now(),
+        kind: 'review-reminder',
+      });
     }
+  }
+
+  /** Acts on every signal received: close, confirm (release held decisions), then carry out what is final. */
+  private *actOnSignals(): Gen<boolean> {
+    let any = false;
+    for (let s = this.take(); s; s = this.take()) {
+      any = true;
+      if (s.kind === 'close') this.closing = true;
+      if (s.kind === 'confirm') {
+        yield* this.call(ActivityNames.reviewRelease, { campaignId: this.input.campaignId });
+      }
+    }
+    if (any) yield* this.applyAll();
+    return any;
   }
 
   /** Waits until a signal of `kind` arrives; others are acted on meanwhile (apply) or remembered (close). */

@@ -116,6 +116,49 @@ describe('Graph simulator, called through createGraphClient', () => {
     });
   });
 
+  test('users filter by `id in (…)`, and with signInActivity a page holds at most 120 users, as in Graph', async () => {
+    const ids = [ALEX, PRIYA, CONTRACTOR];
+    const filter = encodeURIComponent(`id in (${ids.map((id) => `'${id.toUpperCase()}'`).join(',')})`);
+    const found = (await client
+      .api(`/users?$filter=${filter}&$select=id,signInActivity`)
+      .get()) as Collection<UserBody>;
+    expect(found.value.map((u) => u.id).sort()).toEqual([...ids].sort());
+    expect(found.value.every((u) => u.signInActivity !== undefined)).toBe(true);
+    const bad = await graphErrorOf(
+      client.api(`/users?$filter=${encodeURIComponent("id in ('a', true)")}`).get(),
+    );
+    expect(bad.statusCode).toBe(400);
+
+    // With signInActivity selected a page holds at most 120 users, whatever $top asks (checked on 130 users).
+    const big = tempDir();
+    fs.mkdirSync(path.join(big, 'graph-sim'), { recursive: true });
+    const tenant = demoTenant(new Date());
+    const template = tenant.users[0];
+    for (let i = 0; i < 130; i++) {
+      tenant.users.push({
+        ...template,
+        id: `00000000-0000-4000-8000-${String(i).padStart(12, '0')}`,
+        userPrincipalName: `bulk${i}@contoso.example`,
+      });
+    }
+    fs.writeFileSync(
+      path.join(big, 'graph-sim', 'tenant.json'),
+      JSON.stringify({ version: 1, tenant, issuedTokens: [] }),
+    );
+    const s2 = await start({ dataDir: big });
+    try {
+      const capped = (await s2.client
+        .api('/users?$select=id,signInActivity&$top=999')
+        .get()) as Collection<UserBody>;
+      expect(capped.value).toHaveLength(120);
+      expect(capped['@odata.nextLink']).toBeDefined();
+      const plain = (await s2.client.api('/users?$select=id&$top=999').get()) as Collection<UserBody>;
+      expect(plain.value.length).toBe(tenant.users.length);
+    } finally {
+      await s2.sim.close();
+    }
+  });
+
   test('a user can be read by userPrincipalName, case-insensitively', async () => {
     const user = (await client.api('/users/Alex.Chen@contoso.example').get()) as UserBody;
     expect(user.id).toBe(ALEX);

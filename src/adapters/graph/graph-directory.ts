@@ -50,6 +50,8 @@ const GROUP_SELECT = [
 
 /** Graph's largest page for directory object collections. */
 const PAGE_SIZE = 999;
+/** User ids per `id in (...)` filter: the number of values Graph is known to accept in one `in` clause. */
+const SIGN_IN_IDS_PER_FILTER = 15;
 
 /** Default and largest `top` of a UPN prefix search. */
 const DEFAULT_SEARCH_TOP = 25;
@@ -89,6 +91,7 @@ const PERMISSION: Record<Operation, string> = {
   managerChain: 'User.Read.All',
   groupOwners: 'GroupMember.Read.All',
   groupMembers: 'GroupMember.Read.All',
+  groupsWithMembers: 'GroupMember.Read.All',
   isMember: 'GroupMember.Read.All',
   memberGroupIds: 'GroupMember.Read.All and User.Read.All',
   addMember: 'GroupMember.ReadWrite.All',
@@ -585,6 +588,65 @@ export class GraphDirectory implements Directory {
     );
   }
 
+  async groupsWithMembers(
+    groupIds: string[],
+  ): Promise<Map<string, { group: DirectoryGroup; members: DirectoryUser[] } | undefined>> {
+    const op = 'groupsWithMembers';
+    const doing = `reading ${groupIds.length} groups and their members`;
+    const answers = await this.batched(
+      op,
+      groupIds.flatMap((id, i) => [
+        { id: `g-${i}`, method: 'GET' as const, url: `/groups/${seg(id)}?$select=${GROUP_SELECT.join(',')}` },
+        {
+          id: `m-${i}`,
+          method: 'GET' as const,
+          url: `/groups/${seg(id)}/members?$select=${USER_SELECT.join(',')}&$top=${PAGE_SIZE}`,
+        },
+      ]),
+      doing,
+    );
+    const out = new Map<string, { group: DirectoryGroup; members: DirectoryUser[] } | undefined>();
+    for (const [i, groupId] of groupIds.entries()) {
+      const g = answers.get(`g-${i}`);
+      const m = answers.get(`m-${i}`);
+      if (g?.status === 404) {
+        out.set(groupId, undefined);
+        continue;
+      }
+      for (const answer of [g, m]) {
+        if (answer?.status !== 200) {
+          const f = answer
+            ? batchFailure(answer)
+            : { message: 'Graph returned no answer for this request in the batch.' };
+          throw directoryError(op, f, `reading group ${groupId} and its members`, groupId);
+        }
+      }
+      const gg = (g as GraphBatchResponse).body as GraphGroup;
+      const first = (m as GraphBatchResponse).body as GraphPage;
+      const members = (first.value ?? []).filter(isUser).map(toUser);
+      // NB. Pages after the first follow their nextLink one by one: Graph gives no way to batch a page not yet known.
+      let url = first['@odata.nextLink'];
+      while (url) {
+        const page = await this.page(op, groupId, url, `reading the members of group ${groupId}`);
+        members.push(...page.value.filter(isUser).map(toUser));
+        url = page['@odata.nextLink'];
+      }
+      out.set(groupId, {
+        group: {
+          id: gg.id,
+          displayName: gg.displayName ?? '',
+          groupTypes: gg.groupTypes ?? [],
+          securityEnabled: gg.securityEnabled === true,
+          mailEnabled: gg.mailEnabled === true,
+          onPremisesSyncEnabled: gg.onPremisesSyncEnabled === true,
+          isAssignableToRole: gg.isAssignableToRole === true,
+        },
+        members,
+      });
+    }
+    return out;
+  }
+
   async getGroup(groupId: string): Promise<DirectoryGroup | undefined> {
     if (groupId.trim() === '') return undefined;
     try {
@@ -678,29 +740,44 @@ export class GraphDirectory implements Directory {
     }
   }
 
+  /**
+   * The sign-ins of up to {@link SIGN_IN_IDS_PER_FILTER} users per sub-request (`/users?$filter=id in (...)`),
+   * 20 sub-requests per `$batch`: 300 users per HTTP request, where one `/users/{id}` per user would take 20.
+   */
   async lastSignIns(userIds: string[]): Promise<Map<string, Date | null>> {
-    const ids = [...new Set(userIds)];
+    const ids = [...new Set(userIds.map((id) => id.toLowerCase()))];
     const out = new Map<string, Date | null>();
     if (ids.length === 0) return out;
+    const chunks: string[][] = [];
+    for (let i = 0; i < ids.length; i += SIGN_IN_IDS_PER_FILTER)
+      chunks.push(ids.slice(i, i + SIGN_IN_IDS_PER_FILTER));
+    const doing = `reading the last sign-in of ${ids.length} users`;
     const answers = await this.batched(
       'lastSignIns',
-      ids.map((id, i) => ({
+      chunks.map((chunk, i) => ({
         id: String(i),
         method: 'GET' as const,
-        url: `/users/${seg(id)}?$select=id,signInActivity`,
+        url: `/users?$filter=${odataQueryValue(`id in (${chunk.map(odataString).join(',')})`)}&$select=id,signInActivity&$top=${SIGN_IN_IDS_PER_FILTER}`,
       })),
-      `reading the last sign-in of ${ids.length} users`,
+      doing,
     );
-    for (const [i, userId] of ids.entries()) {
+    for (const [i, chunk] of chunks.entries()) {
       const answer = answers.get(String(i));
-      if (answer?.status === 200) out.set(userId, lastSignIn(answer.body as GraphObject));
-      else if (answer?.status !== 404) {
+      if (answer?.status !== 200) {
         const f = answer
           ? batchFailure(answer)
           : { message: 'Graph returned no answer for this request in the batch.' };
-        throw directoryError('lastSignIns', f, `reading the last sign-in of user ${userId}`, userId);
+        throw directoryError('lastSignIns', f, doing, chunk[0]);
+      }
+      let page = answer.body as GraphPage;
+      for (;;) {
+        for (const o of page.value ?? []) out.set(o.id.toLowerCase(), lastSignIn(o));
+        const next = page['@odata.nextLink'];
+        if (!next) break;
+        page = await this.page('lastSignIns', chunk[0], next, doing);
       }
     }
+    // Ids Graph did not return are users it does not know (deleted): absent from the map, as documented.
     return out;
   }
 

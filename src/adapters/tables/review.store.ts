@@ -27,6 +27,27 @@ import { TableNames } from './table-names';
 
 /** Entities per entity-group transaction (the service's limit). */
 const BATCH = 100;
+/** Characters per string property (the service allows 32K UTF-16 characters) and properties per row. */
+const CHUNK_CHARS = 30000;
+const MAX_CHUNKS = 14;
+
+/** JSON in `doc`, `doc1`, … (a campaign naming 1,000 groups in its scope outgrows one property). */
+function docProps(value: unknown): Record<string, string | number> {
+  const json = JSON.stringify(value);
+  const parts = Math.max(1, Math.ceil(json.length / CHUNK_CHARS));
+  if (parts > MAX_CHUNKS) throw new Error(`A review row of ${json.length} characters is too large to store.`);
+  const out: Record<string, string | number> = { parts };
+  for (let i = 0; i < parts; i++)
+    out[i === 0 ? 'doc' : `doc${i}`] = json.slice(i * CHUNK_CHARS, (i + 1) * CHUNK_CHARS);
+  return out;
+}
+
+function fromDoc<T>(row: Record<string, unknown>): T {
+  const parts = typeof row.parts === 'number' ? row.parts : 1;
+  let json = '';
+  for (let i = 0; i < parts; i++) json += String(row[i === 0 ? 'doc' : `doc${i}`] ?? '');
+  return JSON.parse(json) as T;
+}
 const CAMPAIGN_ROW = 'campaign';
 const scopeRow = (i: number) => `scope-${String(i).padStart(5, '0')}`;
 const q = (s: string) => s.replace(/'/g, "''");
@@ -57,19 +78,36 @@ function itemRow(item: ReviewItem): ItemRow {
   };
 }
 
-/** Submits upserts in transactions of at most 100, per partition. */
-async function upsertAll(
+/**
+ * Writes rows in transactions of at most 100, per partition: inserts first (the usual case, and the cheaper one
+ * for the service to check), and a transaction that finds a row already there (a replayed snapshot chunk) again
+ * as upserts.
+ */
+async function writeAll(
   table: TableClient,
   rows: { partitionKey: string; rowKey: string }[],
-): Promise<void> {
+): Promise<number> {
   const byPk = new Map<string, { partitionKey: string; rowKey: string }[]>();
-  for (const r of rows) byPk.set(r.partitionKey, [...(byPk.get(r.partitionKey) ?? []), r]);
+  for (const r of rows) {
+    const list = byPk.get(r.partitionKey);
+    if (list) list.push(r);
+    else byPk.set(r.partitionKey, [r]);
+  }
+  let transactions = 0;
   for (const part of byPk.values()) {
     for (let i = 0; i < part.length; i += BATCH) {
-      const actions: TransactionAction[] = part.slice(i, i + BATCH).map((r) => ['upsert', r, 'Replace']);
-      await table.submitTransaction(actions);
+      const chunk = part.slice(i, i + BATCH);
+      transactions++;
+      try {
+        await table.submitTransaction(chunk.map((r): TransactionAction => ['create', r]));
+      } catch (err) {
+        if (status(err) !== 409) throw err;
+        transactions++;
+        await table.submitTransaction(chunk.map((r): TransactionAction => ['upsert', r, 'Replace']));
+      }
     }
   }
+  return transactions;
 }
 
 /** Campaigns, items and the reviewer index on their tables, and the review notices' outbox. */
@@ -109,7 +147,7 @@ export class TableReviewStore implements ReviewStore, ReviewNotifier {
       await this.t.campaigns.createEntity({
         partitionKey: idKey(campaign.id),
         rowKey: CAMPAIGN_ROW,
-        doc: JSON.stringify(campaign),
+        ...docProps(campaign),
       });
       return true;
     } catch (err) {
@@ -120,8 +158,8 @@ export class TableReviewStore implements ReviewStore, ReviewNotifier {
 
   async getCampaign(id: string): Promise<Versioned<Campaign> | undefined> {
     try {
-      const row = await this.t.campaigns.getEntity<{ doc: string }>(idKey(id), CAMPAIGN_ROW);
-      return { value: JSON.parse(row.doc) as Campaign, etag: row.etag };
+      const row = await this.t.campaigns.getEntity<Record<string, unknown>>(idKey(id), CAMPAIGN_ROW);
+      return { value: fromDoc<Campaign>(row), etag: row.etag as string };
     } catch (err) {
       if (status(err) === 404) return undefined;
       throw err;
@@ -131,7 +169,7 @@ export class TableReviewStore implements ReviewStore, ReviewNotifier {
   async putCampaign(campaign: Campaign, etag: string): Promise<boolean> {
     try {
       await this.t.campaigns.updateEntity(
-        { partitionKey: idKey(campaign.id), rowKey: CAMPAIGN_ROW, doc: JSON.stringify(campaign) },
+        { partitionKey: idKey(campaign.id), rowKey: CAMPAIGN_ROW, ...docProps(campaign) },
         'Replace',
         { etag },
       );
@@ -163,10 +201,10 @@ export class TableReviewStore implements ReviewStore, ReviewNotifier {
 
   async listCampaigns(): Promise<Campaign[]> {
     const out: Campaign[] = [];
-    for await (const row of this.t.campaigns.listEntities<{ doc: string }>({
+    for await (const row of this.t.campaigns.listEntities<Record<string, unknown>>({
       queryOptions: { filter: `RowKey eq '${CAMPAIGN_ROW}'` },
     })) {
-      out.push(JSON.parse(row.doc) as Campaign);
+      out.push(fromDoc<Campaign>(row));
     }
     return out.sort((a, b) => (a.startedAt < b.startedAt ? 1 : -1));
   }
@@ -177,8 +215,7 @@ export class TableReviewStore implements ReviewStore, ReviewNotifier {
       rowKey: scopeRow(i),
       doc: JSON.stringify(c),
     }));
-    this.transactions += Math.ceil(rows.length / BATCH);
-    await upsertAll(this.t.campaigns, rows);
+    this.transactions += await writeAll(this.t.campaigns, rows);
   }
 
   async scopeChunk(campaignId: string, index: number): Promise<{ groupId: string; roleRef?: string }[]> {
@@ -199,12 +236,8 @@ export class TableReviewStore implements ReviewStore, ReviewNotifier {
         rowKey: idKey(item.itemId),
       })),
     );
-    this.transactions += Math.ceil(rows.length / BATCH);
-    await upsertAll(this.t.items, rows);
-    const pks = new Map<string, number>();
-    for (const r of index) pks.set(r.partitionKey, (pks.get(r.partitionKey) ?? 0) + 1);
-    for (const n of pks.values()) this.transactions += Math.ceil(n / BATCH);
-    await upsertAll(this.t.assignments, index);
+    this.transactions += await writeAll(this.t.items, rows);
+    this.transactions += await writeAll(this.t.assignments, index);
   }
 
   async getItem(campaignId: string, itemId: string): Promise<Versioned<ReviewItem> | undefined> {

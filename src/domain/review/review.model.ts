@@ -138,6 +138,8 @@ export interface ReviewItem {
   readonly final?: ReviewDecisionValue;
   readonly outcome?: ApplyOutcome;
   readonly outcomeDetail?: string;
+  /** Set just before a revocation is carried out, so a replay after a crash knows it may have happened. */
+  readonly applyingSince?: string;
   /** A bulk decision held by the mass-removal guard until an admin confirms it (then it becomes a decision). */
   readonly held?: StageDecision;
   /** The reviewers the item had at its current stage before any delegation (so the original sees where it went). */

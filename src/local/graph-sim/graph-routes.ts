@@ -212,8 +212,9 @@ function page(
   req: SimRequest,
   items: Record<string, unknown>[],
   odataContext: string,
+  maxPage = 999,
 ): Record<string, unknown> {
-  const size = pageSize(req.query);
+  const size = Math.min(pageSize(req.query), maxPage);
   const offset = pageOffset(req.query);
   const value = items.slice(offset, offset + size);
   const body: Record<string, unknown> = { '@odata.context': odataContext };
@@ -265,6 +266,9 @@ function requireGroup(ctx: RouteContext, id: string): SimGroup {
 const json = (body: unknown, status = 200): SimResponse => ({ status, headers: {}, body });
 const empty = (status: number): SimResponse => ({ status, headers: {} });
 
+/** Graph's page size limit when listing users with signInActivity. */
+const SIGN_IN_PAGE_MAX = 120;
+
 function listUsers(ctx: RouteContext, req: SimRequest): SimResponse {
   const select = parseSelect(req.query, USER_SELECTABLE, USER_TYPE);
   const users = filtered(ctx.store.tenant.users, req.query, USER_FILTERABLE, USER_TYPE);
@@ -274,6 +278,8 @@ function listUsers(ctx: RouteContext, req: SimRequest): SimResponse {
       req,
       users.map((u) => userView(u, select)),
       contextUrl(ctx, 'users', select),
+      // As Graph: with signInActivity selected, a page holds at most 120 users whatever $top asks.
+      select?.includes('signInActivity') ? SIGN_IN_PAGE_MAX : 999,
     ),
   );
 }

@@ -22,7 +22,8 @@ type Node =
   | { op: 'and' | 'or'; left: Node; right: Node }
   | { op: 'not'; operand: Node }
   | { op: 'eq' | 'ne'; property: string; value: Literal }
-  | { op: 'startswith'; property: string; value: string };
+  | { op: 'startswith'; property: string; value: string }
+  | { op: 'in'; property: string; values: Literal[] };
 
 function tokenize(text: string): Token[] {
   const tokens: Token[] = [];
@@ -152,6 +153,18 @@ class Parser {
     const opToken = this.peek();
     if (opToken?.kind !== 'ident') return this.fail(opToken?.pos);
     const op = opToken.value.toLowerCase();
+    if (op === 'in') {
+      // `id in ('a','b')`: a parenthesised, comma-separated list of literals.
+      this.i++;
+      this.punct('(');
+      const values: Literal[] = [this.literal()];
+      while (this.peek()?.kind === 'punct' && this.peek()?.value === ',') {
+        this.i++;
+        values.push(this.literal());
+      }
+      this.punct(')');
+      return { op: 'in', property: t.value, values };
+    }
     if (op !== 'eq' && op !== 'ne') {
       throw new ODataFilterError(
         `Invalid filter clause: operator '${opToken.value}' is not supported in '${this.text}'.`,
@@ -207,6 +220,16 @@ export function compileFilter<T extends object>(
         return;
       default: {
         const type = typeOf(node.property);
+        if (node.op === 'in') {
+          for (const v of node.values) {
+            if (v !== null && typeof v !== type) {
+              throw new ODataFilterError(
+                `Invalid filter clause: a ${type} property '${node.property}' cannot be compared with ${JSON.stringify(v)}.`,
+              );
+            }
+          }
+          return;
+        }
         const litType = node.value === null ? null : typeof node.value;
         if (node.op === 'startswith' && type !== 'string') {
           throw new ODataFilterError(
@@ -236,6 +259,10 @@ export function compileFilter<T extends object>(
         return norm(read(entity, node.property)) === norm(node.value);
       case 'ne':
         return norm(read(entity, node.property)) !== norm(node.value);
+      case 'in': {
+        const v = norm(read(entity, node.property));
+        return node.values.some((x) => norm(x) === v);
+      }
       case 'startswith': {
         const v = read(entity, node.property);
         return typeof v === 'string' && v.toLowerCase().startsWith(node.value.toLowerCase());
