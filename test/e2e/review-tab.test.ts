@@ -390,3 +390,38 @@ test('the tab API pages items with a cursor and refuses bad input with a message
   const none = await fetch(`${host.url}${API}/items`);
   expect(none.status).toBe(401);
 });
+
+test('an admin closes the campaign, and the sign-off manager signs it off in the tab', async () => {
+  const page = await signedInPage(adminToken);
+  await page.goto(tabUrl({ view: 'campaigns' }));
+  await page.getByRole('button', { name: 'Close now' }).click();
+  await page.getByText('Campaign closed: the default decision applies to what is left.').waitFor();
+  // Two revocations of 13 (15%) stay under the guard's 20%: the default (the recommendation) applies and the
+  // campaign completes without waiting for a confirmation.
+  const now = await eventually(
+    async () => {
+      const c = (await api<Campaign[]>(adminToken, 'GET', 'campaigns')).find((x) => x.id === campaign.id);
+      return c && c.status !== 'active' && c.status !== 'applying' ? c : undefined;
+    },
+    60000,
+    'the campaign to close',
+  );
+  expect(now.status).toBe('completed');
+  await page.reload();
+  await page.getByText('completed', { exact: true }).waitFor();
+  await shot(page, 'campaigns-completed');
+  await page.context().close();
+
+  // The named sign-off manager acknowledges the result in the tab.
+  const signOff = await signedInPage(await tokenFor(campaign.definition.signOff));
+  await signOff.goto(tabUrl({ view: 'campaigns' }));
+  await signOff.getByLabel('Sign-off note').fill('Reviewed with the security team');
+  await signOff.getByRole('button', { name: 'Sign off' }).click();
+  await signOff.getByText('Campaign signed off.').waitFor();
+  await signOff.getByText(/^Signed off by /).waitFor();
+  await shot(signOff, 'campaigns-signed-off');
+  await signOff.context().close();
+  const done = (await api<Campaign[]>(adminToken, 'GET', 'campaigns')).find((x) => x.id === campaign.id);
+  expect(done?.status).toBe('signed-off');
+  expect(done?.signedOff?.note).toBe('Reviewed with the security team');
+});
