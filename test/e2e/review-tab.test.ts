@@ -19,6 +19,8 @@ import {
   demoUserId,
 } from '../../src/local/graph-sim/demo-tenant';
 import type { CampaignProgress, ItemPage } from '../../src/ports/review-api.port';
+import { tabApiFunctions } from '../../src/functions/tab-api';
+import { tabRoute } from '../../src/functions/tab-route';
 import { launchChromium } from '../support/browser';
 import { ANY_PORTS, ENTRY, startHostProcess, type HostProcess } from '../support/host-process';
 import { eventually } from '../support/storage';
@@ -387,8 +389,43 @@ test('the tab API pages items with a cursor and refuses bad input with a message
   });
   expect(bad.status).toBe(400);
   expect(((await bad.json()) as { error: string }).error).toMatch(/state/);
-  const none = await fetch(`${host.url}${API}/items`);
-  expect(none.status).toBe(401);
+  // Every route of the tab API is behind the token check: without one, 401 and a WWW-Authenticate challenge.
+  for (const fn of tabApiFunctions(tabRoute)) {
+    for (const method of fn.methods) {
+      const res = await fetch(`${host.url}/api/${fn.route.replace(/\{\w+\}/g, 'x')}`, { method });
+      expect({ route: `${method} ${fn.route}`, status: res.status }).toEqual({
+        route: `${method} ${fn.route}`,
+        status: 401,
+      });
+      expect(res.headers.get('www-authenticate')).toMatch(/^Bearer/);
+    }
+  }
+
+  // Someone else's item: refused (403) with why; a bad period or stream name: 400 saying what to send.
+  const all = await api<ItemPage>(
+    adminToken,
+    'GET',
+    `items?state=all&campaignId=${campaign.id}&pageSize=500`,
+  );
+  const notHers = all.items.find((i) => !i.reviewerIds.includes(reviewer.id));
+  if (!notHers) throw new Error('every item is the reviewer’s');
+  const other = await fetch(`${host.url}${API}/campaigns/${campaign.id}/decisions`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+    body: JSON.stringify({ decisions: [{ itemId: notHers.itemId, decision: 'revoke' }] }),
+  });
+  expect(other.status).toBe(403);
+  expect(((await other.json()) as { error: string }).error.length).toBeGreaterThan(20);
+  const period = await fetch(`${host.url}${API}/evidence?from=2026-12-01&to=2026-11-01`, {
+    headers: { authorization: `Bearer ${adminToken}` },
+  });
+  expect(period.status).toBe(400);
+  expect(((await period.json()) as { error: string }).error).toMatch(/from must be before to/);
+  const stream = await fetch(`${host.url}${API}/audit/${encodeURIComponent('anything-else')}`, {
+    headers: { authorization: `Bearer ${adminToken}` },
+  });
+  expect(stream.status).toBe(400);
+  expect(((await stream.json()) as { error: string }).error).toMatch(/request-… or review-…/);
 });
 
 test('an admin closes the campaign, and the sign-off manager signs it off in the tab', async () => {
