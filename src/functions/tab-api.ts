@@ -448,20 +448,32 @@ export function tabApiFunctions(withCaller: TabAuthWrapper): HttpFunction[] {
         return { jsonBody: await (await reviewsOf(services, durable)).progress(caller, campaignIdOf(req)) };
       },
     ),
+    // NB. Literal last segments, no `{action}`: Azure tries routes in the order of function names, so a
+    // parameter there would catch .../decisions before the function meant for it.
     fn(
-      FunctionNames.tabCampaignAction,
-      'campaigns/{campaignId}/{action}',
+      FunctionNames.tabConfirm,
+      'campaigns/{campaignId}/confirm',
+      ['POST'],
+      async (req, { services, durable }, caller) => ({
+        jsonBody: await (await reviewsOf(services, durable)).confirmGuard(caller, campaignIdOf(req)),
+      }),
+    ),
+    fn(
+      FunctionNames.tabClose,
+      'campaigns/{campaignId}/close',
+      ['POST'],
+      async (req, { services, durable }, caller) => ({
+        jsonBody: await (await reviewsOf(services, durable)).close(caller, campaignIdOf(req)),
+      }),
+    ),
+    fn(
+      FunctionNames.tabSignOff,
+      'campaigns/{campaignId}/signoff',
       ['POST'],
       async (req, { services, durable }, caller) => {
         const campaignId = campaignIdOf(req);
-        const action = z
-          .enum(['confirm', 'close', 'signoff'], { message: 'use confirm, close or signoff' })
-          .parse(req.params.action);
-        const reviews = await reviewsOf(services, durable);
-        if (action === 'confirm') return { jsonBody: await reviews.confirmGuard(caller, campaignId) };
-        if (action === 'close') return { jsonBody: await reviews.close(caller, campaignId) };
         const { note } = SignOffSchema.parse(await jsonOf(req));
-        return { jsonBody: await reviews.signOff(caller, campaignId, note) };
+        return { jsonBody: await (await reviewsOf(services, durable)).signOff(caller, campaignId, note) };
       },
     ),
     fn(
