@@ -208,9 +208,13 @@ test('a reviewer signs in locally, decides an item, bulk-revokes two, and the ca
   await page.getByText(new RegExp(`^${total - 1} of ${total - 1} items?$`)).waitFor();
 
   const rows = grid.getByRole('row');
-  await rows.nth(1).getByRole('checkbox').check();
-  await rows.nth(2).getByRole('checkbox').check();
-  await page.getByRole('button', { name: 'Revoke selected (2)' }).click();
+  // By keyboard only: Space selects the focused row's checkbox, the arrow key moves to the next row.
+  await rows.nth(1).getByRole('checkbox').focus();
+  await page.keyboard.press('Space');
+  await page.keyboard.press('ArrowDown');
+  await page.keyboard.press('Space');
+  await page.getByRole('button', { name: 'Revoke selected (2)' }).focus();
+  await page.keyboard.press('Enter');
   await page.getByText(/^2 items revoked\./).waitFor();
   await page.getByText(new RegExp(`^${total - 3} of ${total - 3} items?$`)).waitFor();
   await shot(page, 'my-reviews-after-bulk');
