@@ -27,7 +27,9 @@ import * as review from '../workflows/review-campaign.activities';
 import { reviewCampaignOrchestration } from '../workflows/review-campaign.orchestration';
 import { REVIEW_SCHEDULE_TIMER, startDueCampaigns } from '../workflows/review-schedule';
 import type { ActivityContext, ActivityFunction, FunctionDefinition } from './function-types';
+import { tabApiFunctions } from './tab-api';
 import { tabAuthFunctions } from './tab-auth.functions';
+import { tabRoute } from './tab-route';
 import { tabStaticFunction } from './tab-static';
 
 /** An activity entry: validates that an input arrived, then calls the workflow's activity with the ports. */
@@ -65,6 +67,8 @@ export function buildFunctionList(config: AttestConfig): FunctionDefinition[] {
     // The review tab: its static files at /api/tab/{*path} (the manifest's contentUrl) and its sign-in routes.
     tabStaticFunction(),
     ...tabAuthFunctions(config),
+    // The tab's API at /api/tabapi/v1/..., every route behind the tab's token validation.
+    ...tabApiFunctions(tabRoute),
     {
       kind: 'timer',
       name: FunctionNames.auditDigest,
