@@ -5,6 +5,7 @@
 import { handleBotRequest } from '../adapters/teams/bot-endpoint';
 import { AccessRequestService } from '../workflows/access-request.service';
 import type { AttestConfig } from '../config/config';
+import { reviewTabLink } from './composition';
 import * as activities from '../workflows/access-request.activities';
 import { accessRequestOrchestration } from '../workflows/access-request.orchestration';
 import type {
@@ -62,6 +63,13 @@ export function buildFunctionList(config: AttestConfig): FunctionDefinition[] {
           deps: await services.workflow(),
           service: (deps, requesterFacts) =>
             new AccessRequestService(deps, durable, undefined, requesterFacts),
+          // The review card's Keep and Revoke: decided through the same ReviewApi as the tab, authorised there.
+          ...(services.reviews && {
+            reviews: {
+              api: await services.reviews(durable),
+              tabUrl: (campaignId: string) => reviewTabLink(config, campaignId),
+            },
+          }),
         })),
     },
     // The review tab: its static files at /api/tab/{*path} (the manifest's contentUrl) and its sign-in routes.
