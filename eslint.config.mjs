@@ -10,12 +10,13 @@ export default tseslint.config(
       '.attest/**',
       'test-results/**',
       'src/tab/dist/**',
+      'test-artifacts/**',
     ],
   },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {
-    files: ['**/*.ts'],
+    files: ['**/*.ts', '**/*.tsx'],
     rules: {
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
       'no-restricted-properties': [

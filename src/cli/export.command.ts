@@ -9,7 +9,8 @@ import { Readable, type Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { stringify } from 'csv-stringify';
 import { lifecycleRows } from '../domain/evidence/lifecycle-rows.projection';
-import { LIFECYCLE_HEADER, toCsvCells, toJsonRecord } from '../domain/evidence/lifecycle-row.model';
+import { toCsvCells, toJsonRecord } from '../domain/evidence/lifecycle-row.model';
+import { LIFECYCLE_CSV_OPTIONS } from '../adapters/evidence/lifecycle-csv';
 import type { AuditEvent, AuditLogPort } from '../ports/audit-log.port';
 
 /** The export's options as given on the command line. */
@@ -212,13 +213,7 @@ export async function runExport(
   const source = Readable.from(records());
   try {
     if (options.format === 'csv') {
-      // NB. quote bare CR and LF too: csv-stringify only quotes the record delimiter (CRLF) by itself.
-      const csv = stringify({
-        header: true,
-        columns: [...LIFECYCLE_HEADER],
-        record_delimiter: 'windows',
-        quoted_match: /[\r\n]/,
-      });
+      const csv = stringify(LIFECYCLE_CSV_OPTIONS);
       await pipeline(source, csv, target.stream);
     } else {
       await pipeline(source, target.stream);

@@ -16,6 +16,9 @@ import { TableReviewStore } from '../adapters/tables/review.store';
 import { ReviewService } from '../workflows/review.service';
 import { createTeamsChannel, type TeamsChannel } from '../adapters/teams/teams-channel';
 import { TeamsNotifier } from '../adapters/teams/teams-notifier';
+import { TeamsReviewNotifier } from '../adapters/teams/teams-review-notifier';
+import { GraphMailer } from '../adapters/graph/graph-mailer';
+import { reviewsTabUrl } from '../adapters/cards/review.card';
 import type { TableFactory } from '../adapters/tables/table-client-factory';
 import { TableNames } from '../adapters/tables/table-names';
 import type { AttestConfig } from '../config/config';
@@ -46,6 +49,8 @@ export interface HostServicesOptions {
   teams?: boolean;
   /** Started once the catalog is loaded: checks it against the directory in the background. */
   catalogCheck?: BackgroundCatalogCheck;
+  /** The local host's URL once it is bound (links to the tab where Teams cannot open it). */
+  hostUrl?: () => string | undefined;
 }
 
 /** The workflow's ports, the Teams channel and the catalog in use. */
@@ -64,10 +69,8 @@ export function hostServicesFactory(opts: HostServicesOptions): () => Promise<Ho
   const build = async (): Promise<HostServices> => {
     const { config, tables, graph, clock } = opts;
     // Every group write of this process shares one pacer: Graph's write quota is per app and tenant.
-    const directory = pacedDirectory(
-      new GraphDirectory(createGraphClient({ baseUrl: graph.baseUrl, getToken: graph.getToken })),
-      new WritePacer(GRAPH_WRITE_QUOTA),
-    );
+    const graphClient = createGraphClient({ baseUrl: graph.baseUrl, getToken: graph.getToken });
+    const directory = pacedDirectory(new GraphDirectory(graphClient), new WritePacer(GRAPH_WRITE_QUOTA));
     const audit = new AuditLogStore({
       table: tables.client(TableNames.auditLog),
       digests: tables.client(TableNames.auditDigests),
@@ -123,7 +126,20 @@ export function hostServicesFactory(opts: HostServicesOptions): () => Promise<Ho
       adminGroupId: config.adminGroupId,
       ticketTarget: config.tickets.mode === 'none' ? undefined : config.tickets.mode,
       reviews,
-      reviewNotifier: reviews,
+      // Review notices: kept in the review store's outbox, and where the bot runs, delivered as the review card
+      // in Teams or by e-mail (Graph sendMail from ATTEST_MAIL_SENDER) to reviewers the bot cannot reach.
+      reviewNotifier: teams
+        ? new TeamsReviewNotifier({
+            outbox: reviews,
+            conversations: teams.conversations,
+            deliveries: teams.deliveries,
+            queue: teams.queue,
+            references: teams.references,
+            directory,
+            mailer: new GraphMailer(graphClient, config.mail.sender),
+            tabUrl: (campaignId) => reviewTabLink(config, campaignId, opts.hostUrl?.()),
+          })
+        : reviews,
     };
     return { deps, teams, catalog: inUse };
   };
@@ -134,6 +150,18 @@ export function hostServicesFactory(opts: HostServicesOptions): () => Promise<Ho
     });
     return pending;
   };
+}
+
+/**
+ * Where a review card or e-mail sends a reviewer: the Access reviews tab in Teams (a deep link with the Teams
+ * app id, or the bot's app id when ATTEST_TEAMS_APP_ID is unset); with neither (the local host, whose
+ * Playground cannot open tabs), the tab as the local host serves it, in the browser.
+ */
+export function reviewTabLink(config: AttestConfig, campaignId: string, localHostUrl?: string): string {
+  const appId = config.teamsAppId ?? ('appId' in config.bot ? config.bot.appId : undefined);
+  if (appId) return reviewsTabUrl(appId, campaignId);
+  const base = localHostUrl ?? `http://127.0.0.1:${config.local.httpPort}`;
+  return `${base}/api/tab/index.html?view=reviews&campaign=${encodeURIComponent(campaignId)}`;
 }
 
 /**
@@ -159,11 +187,13 @@ export function appServices(opts: {
           log: opts.log ?? ((line) => console.log(line)),
           retryDelayMs: opts.catalogRetryDelayMs,
         });
-  const both = hostServicesFactory({ ...opts, catalogCheck: check });
+  const tab = tabAuthServices(opts.config, opts.clock, async () => (await both()).deps.directory);
+  const hostUrl = () => tab.localIssuer?.url?.replace(/\/api\/tab\/auth$/, '');
+  const both = hostServicesFactory({ ...opts, catalogCheck: check, hostUrl });
   return {
     config: opts.config,
     graph: opts.graph,
-    tab: tabAuthServices(opts.config, opts.clock, async () => (await both()).deps.directory),
+    tab,
     workflow: async () => (await both()).deps,
     catalog: async () => (await both()).catalog,
     catalogCheck: (): CatalogCheckStatus =>

@@ -5,6 +5,7 @@
 import { handleBotRequest } from '../adapters/teams/bot-endpoint';
 import { AccessRequestService } from '../workflows/access-request.service';
 import type { AttestConfig } from '../config/config';
+import { reviewTabLink } from './composition';
 import * as activities from '../workflows/access-request.activities';
 import { accessRequestOrchestration } from '../workflows/access-request.orchestration';
 import type {
@@ -27,7 +28,9 @@ import * as review from '../workflows/review-campaign.activities';
 import { reviewCampaignOrchestration } from '../workflows/review-campaign.orchestration';
 import { REVIEW_SCHEDULE_TIMER, startDueCampaigns } from '../workflows/review-schedule';
 import type { ActivityContext, ActivityFunction, FunctionDefinition } from './function-types';
+import { tabApiFunctions } from './tab-api';
 import { tabAuthFunctions } from './tab-auth.functions';
+import { tabRoute } from './tab-route';
 import { tabStaticFunction } from './tab-static';
 
 /** An activity entry: validates that an input arrived, then calls the workflow's activity with the ports. */
@@ -60,11 +63,20 @@ export function buildFunctionList(config: AttestConfig): FunctionDefinition[] {
           deps: await services.workflow(),
           service: (deps, requesterFacts) =>
             new AccessRequestService(deps, durable, undefined, requesterFacts),
+          // The review card's Keep and Revoke: decided through the same ReviewApi as the tab, authorised there.
+          ...(services.reviews && {
+            reviews: {
+              api: await services.reviews(durable),
+              tabUrl: (campaignId: string) => reviewTabLink(config, campaignId),
+            },
+          }),
         })),
     },
     // The review tab: its static files at /api/tab/{*path} (the manifest's contentUrl) and its sign-in routes.
     tabStaticFunction(),
     ...tabAuthFunctions(config),
+    // The tab's API at /api/tabapi/v1/..., every route behind the tab's token validation.
+    ...tabApiFunctions(tabRoute),
     {
       kind: 'timer',
       name: FunctionNames.auditDigest,

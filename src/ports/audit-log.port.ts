@@ -6,7 +6,7 @@
  */
 import type { AuditDigest } from '../domain/audit/audit-digest.math';
 import type { AuditEvent, AuditEventInput, StreamHead } from '../domain/audit/audit-event.model';
-import type { VerifyResult } from '../domain/audit/audit-verify.result';
+import type { AuditFailure, VerifyResult } from '../domain/audit/audit-verify.result';
 
 export type { AuditDigest } from '../domain/audit/audit-digest.math';
 export type { AuditEvent, AuditEventInput, StreamHead } from '../domain/audit/audit-event.model';
@@ -18,6 +18,9 @@ export interface OutboxItem {
   target: 'jira' | 'servicenow';
   payload: object;
 }
+
+/** One stream's verification: sound with its event count and head, or the first problem. */
+export type StreamVerifyResult = { ok: true; events: number; head?: StreamHead } | AuditFailure;
 
 /** Options of {@link AuditLogPort.append}. */
 export interface AppendOptions {
@@ -59,4 +62,9 @@ export interface AuditLogPort {
   writeDigest(): Promise<AuditDigest>;
   /** Checks every stream and every digest; names the first problem. */
   verify(opts?: VerifyOptions): Promise<VerifyResult>;
+  /**
+   * Checks one stream as {@link verify} does (its chain, what the digests recorded of it, the digest chain
+   * itself), for the tab's audit trail. Optional: stores without it are verified whole.
+   */
+  verifyStream?(stream: string): Promise<StreamVerifyResult>;
 }

@@ -47,6 +47,11 @@ export interface ItemQuery {
 export interface CampaignProgress {
   campaign: Campaign;
   byReviewer: { reviewerId: string; displayName: string; pending: number; decided: number }[];
+  /**
+   * The current stage's decisions as they stand (the campaign's `counts` are final decisions, complete at the
+   * end); `held`: revocations a bulk action made that wait for an admin's confirmation.
+   */
+  stage?: { number: number; items: number; decided: number; kept: number; revoked: number; held: number };
 }
 
 /** Reviews, as callers use them. */

@@ -21,6 +21,22 @@ export const FunctionNames = {
   tabAuthSignIn: 'tab-auth-signin',
   /** Timer: starts the offboarding sweep (schedule ATTEST_OFFBOARDING_SCHEDULE) unless one is running. */
   offboardingTimer: 'offboarding-timer',
+  /** The tab API (routes under /api/tabapi/v1, src/functions/tab-api.ts). */
+  tabMe: 'tab-me',
+  tabItems: 'tab-items',
+  tabDecide: 'tab-decide',
+  tabDelegate: 'tab-delegate',
+  tabCampaigns: 'tab-campaigns',
+  tabDefinitions: 'tab-definitions',
+  tabProgress: 'tab-progress',
+  tabConfirm: 'tab-confirm',
+  tabClose: 'tab-close',
+  tabSignOff: 'tab-signoff',
+  tabResults: 'tab-results',
+  tabAccessByUser: 'tab-access-by-user',
+  tabAccessByGroup: 'tab-access-by-group',
+  tabAuditTrail: 'tab-audit-trail',
+  tabEvidence: 'tab-evidence',
   /** Timer: starts the catalog's review campaigns that are due (once per due time). */
   reviewScheduleTimer: 'review-schedule-timer',
 } as const;

@@ -545,7 +545,16 @@ export class ReviewService implements ReviewApi {
       );
     }
     const per = new Map<string, { pending: number; decided: number }>();
+    const stage = { number: campaign.stage, items: 0, decided: 0, kept: 0, revoked: 0, held: 0 };
     for await (const { value: item } of this.deps.reviews.items(campaignId, { stage: campaign.stage })) {
+      // The stage's own counts, live (the campaign's counts are the final decisions, known at completion).
+      stage.items++;
+      const own = item.decisions.find((d) => d.stage === item.stage);
+      if (own) {
+        stage.decided++;
+        if (own.decision === 'keep') stage.kept++;
+        else stage.revoked++;
+      } else if (item.held) stage.held++;
       for (const r of item.reviewerIds) {
         const e = per.get(r) ?? { pending: 0, decided: 0 };
         if (isPending(item)) e.pending++;
@@ -564,7 +573,7 @@ export class ReviewService implements ReviewApi {
       })),
     );
     byReviewer.sort((a, b) => b.pending - a.pending || (a.displayName < b.displayName ? -1 : 1));
-    return { campaign, byReviewer };
+    return { campaign, byReviewer, stage };
   }
 
   async start(

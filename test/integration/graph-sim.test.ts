@@ -216,7 +216,8 @@ describe('Graph simulator, called through createGraphClient', () => {
 
   test('a disabled account is found by accountEnabled eq false', async () => {
     const res = (await client.api('/users').filter('accountEnabled eq false').get()) as Collection<UserBody>;
-    expect(res.value.map((u) => u.displayName)).toEqual(['Hannah Lee']);
+    // A leaver, and the shared mailbox Attest sends from (Entra keeps shared mailboxes as disabled users).
+    expect(res.value.map((u) => u.displayName)).toEqual(['Hannah Lee', 'Attest Notifications']);
   });
 
   test('a malformed filter is 400 BadRequest "Invalid filter clause"', async () => {
@@ -659,6 +660,7 @@ describe('demo tenant and Playground config', () => {
     expect(tenant.users.filter((u) => u.managerId === null).map((u) => u.jobTitle)).toEqual([
       'Chief Executive Officer',
       'Contractor',
+      'Shared mailbox',
     ]);
     expect(tenant.users.some((u) => !u.accountEnabled)).toBe(true);
   });

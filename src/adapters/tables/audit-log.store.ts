@@ -31,7 +31,12 @@ import {
 import { AuditErrorCodes } from '../../domain/audit/audit.errors';
 import { chainEvent, StreamVerifier } from '../../domain/audit/hash-chain.math';
 import { DomainError } from '../../domain/domain-error';
-import type { AppendOptions, AuditLogPort, VerifyOptions } from '../../ports/audit-log.port';
+import type {
+  AppendOptions,
+  AuditLogPort,
+  StreamVerifyResult,
+  VerifyOptions,
+} from '../../ports/audit-log.port';
 import type { Clock } from '../../ports/clock.port';
 import {
   digestOfEntity,
@@ -615,6 +620,47 @@ export class AuditLogStore implements AuditLogPort {
       return verifier.finish() ?? failure(gone, 1, 'deleted', 'a digest recorded this stream; it is gone.');
     }
     return { ok: true, streams, events };
+  }
+
+  /**
+   * {@inheritDoc AuditLogPort.verifyStream}. NB. The same checks as {@link verify}, narrowed to one stream:
+   * the digest chain, then the stream's rows by their row keys against what the digests recorded of it, then
+   * its head hint.
+   */
+  async verifyStream(stream: string): Promise<StreamVerifyResult> {
+    const chain = new DigestChainVerifier(this.sha256);
+    const checkpoints = new DigestCheckpoints();
+    for await (const item of this.readDigests()) {
+      if ('problem' in item) return item;
+      const problem = chain.push(item);
+      if (problem) return problem;
+      checkpoints.add(item);
+    }
+    const verifier = new StreamVerifier(stream, this.sha256, checkpoints.of(stream));
+    const pk = streamKey(stream);
+    let hint: Record<string, unknown> | undefined;
+    const rows = this.table.listEntities<Record<string, unknown>>({
+      queryOptions: { filter: odata`PartitionKey eq ${pk}` },
+    });
+    for await (const row of rows) {
+      const rowKey = row.rowKey as string;
+      const position = seqOfEventRowKey(rowKey);
+      if (position === undefined) {
+        if (rowKey === HEAD_ROW) hint = row;
+        continue;
+      }
+      let event: AuditEvent;
+      try {
+        event = eventOfEntity(row);
+      } catch (err) {
+        return failure(stream, position, 'edited', `row ${rowKey} is malformed: ${(err as Error).message}.`);
+      }
+      const problem = verifier.push(event, position);
+      if (problem) return problem;
+    }
+    const problem = verifier.finish() ?? this.checkHint(verifier, hint);
+    if (problem) return problem;
+    return { ok: true, events: verifier.events, ...(verifier.head ? { head: verifier.head } : {}) };
   }
 
   /**
