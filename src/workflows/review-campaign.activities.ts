@@ -780,6 +780,14 @@ export async function reviewApply(
     if (slice.length < input.limit) slice.push(v);
     else out.remaining++;
   }
+  // The removals run 16 at a time, but their `review.applied` events all go to the campaign's one stream: they are
+  // appended one after another (concurrent appends to one stream would keep taking each other's next seq).
+  let appends: Promise<unknown> = Promise.resolve();
+  const appendInTurn = (event: AuditEventInput) => {
+    const mine = appends.then(() => deps.audit.append(event));
+    appends = mine.catch(() => undefined);
+    return mine;
+  };
   await mapPool(slice, REMOVAL_CONCURRENCY, async (v) => {
     const item = v.value;
     const decision =
@@ -827,7 +835,7 @@ export async function reviewApply(
       outcome = earlier.outcome;
       detail = earlier.detail;
     } else if (outcome !== 'kept') {
-      await deps.audit.append(
+      await appendInTurn(
         reviewApplied(campaignCtx(item.campaignId, SYSTEM, `group:${item.groupId}/user:${item.userId}`), {
           itemId: item.itemId,
           group: { id: item.groupId, name: item.groupName },
