@@ -190,6 +190,7 @@ export function buildFunctionList(config: AttestConfig): FunctionDefinition[] {
       review.reviewDeadline,
     ),
     activity<review.CampaignRef, unknown>(ActivityNames.reviewRelease, review.reviewRelease),
+    activity<review.CampaignRef, unknown>(ActivityNames.reviewResume, review.reviewResume),
     {
       kind: 'activity',
       name: ActivityNames.reviewApply,

@@ -109,6 +109,8 @@ export const ActivityNames = {
   reviewRelease: 'review-release',
   /** Carry out a slice of final decisions (governed removal, close Attest requests). */
   reviewApply: 'review-apply',
+  /** After a continue-as-new: what the campaign row says of a close or a confirm the signal may have lost. */
+  reviewResume: 'review-resume',
   /** Close the campaign: counts, audit, ask the sign-off manager. */
   reviewComplete: 'review-complete',
 } as const;

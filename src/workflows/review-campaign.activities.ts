@@ -711,6 +711,13 @@ export async function reviewDeadline(
 export async function reviewRelease(wdeps: WorkflowDeps, input: CampaignRef): Promise<{ released: number }> {
   const deps = reviewDeps(wdeps);
   const { value: campaign } = await loadCampaign(deps, input.campaignId);
+  // A `confirm` delivered twice (or late) must not let a later, unconfirmed hold go.
+  if (
+    campaign.status === 'awaiting-confirmation' &&
+    campaign.guard?.action === 'bulk' &&
+    !campaign.guard.confirmedAt
+  )
+    return { released: 0 };
   const held = await collect(deps.reviews.items(campaign.id, { held: true }));
   let released = 0;
   await mapPool(held, LOOKUP_CONCURRENCY, async (v) => {
@@ -734,6 +741,28 @@ export async function reviewRelease(wdeps: WorkflowDeps, input: CampaignRef): Pr
       : undefined,
   );
   return { released };
+}
+
+/** What the campaign row says when an orchestration resumes after continuing as new. */
+export interface ResumeCheck {
+  /** An admin asked to close the campaign early. */
+  closeRequested: boolean;
+  /** An admin confirmed a held bulk removal that is still held (its `confirm` signal may have been lost). */
+  confirmed: boolean;
+}
+
+/**
+ * Reads what a signal lost across a continue-as-new would have said: durable-functions (JS) drops external
+ * events the ending execution had not taken, so the service records a close or a confirm on the campaign row
+ * before it signals, and the resumed orchestration reads it here. Read-only.
+ */
+export async function reviewResume(wdeps: WorkflowDeps, input: CampaignRef): Promise<ResumeCheck> {
+  const { value: c } = await loadCampaign(reviewDeps(wdeps), input.campaignId);
+  return {
+    closeRequested: c.closeRequested !== undefined,
+    confirmed:
+      c.status === 'awaiting-confirmation' && c.guard?.action === 'bulk' && c.guard.confirmedAt !== undefined,
+  };
 }
 
 /** What a slice of carrying out did. */

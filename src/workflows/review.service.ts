@@ -630,8 +630,16 @@ export class ReviewService implements ReviewApi {
     if (value.status !== 'active' && value.status !== 'awaiting-confirmation') {
       throw new ReviewError(REVIEW_ERRORS.closed, `Campaign ${campaignId} is ${value.status} already.`);
     }
+    // Recorded first: an orchestration restarting (continue-as-new) when the signal comes reads it from the row.
+    const at = this.deps.clock.now().toISOString();
+    const me = caller.objectId.toLowerCase();
+    const updated = await updateCampaign(this.deps, campaignId, (c) =>
+      c.closeRequested || (c.status !== 'active' && c.status !== 'awaiting-confirmation')
+        ? undefined
+        : { ...c, closeRequested: { by: me, at } },
+    );
     await this.signal(campaignId, 'close');
-    return value;
+    return updated;
   }
 
   async signOff(caller: ReviewCaller, campaignId: string, note?: string): Promise<Campaign> {

@@ -13,6 +13,13 @@ import {
   type RuntimeStatus,
 } from '../../ports/durable-client.port';
 
+/**
+ * Statuses of an instance that is still alive. NB. ContinuedAsNew is the moment between two executions: the
+ * Durable Functions client raises events to it (its IsOrchestrationRunning counts it) and the next execution
+ * receives them, so refusing it here would drop a signal raised while an orchestration restarts itself.
+ */
+const LIVE: RuntimeStatus[] = ['Pending', 'Running', 'ContinuedAsNew'];
+
 /** Whether an event's "delivered" marker row is there. */
 async function markerExists(
   table: TableClient,
@@ -51,7 +58,7 @@ export function azureDurableClient(
     async startNew(name, options = {}) {
       if (options.instanceId) {
         const existing = await status(options.instanceId);
-        if (existing && ['Pending', 'Running'].includes(existing.runtimeStatus)) {
+        if (existing && LIVE.includes(existing.runtimeStatus)) {
           throw new DurableClientError(
             'INSTANCE.EXISTS',
             `Orchestration instance '${options.instanceId}' is already ${existing.runtimeStatus}.`,
@@ -68,7 +75,7 @@ export function azureDurableClient(
           `No orchestration instance '${instanceId}': event '${eventName}' was not delivered.`,
         );
       }
-      if (!['Pending', 'Running'].includes(existing.runtimeStatus)) {
+      if (!LIVE.includes(existing.runtimeStatus)) {
         throw new DurableClientError(
           'INSTANCE.NOT_RUNNING',
           `Orchestration instance '${instanceId}' is ${existing.runtimeStatus}: event '${eventName}' was not delivered.`,

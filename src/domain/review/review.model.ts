@@ -178,6 +178,11 @@ export interface Campaign {
     readonly confirmedAt?: string;
   };
   readonly signedOff?: { readonly by: string; readonly at: string; readonly note?: string };
+  /**
+   * An admin asked to close the campaign early. Recorded before the `close` signal is raised, so an orchestration
+   * that continued as new (and may have dropped the signal on the way) still sees it.
+   */
+  readonly closeRequested?: { readonly by: string; readonly at: string };
   /** When the current stage closes (ISO). */
   readonly stageDeadline?: string;
   /** The sign-off manager, resolved to an object id at start. */

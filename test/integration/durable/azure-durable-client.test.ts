@@ -17,14 +17,14 @@ afterAll(async () => {
 });
 
 /** The binding's client for one running instance; its raiseEvent fails the first `failures` times. */
-function fakeBinding(failures = 0) {
+function fakeBinding(failures = 0, runtimeStatus = 'Running') {
   const raised: { instanceId: string; eventName: string; data: unknown }[] = [];
   let left = failures;
   const client = {
     getStatus: async (instanceId: string) => ({
       instanceId,
       name: 'access-request',
-      runtimeStatus: 'Running',
+      runtimeStatus,
       input: null,
       output: null,
       customStatus: null,
@@ -73,4 +73,27 @@ test('an event delivered once is answered as a duplicate and not raised again', 
   await expect(
     durable.raiseEvent('req-3', 'decision', decision, { eventId: decision.decisionId }),
   ).resolves.toEqual({ delivered: true, duplicate: false });
+});
+
+test('an instance between two executions (ContinuedAsNew) takes events; a finished one refuses them', async () => {
+  // The binding raises to ContinuedAsNew too (the next execution receives the event): refusing it here would
+  // drop a review campaign's signal raised while the campaign restarts itself.
+  const restarting = fakeBinding(0, 'ContinuedAsNew');
+  await expect(
+    durableClient(restarting.client).raiseEvent(
+      'review-1',
+      'ReviewSignal',
+      { kind: 'close' },
+      { eventId: 'c-1' },
+    ),
+  ).resolves.toEqual({ delivered: true, duplicate: false });
+  expect(restarting.raised).toHaveLength(1);
+  await expect(
+    durableClient(restarting.client).startNew('review-campaign', { instanceId: 'review-1' }),
+  ).rejects.toMatchObject({ code: 'INSTANCE.EXISTS' });
+  const done = fakeBinding(0, 'Completed');
+  await expect(
+    durableClient(done.client).raiseEvent('review-2', 'ReviewSignal', { kind: 'close' }, { eventId: 'c-2' }),
+  ).rejects.toMatchObject({ code: 'INSTANCE.NOT_RUNNING' });
+  expect(done.raised).toEqual([]);
 });
