@@ -194,6 +194,16 @@ export type DirectoryErrorCode =
   | 'DIRECTORY.FAILED';
 
 /**
+ * Whether `err` says the directory is down or throttling for now (not a refusal): the caller answers at once and
+ * tries again on its next tick, rather than retrying in place.
+ */
+export function isDirectoryOutage(err: unknown): err is DomainError {
+  return (
+    err instanceof DomainError && (err.code === 'DIRECTORY.UNAVAILABLE' || err.code === 'DIRECTORY.THROTTLED')
+  );
+}
+
+/**
  * What a directory failure carries for logs, audit and support. NB. A type alias, not an interface, so it
  * stays assignable to DomainError's `Record<string, unknown>` details.
  */

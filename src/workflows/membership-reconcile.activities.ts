@@ -11,6 +11,8 @@
  *   mark once, and a batch's delta link last, after everything the round reported is recorded (a delta link
  *   can be used again: a replay with the old link sees the same changes).
  */
+import { isDirectoryOutage } from '../ports/directory.port';
+import { mapPool } from './map-pool';
 import {
   membershipBaselined,
   membershipDrift,
@@ -105,20 +107,6 @@ export interface DigestSummary {
   notified: boolean;
 }
 
-/** Runs `fn` over `items` with at most `n` at a time; results in order. */
-async function mapPool<T, R>(items: readonly T[], n: number, fn: (item: T) => Promise<R>): Promise<R[]> {
-  const out = new Array<R>(items.length);
-  let next = 0;
-  const worker = async () => {
-    while (next < items.length) {
-      const i = next++;
-      out[i] = await fn(items[i]);
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(n, items.length) }, worker));
-  return out;
-}
-
 /** How many batches the catalog's groups make. */
 export async function reconcilePlan(
   deps: WorkflowDeps,
@@ -138,11 +126,7 @@ export async function reconcileBatch(
   } catch (err) {
     // The directory is down or throttling: the next run sweeps again from the saved link. Answered at once
     // rather than retried for half a minute, so the run still reaches the admins' digest during an outage.
-    if (
-      err instanceof DomainError &&
-      (err.code === 'DIRECTORY.UNAVAILABLE' || err.code === 'DIRECTORY.THROTTLED')
-    )
-      return { unavailable: err.message };
+    if (isDirectoryOutage(err)) return { unavailable: err.message };
     throw err;
   }
 }

@@ -18,9 +18,9 @@
  * reads Revoking, and the membership reconcile's overdue path retries a standing membership's removal and puts
  * it in the admins' daily digest of overdue revocations.
  */
+import { isDirectoryOutage } from '../ports/directory.port';
 import { memberOffboarded, type OffboardedBecause } from '../domain/audit/audit-events';
 import type { AuditActor } from '../domain/audit/audit-event.model';
-import { DomainError } from '../domain/domain-error';
 import { grantClaims } from '../domain/ledger/membership-ledger';
 import { catalogRoleGroups } from '../domain/ledger/reconcile-batches';
 import type { RequestStatus } from '../domain/request/request-lifecycle';
@@ -97,11 +97,7 @@ export async function findLeavers(
     return await leaversOfRound(deps);
   } catch (err) {
     // Answered at once rather than retried for half a minute: the next tick tries again from the same link.
-    if (
-      err instanceof DomainError &&
-      (err.code === 'DIRECTORY.UNAVAILABLE' || err.code === 'DIRECTORY.THROTTLED')
-    )
-      return { unavailable: err.message };
+    if (isDirectoryOutage(err)) return { unavailable: err.message };
     throw err;
   }
 }

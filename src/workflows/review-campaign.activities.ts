@@ -8,6 +8,7 @@
  * against its ETag; a final decision is carried out once (its outcome is written after the removal, and a second
  * governed removal of a membership already gone is `already-gone`, not a second removal).
  */
+import { mapPool } from './map-pool';
 import {
   attemptRefused,
   reviewApplied,
@@ -85,23 +86,7 @@ export interface CampaignRef {
   campaignId: string;
 }
 
-/** Runs `fn` over `items` with at most `n` at a time; results in order. */
-export async function mapPool<T, R>(
-  items: readonly T[],
-  n: number,
-  fn: (item: T) => Promise<R>,
-): Promise<R[]> {
-  const out = new Array<R>(items.length);
-  let next = 0;
-  const worker = async () => {
-    while (next < items.length) {
-      const i = next++;
-      out[i] = await fn(items[i]);
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(n, items.length) }, worker));
-  return out;
-}
+export { mapPool };
 
 async function collect<T>(it: AsyncIterable<T>): Promise<T[]> {
   const out: T[] = [];
