@@ -526,7 +526,10 @@ export class AuditLogStore implements AuditLogPort {
 
   /** {@inheritDoc AuditLogPort.verify} */
   async verify(opts: VerifyOptions = {}): Promise<VerifyResult> {
-    // 1. The digest chain, and what each digest recorded about each stream.
+    // 1. The digest chain, and what each digest recorded about each stream. The latest-digest pointer is read
+    // before and after the chain: a digest written meanwhile (digest and pointer go in one transaction) moves the
+    // pointer from the first read to the second, and the chain must end where one of the two says.
+    const before = await this.readLatestDigest();
     const chain = new DigestChainVerifier(this.sha256);
     const checkpoints = new DigestCheckpoints();
     let anchored = false;
@@ -556,9 +559,11 @@ export class AuditLogStore implements AuditLogPort {
         `digest ${opts.anchor.seq}, anchored outside storage, is gone.`,
       );
     }
-    const latest = await this.readLatestDigest();
     const last = chain.latest;
-    if ((latest?.seq ?? 0) !== (last?.seq ?? 0) || (latest && latest.hash !== last?.hash)) {
+    const endsAt = (pointer: typeof before) =>
+      (pointer?.seq ?? 0) === (last?.seq ?? 0) && (!pointer || pointer.hash === last?.hash);
+    const latest = endsAt(before) ? before : await this.readLatestDigest();
+    if (!endsAt(latest)) {
       return failure(
         DIGEST_STREAM,
         latest?.seq ?? last?.seq,

@@ -187,6 +187,33 @@ test('digests are chained, cover every head, and verify against an anchor held o
   });
 });
 
+test.each([
+  ['before', 'the pointer is read'],
+  ['after', 'the pointer is read'],
+])(
+  'a digest written while verify runs (the timer firing during `attest verify`), %s %s, is not reported as tampering',
+  async (when) => {
+    const { store } = await newLog();
+    await appendN(store, 'request/a', 3);
+    await store.writeDigest();
+    await appendN(store, 'request/b', 2);
+    // The digest timer fires at the moment verify reads the latest-digest pointer for the first time.
+    const internals = store as unknown as { readLatestDigest: () => Promise<unknown> };
+    const read = internals.readLatestDigest.bind(store);
+    let fired = false;
+    internals.readLatestDigest = async () => {
+      internals.readLatestDigest = read;
+      fired = true;
+      if (when === 'before') await store.writeDigest();
+      const pointer = await read();
+      if (when === 'after') await store.writeDigest();
+      return pointer;
+    };
+    expect(await store.verify()).toEqual({ ok: true, streams: 2, events: 5 });
+    expect(fired).toBe(true);
+  },
+);
+
 test('a digest over many streams spreads its heads over several rows and still verifies', async () => {
   const { store, digests } = await newLog();
   const stream = (i: number) => `request/${'long-id-'.repeat(8)}${i}`;

@@ -393,7 +393,7 @@ describe('a two-stage campaign', () => {
     await expect(reviews.resultsCsv(caller('alex.chen'), campaignId)).rejects.toMatchObject({
       code: 'REVIEW.FORBIDDEN',
     });
-    expect((await w.deps.audit.verify()).ok).toBe(true);
+    expect(await w.deps.audit.verify()).toMatchObject({ ok: true });
   });
 });
 
