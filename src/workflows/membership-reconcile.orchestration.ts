@@ -7,6 +7,7 @@
  * NB. Deterministic: the run's time comes from its input (the timer's clock), all I/O is in the activities,
  * and every activity is idempotent, so a host killed mid-run resumes and converges (see the activities).
  */
+import { startSingletonRun } from './singleton-start';
 import type * as df from 'durable-functions';
 import type { Clock } from '../ports/clock.port';
 import type { DurableClientPort } from '../ports/durable-client.port';
@@ -149,24 +150,9 @@ export async function startMembershipReconcile(
   clock: Clock,
   intervalMs: number,
 ): Promise<string | undefined> {
-  const current = await durable.getStatus(MEMBERSHIP_RECONCILE_INSTANCE);
-  if (current && (current.runtimeStatus === 'Running' || current.runtimeStatus === 'Pending'))
-    return undefined;
-  const now = clock.now();
-  // Ticks that come in a burst (a host catching up on the schedule after downtime, a test clock moved a day
-  // ahead) make one run, not one per missed tick: a run started less than half an interval ago is enough.
-  if (current && now.getTime() - new Date(current.createdTime).getTime() < intervalMs / 2) return undefined;
-  const at = now.toISOString();
-  const input: ReconcileRunInput = { runId: `reconcile-${at}`, at, intervalMs };
-  try {
-    await durable.startNew(OrchestrationNames.membershipReconcile, {
-      instanceId: MEMBERSHIP_RECONCILE_INSTANCE,
-      input,
-    });
-  } catch (err) {
-    // Another host started one between the status read and the start.
-    if ((err as { code?: string }).code === 'INSTANCE.EXISTS') return undefined;
-    throw err;
-  }
-  return input.runId;
+  return startSingletonRun<ReconcileRunInput>(durable, clock, intervalMs, {
+    name: OrchestrationNames.membershipReconcile,
+    instanceId: MEMBERSHIP_RECONCILE_INSTANCE,
+    inputAt: (at) => ({ runId: `reconcile-${at}`, at, intervalMs }),
+  });
 }

@@ -10,6 +10,7 @@
  *
  * NB. Deterministic: the run's time comes from its input (the timer's clock), all I/O is in the activities.
  */
+import { startSingletonRun } from './singleton-start';
 import type * as df from 'durable-functions';
 import type { Clock } from '../ports/clock.port';
 import type { DurableClientPort } from '../ports/durable-client.port';
@@ -90,19 +91,9 @@ export async function startOffboardingSweep(
   clock: Clock,
   intervalMs: number,
 ): Promise<string | undefined> {
-  const current = await durable.getStatus(OFFBOARDING_INSTANCE);
-  if (current && (current.runtimeStatus === 'Running' || current.runtimeStatus === 'Pending'))
-    return undefined;
-  const now = clock.now();
-  if (current && now.getTime() - new Date(current.createdTime).getTime() < intervalMs / 2) return undefined;
-  const at = now.toISOString();
-  const input: OffboardingRunRef = { runId: `offboarding-${at}`, at };
-  try {
-    await durable.startNew(OrchestrationNames.offboardingSweep, { instanceId: OFFBOARDING_INSTANCE, input });
-  } catch (err) {
-    // Another host started one between the status read and the start.
-    if ((err as { code?: string }).code === 'INSTANCE.EXISTS') return undefined;
-    throw err;
-  }
-  return input.runId;
+  return startSingletonRun<OffboardingRunRef>(durable, clock, intervalMs, {
+    name: OrchestrationNames.offboardingSweep,
+    instanceId: OFFBOARDING_INSTANCE,
+    inputAt: (at) => ({ runId: `offboarding-${at}`, at }),
+  });
 }
