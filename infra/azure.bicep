@@ -74,6 +74,53 @@ param jiraApiTokenSecretName string = 'jira-api-token'
 @description('Key Vault secret name for the ServiceNow password; set its value after deployment.')
 param serviceNowPasswordSecretName string = 'servicenow-password'
 
+@description('How Attest signs in to Jira: token (e-mail and API token) or oauth (an OAuth 2.0 access token).')
+@allowed([
+  'token'
+  'oauth'
+])
+param jiraAuth string = 'token'
+
+@description('Key Vault secret name for the Jira OAuth access token (jiraAuth oauth); set its value after deployment.')
+param jiraOAuthTokenSecretName string = 'jira-oauth-token'
+
+@description('Jira site people open, for ticket links; needed with jiraAuth oauth (base URL https://api.atlassian.com/ex/jira/<cloudId>).')
+param jiraSiteUrl string = ''
+
+@description('Jira issue type tickets are created as.')
+param jiraIssueType string = 'Task'
+
+@description('Attest names to Jira field ids, e.g. requester=customfield_10010,app=customfield_10011.')
+param jiraFields string = ''
+
+@description('Name of the Jira workflow transition that resolves a ticket.')
+param jiraResolveTransition string = 'Done'
+
+@description('Project keys a requester may reference tickets of, comma-separated (the own project always).')
+param jiraAllowedProjects string = ''
+
+@description('ServiceNow table tickets are created in.')
+param serviceNowTable string = 'sc_req_item'
+
+@description('How Attest signs in to ServiceNow: basic (user and password) or oauth (client credentials).')
+@allowed([
+  'basic'
+  'oauth'
+])
+param serviceNowAuth string = 'basic'
+
+@description('Client id of the ServiceNow OAuth application (serviceNowAuth oauth).')
+param serviceNowClientId string = ''
+
+@description('Key Vault secret name for the ServiceNow OAuth client secret (serviceNowAuth oauth); set its value after deployment.')
+param serviceNowClientSecretSecretName string = 'servicenow-client-secret'
+
+@description('Value of the ServiceNow state that closes a ticket (sc_req_item: 3, Closed Complete).')
+param serviceNowClosedState string = '3'
+
+@description('Attest names to ServiceNow columns, e.g. requester=u_requester.')
+param serviceNowFields string = ''
+
 @description('Storage redundancy.')
 @allowed([
   'Standard_LRS'
@@ -224,6 +271,19 @@ module appSettings 'modules/app-settings.bicep' = {
     serviceNowUsername: serviceNowUsername
     jiraApiTokenSecretName: jiraApiTokenSecretName
     serviceNowPasswordSecretName: serviceNowPasswordSecretName
+    jiraAuth: jiraAuth
+    jiraOAuthTokenSecretName: jiraOAuthTokenSecretName
+    jiraSiteUrl: jiraSiteUrl
+    jiraIssueType: jiraIssueType
+    jiraFields: jiraFields
+    jiraResolveTransition: jiraResolveTransition
+    jiraAllowedProjects: jiraAllowedProjects
+    serviceNowTable: serviceNowTable
+    serviceNowAuth: serviceNowAuth
+    serviceNowClientId: serviceNowClientId
+    serviceNowClientSecretSecretName: serviceNowClientSecretSecretName
+    serviceNowClosedState: serviceNowClosedState
+    serviceNowFields: serviceNowFields
   }
 }
 

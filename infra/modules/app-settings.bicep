@@ -82,6 +82,53 @@ param serviceNowUsername string
 @description('Key Vault secret holding the Jira API token.')
 param jiraApiTokenSecretName string
 
+@description('How Attest signs in to Jira: token (e-mail and API token) or oauth (an OAuth 2.0 access token).')
+@allowed([
+  'token'
+  'oauth'
+])
+param jiraAuth string
+
+@description('Key Vault secret holding the Jira OAuth access token (jiraAuth oauth).')
+param jiraOAuthTokenSecretName string
+
+@description('Jira site people open, for ticket links (needed with jiraAuth oauth, whose base URL is https://api.atlassian.com/ex/jira/<cloudId>); empty: jiraBaseUrl.')
+param jiraSiteUrl string
+
+@description('Issue type tickets are created as, e.g. Task.')
+param jiraIssueType string
+
+@description('Attest names to Jira field ids, e.g. requester=customfield_10010,app=customfield_10011; may be empty.')
+param jiraFields string
+
+@description('Name of the workflow transition that resolves a ticket, e.g. Done.')
+param jiraResolveTransition string
+
+@description('Project keys a requester may reference tickets of, comma-separated; may be empty (the own project).')
+param jiraAllowedProjects string
+
+@description('ServiceNow table tickets are created in, e.g. sc_req_item.')
+param serviceNowTable string
+
+@description('How Attest signs in to ServiceNow: basic (user and password) or oauth (client credentials).')
+@allowed([
+  'basic'
+  'oauth'
+])
+param serviceNowAuth string
+
+@description('Client id of the ServiceNow OAuth application (serviceNowAuth oauth).')
+param serviceNowClientId string
+
+@description('Key Vault secret holding the ServiceNow OAuth client secret (serviceNowAuth oauth).')
+param serviceNowClientSecretSecretName string
+
+@description('Value of the table state that closes a ticket (sc_req_item: 3, Closed Complete).')
+param serviceNowClosedState string
+
+@description('Attest names to ServiceNow columns, e.g. requester=u_requester; may be empty.')
+param serviceNowFields string
+
 @description('Key Vault secret holding the ServiceNow password.')
 param serviceNowPasswordSecretName string
 
@@ -100,6 +147,8 @@ resource systemIdentity 'Microsoft.ManagedIdentity/identities@2023-01-31' existi
 // redeployment (App Service refreshes references within a day, or at once on restart).
 var jiraTokenReference = '@Microsoft.KeyVault(SecretUri=${keyVaultUri}secrets/${jiraApiTokenSecretName})'
 var serviceNowPasswordReference = '@Microsoft.KeyVault(SecretUri=${keyVaultUri}secrets/${serviceNowPasswordSecretName})'
+var jiraOAuthTokenReference = '@Microsoft.KeyVault(SecretUri=${keyVaultUri}secrets/${jiraOAuthTokenSecretName})'
+var serviceNowClientSecretReference = '@Microsoft.KeyVault(SecretUri=${keyVaultUri}secrets/${serviceNowClientSecretSecretName})'
 
 var hostSettings = {
   // Identity-based host storage: no connection string. Without a __clientId the host uses the
@@ -138,18 +187,35 @@ var attestSettings = {
   ATTEST_TAB_APP_ID_URI: tabAppIdUri
 }
 
-var jiraSettings = ticketsMode == 'jira' ? {
+var jiraSettings = ticketsMode == 'jira' ? union({
   ATTEST_JIRA_BASE_URL: jiraBaseUrl
+  ATTEST_JIRA_AUTH: jiraAuth
+  ATTEST_JIRA_PROJECT_KEY: jiraProjectKey
+  ATTEST_JIRA_ISSUE_TYPE: jiraIssueType
+  ATTEST_JIRA_FIELDS: jiraFields
+  ATTEST_JIRA_RESOLVE_TRANSITION: jiraResolveTransition
+  ATTEST_JIRA_ALLOWED_PROJECTS: jiraAllowedProjects
+  ATTEST_JIRA_SITE_URL: jiraSiteUrl
+}, jiraAuth == 'token' ? {
   ATTEST_JIRA_EMAIL: jiraEmail
   ATTEST_JIRA_API_TOKEN: jiraTokenReference
-  ATTEST_JIRA_PROJECT_KEY: jiraProjectKey
-} : {}
+} : {
+  ATTEST_JIRA_OAUTH_TOKEN: jiraOAuthTokenReference
+}) : {}
 
-var serviceNowSettings = ticketsMode == 'servicenow' ? {
+var serviceNowSettings = ticketsMode == 'servicenow' ? union({
   ATTEST_SERVICENOW_INSTANCE_URL: serviceNowInstanceUrl
+  ATTEST_SERVICENOW_TABLE: serviceNowTable
+  ATTEST_SERVICENOW_AUTH: serviceNowAuth
+  ATTEST_SERVICENOW_CLOSED_STATE: serviceNowClosedState
+  ATTEST_SERVICENOW_FIELDS: serviceNowFields
+}, serviceNowAuth == 'basic' ? {
   ATTEST_SERVICENOW_USERNAME: serviceNowUsername
   ATTEST_SERVICENOW_PASSWORD: serviceNowPasswordReference
-} : {}
+} : {
+  ATTEST_SERVICENOW_CLIENT_ID: serviceNowClientId
+  ATTEST_SERVICENOW_CLIENT_SECRET: serviceNowClientSecretReference
+}) : {}
 
 resource appSettings 'Microsoft.Web/sites/config@2024-04-01' = {
   parent: functionApp

@@ -51,22 +51,25 @@ function fieldMapping(target: RegExp, what: string) {
       .filter((p) => p !== '')) {
       const m = /^([a-z][a-zA-Z]*)\s*=\s*(\S+)$/.exec(pair);
       if (!m) {
-        ctx.addIssue({ code: 'custom', message: `has '${pair}', which is not name=field` });
+        ctx.addIssue({
+          code: 'custom',
+          message: `must be name=field pairs separated by commas; '${pair}' is not one`,
+        });
         return z.NEVER;
       }
       if (!(TICKET_FIELD_NAMES as readonly string[]).includes(m[1])) {
         ctx.addIssue({
           code: 'custom',
-          message: `names '${m[1]}', which is not one of ${TICKET_FIELD_NAMES.join(', ')}`,
+          message: `must name fields from ${TICKET_FIELD_NAMES.join(', ')}; '${m[1]}' is not one`,
         });
         return z.NEVER;
       }
       if (!target.test(m[2])) {
-        ctx.addIssue({ code: 'custom', message: `maps ${m[1]} to '${m[2]}', which is not ${what}` });
+        ctx.addIssue({ code: 'custom', message: `must map ${m[1]} to ${what}, not '${m[2]}'` });
         return z.NEVER;
       }
       if (m[1] in out) {
-        ctx.addIssue({ code: 'custom', message: `maps ${m[1]} twice` });
+        ctx.addIssue({ code: 'custom', message: `must map ${m[1]} once` });
         return z.NEVER;
       }
       out[m[1]] = m[2];
@@ -190,7 +193,11 @@ export const SETTINGS = {
   ),
   ATTEST_JIRA_BASE_URL: setting(
     httpsUrl,
-    `${ENV_FILE_HINT} to your Jira site, e.g. https://acme.atlassian.net`,
+    `${ENV_FILE_HINT} to your Jira site, e.g. https://acme.atlassian.net (with ATTEST_JIRA_AUTH=oauth: https://api.atlassian.com/ex/jira/<cloudId>)`,
+  ),
+  ATTEST_JIRA_SITE_URL: setting(
+    httpsUrl,
+    `${ENV_FILE_HINT} to the Jira site people open, e.g. https://acme.atlassian.net (for ticket links; needed with ATTEST_JIRA_AUTH=oauth, whose ATTEST_JIRA_BASE_URL is https://api.atlassian.com/ex/jira/<cloudId>)`,
   ),
   ATTEST_JIRA_AUTH: setting(
     z.enum(['token', 'oauth']),
@@ -208,7 +215,7 @@ export const SETTINGS = {
   ),
   ATTEST_JIRA_PROJECT_KEY: setting(
     z.string().regex(/^[A-Z][A-Z0-9_]+$/, 'must be a Jira project key such as SEC'),
-    `${ENV_FILE_HINT} to the project key`,
+    `${ENV_FILE_HINT} to the key of the project tickets are created in, e.g. SEC`,
   ),
   ATTEST_JIRA_ISSUE_TYPE: setting(
     z.string().trim().min(1).max(255),
@@ -216,7 +223,10 @@ export const SETTINGS = {
     { local: 'Task', azure: 'Task' },
   ),
   ATTEST_JIRA_FIELDS: setting(
-    fieldMapping(/^(customfield_\d+|[a-z][A-Za-z0-9_]*)$/, 'a Jira field id such as customfield_10010'),
+    fieldMapping(
+      /^(customfield_\d+|(?!customfield)[a-z][A-Za-z0-9]*)$/,
+      'a Jira field id such as customfield_10010',
+    ),
     `${ENV_FILE_HINT} to Attest names and Jira field ids, e.g. requester=customfield_10010,app=customfield_10011 (Jira: Settings, Issues, Custom fields, the id in the field's URL)`,
   ),
   ATTEST_JIRA_RESOLVE_TRANSITION: setting(
@@ -452,8 +462,10 @@ export type DirectoryConfig =
 /** Jira Cloud: where, how to sign in, and what tickets look like. */
 export interface JiraTicketsConfig {
   mode: 'jira';
-  /** Site URL (https://acme.atlassian.net; the local fake's http URL under jira-local). */
+  /** REST base (https://acme.atlassian.net, or https://api.atlassian.com/ex/jira/<cloudId> with OAuth; the fake's URL under jira-local). */
   baseUrl: string;
+  /** The site for links people open (/browse/KEY); absent: baseUrl. */
+  siteUrl?: string;
   auth: { kind: 'token'; email: string; apiToken: string } | { kind: 'oauth'; accessToken: string };
   projectKey: string;
   issueType: string;
@@ -487,7 +499,7 @@ export type TicketsConfig =
   | { mode: 'none' }
   | JiraTicketsConfig
   | ServiceNowTicketsConfig
-  | ({ mode: 'jira-local' } & Omit<JiraTicketsConfig, 'mode' | 'baseUrl' | 'auth'>)
+  | ({ mode: 'jira-local' } & Omit<JiraTicketsConfig, 'mode' | 'baseUrl' | 'siteUrl' | 'auth'>)
   | ({ mode: 'servicenow-local' } & Omit<ServiceNowTicketsConfig, 'mode' | 'instanceUrl' | 'auth'>);
 
 /** Where evidence mail goes: kept by the simulator, or sent through Graph sendMail. */
@@ -772,12 +784,20 @@ export function loadConfig(env: Env, host: HostKind): AttestConfig {
   });
 }
 
-function jiraSite(r: Reader, because: string): Pick<JiraTicketsConfig, 'baseUrl' | 'auth'> {
+function jiraSite(r: Reader, because: string): Pick<JiraTicketsConfig, 'baseUrl' | 'siteUrl' | 'auth'> {
   const baseUrl = r.required('ATTEST_JIRA_BASE_URL', because);
+  const siteUrl = r.optional('ATTEST_JIRA_SITE_URL');
   const kind = r.required('ATTEST_JIRA_AUTH', because);
+  if (siteUrl === undefined && new URL(baseUrl).hostname === 'api.atlassian.com')
+    throw new ConfigError(
+      'ATTEST_JIRA_SITE_URL',
+      'is missing (needed when ATTEST_JIRA_BASE_URL is the api.atlassian.com gateway, which people cannot browse)',
+      SETTINGS.ATTEST_JIRA_SITE_URL.fix,
+    );
   const authBecause = `when ATTEST_JIRA_AUTH=${kind}`;
   return {
     baseUrl,
+    ...(siteUrl !== undefined ? { siteUrl } : {}),
     auth:
       kind === 'token'
         ? {
@@ -801,7 +821,11 @@ function ticketsConfig(r: Reader, mode: TicketsConfig['mode'], host: HostKind): 
   const because = `when ATTEST_TICKETS_MODE=${mode}`;
   if (mode === 'jira' || mode === 'jira-local') {
     const site = mode === 'jira' ? jiraSite(r, because) : undefined;
-    const projectKey = r.required('ATTEST_JIRA_PROJECT_KEY', because);
+    // The local fake has a project SEC unless told otherwise; a real site has no default.
+    const projectKey =
+      mode === 'jira-local'
+        ? (r.optional('ATTEST_JIRA_PROJECT_KEY') ?? 'SEC')
+        : r.required('ATTEST_JIRA_PROJECT_KEY', because);
     const shape = {
       projectKey,
       issueType: r.required('ATTEST_JIRA_ISSUE_TYPE', because),

@@ -346,6 +346,8 @@ describe('the Azure templates', () => {
   it('keep secrets in Key Vault references, never in settings or parameters', () => {
     expect(allBicep).toMatch(/ATTEST_JIRA_API_TOKEN: jiraTokenReference/);
     expect(allBicep).toMatch(/ATTEST_SERVICENOW_PASSWORD: serviceNowPasswordReference/);
+    expect(allBicep).toMatch(/ATTEST_JIRA_OAUTH_TOKEN: jiraOAuthTokenReference/);
+    expect(allBicep).toMatch(/ATTEST_SERVICENOW_CLIENT_SECRET: serviceNowClientSecretReference/);
     expect(allBicep).toMatch(/'@Microsoft\.KeyVault\(SecretUri=\$\{keyVaultUri\}secrets\//);
     expect(allBicep).not.toMatch(/AccountKey=|listKeys\(|@secure\(\)/);
   });

@@ -74,10 +74,12 @@ export class JiraTicketSystem implements TicketSystem {
   private readonly log: (line: string) => void;
   private readonly now: () => Date;
   private readonly baseUrl: string;
+  private readonly siteUrl: string;
 
   constructor(private readonly o: JiraTicketSystemOptions) {
     const { config } = o;
     this.baseUrl = config.baseUrl.replace(/\/+$/, '');
+    this.siteUrl = (config.siteUrl ?? config.baseUrl).replace(/\/+$/, '');
     this.log = o.log ?? (() => undefined);
     this.now = o.now ?? (() => new Date());
     const common = { host: this.baseUrl, baseRequestConfig: { timeout: o.timeoutMs ?? 30_000 } };
@@ -94,7 +96,7 @@ export class JiraTicketSystem implements TicketSystem {
   }
 
   private ref(key: string): TicketRef {
-    return { key, url: `${this.baseUrl}/browse/${key}` };
+    return { key, url: `${this.siteUrl}/browse/${key}` };
   }
 
   async find(correlationId: string): Promise<TicketRef | undefined> {
