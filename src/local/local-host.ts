@@ -168,10 +168,10 @@ export async function startLocalHost(options: LocalHostOptions): Promise<LocalHo
     }
     // ATTEST_TICKETS_MODE=jira-local|servicenow-local: the fake runs in this process and the app sees a jira or
     // servicenow configuration pointing at it.
-    const ticketFake = await startLocalTicketFake(
-      config.tickets,
-      options.clock ? { now: () => (options.clock as Clock).now() } : {},
-    );
+    const ticketFake = await startLocalTicketFake(config.tickets, {
+      dataDir,
+      ...(options.clock ? { now: () => (options.clock as Clock).now() } : {}),
+    });
     if (ticketFake) stops.push(() => ticketFake.fake.close());
     const appConfig: AttestConfig = ticketFake
       ? Object.freeze({ ...config, tickets: ticketFake.tickets })

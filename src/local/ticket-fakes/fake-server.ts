@@ -5,7 +5,9 @@
  * its routes and its system's error body; rules are timed on the fake's own clock so a test clock can end an
  * outage.
  */
+import * as fs from 'node:fs';
 import * as http from 'node:http';
+import * as path from 'node:path';
 import type { AddressInfo, Socket } from 'node:net';
 
 /** One request as a fake's routes see it. */
@@ -188,6 +190,29 @@ export interface FakeBehaviour {
   route(req: FakeRequest): FakeResponse | Promise<FakeResponse>;
   /** What `GET /_fake/tickets` lists. */
   listing(): unknown;
+  /** Called after a write the routes answered with success (the fakes save their state file here). */
+  afterWrite?(): void;
+}
+
+/** Reads a fake's saved state, or undefined when there is none; a file that does not parse is an error naming it. */
+export function readStateFile(file: string | undefined): unknown {
+  if (file === undefined || !fs.existsSync(file)) return undefined;
+  try {
+    return JSON.parse(fs.readFileSync(file, 'utf8')) as unknown;
+  } catch (err) {
+    throw new Error(
+      `The ticket fake's state file ${file} is not JSON (${(err as Error).message}); delete it to start empty.`,
+    );
+  }
+}
+
+/** Saves a fake's state atomically (write, then rename), so a crash leaves the old or the new file. */
+export function writeStateFile(file: string | undefined, state: unknown): void {
+  if (file === undefined) return;
+  fs.mkdirSync(path.dirname(file), { recursive: true });
+  const tmp = `${file}.tmp`;
+  fs.writeFileSync(tmp, JSON.stringify(state));
+  fs.renameSync(tmp, file);
 }
 
 const MAX_BODY = 2 * 1024 * 1024;
@@ -286,7 +311,9 @@ export class FakeServer implements TicketFake {
   }
 
   private send(res: http.ServerResponse, r: FakeResponse): void {
-    const headers: Record<string, string> = { ...(r.headers ?? {}) };
+    // NB. No keep-alive: when a test stops or restarts the fake, no client holds a pooled connection that
+    // would fail its next request with a reset instead of the refusal or answer the test expects.
+    const headers: Record<string, string> = { ...(r.headers ?? {}), Connection: 'close' };
     let payload = '';
     if (r.body !== undefined) {
       payload = r.contentType !== undefined ? String(r.body) : JSON.stringify(r.body);
@@ -335,7 +362,9 @@ export class FakeServer implements TicketFake {
         this.send(res, fault);
         return;
       }
-      this.send(res, await this.b.route(fr));
+      const answer = await this.b.route(fr);
+      if (fr.method !== 'GET' && answer.status < 300) this.b.afterWrite?.();
+      this.send(res, answer);
     } catch (err) {
       this.send(res, this.b.errorResponse(500, `${this.b.name} failed: ${(err as Error).message}`));
     }

@@ -6,7 +6,15 @@
  * `RateLimit-Reason: jira-per-issue-on-write`, and the shared fault rules, down switch and counters
  * (fake-server.ts).
  */
-import { authorised, FakeServer, type FakeRequest, type FakeResponse, type TicketFake } from './fake-server';
+import {
+  authorised,
+  FakeServer,
+  readStateFile,
+  writeStateFile,
+  type FakeRequest,
+  type FakeResponse,
+  type TicketFake,
+} from './fake-server';
 
 /** One workflow transition the fake offers. */
 export interface JiraFakeTransition {
@@ -41,6 +49,15 @@ export interface JiraFakeOptions {
   commentPageMax?: number;
   /** Jira's per-issue write limit: more than `writes` writes to one issue within `perMs` answer 429. */
   perIssueWriteLimit?: { writes: number; perMs: number };
+  /** A JSON file the issues are kept in across restarts (the local host's data folder); absent: memory only. */
+  stateFile?: string;
+}
+
+interface JiraState {
+  issues: JiraFakeIssue[];
+  nextNumber: Record<string, number>;
+  nextIssueId: number;
+  nextCommentId: number;
 }
 
 /** An issue as the fake stores it. */
@@ -179,6 +196,26 @@ class Jira {
     this.projects = o.projects ?? ['SEC'];
     this.issueTypes = o.issueTypes ?? ['Task', 'Bug', 'Story', 'Service Request'];
     this.transitions = o.transitions ?? DEFAULT_TRANSITIONS;
+    const saved = readStateFile(o.stateFile) as JiraState | undefined;
+    if (saved) {
+      for (const i of saved.issues) {
+        this.issues.set(i.key, i);
+        this.byId.set(i.id, i);
+      }
+      for (const [k, n] of Object.entries(saved.nextNumber)) this.nextNumber.set(k, n);
+      this.nextIssueId = saved.nextIssueId;
+      this.nextCommentId = saved.nextCommentId;
+    }
+  }
+
+  save(): void {
+    const state: JiraState = {
+      issues: [...this.issues.values()],
+      nextNumber: Object.fromEntries(this.nextNumber),
+      nextIssueId: this.nextIssueId,
+      nextCommentId: this.nextCommentId,
+    };
+    writeStateFile(this.o.stateFile, state);
   }
 
   errorResponse(status: number, message?: string): FakeResponse {
@@ -508,6 +545,7 @@ export async function startJiraFake(options: JiraFakeOptions = {}): Promise<Jira
     errorResponse: (s, m) => jira.errorResponse(s, m),
     route: (r) => jira.route(r),
     listing: () => jira.listing(),
+    afterWrite: () => jira.save(),
   });
   await server.listen(options.port ?? 0);
   jira.url = server.url;

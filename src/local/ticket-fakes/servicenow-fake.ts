@@ -7,7 +7,15 @@
  * switch and counters (fake-server.ts).
  */
 import { randomBytes } from 'node:crypto';
-import { authorised, FakeServer, type FakeRequest, type FakeResponse, type TicketFake } from './fake-server';
+import {
+  authorised,
+  FakeServer,
+  readStateFile,
+  writeStateFile,
+  type FakeRequest,
+  type FakeResponse,
+  type TicketFake,
+} from './fake-server';
 
 /** How to start the ServiceNow fake. */
 export interface ServiceNowFakeOptions {
@@ -22,6 +30,8 @@ export interface ServiceNowFakeOptions {
   tables?: readonly string[];
   /** Lifetime of issued tokens, in seconds of the fake's clock (default 1799, as ServiceNow). */
   tokenLifetimeSeconds?: number;
+  /** A JSON file the records are kept in across restarts (the local host's data folder); absent: memory only. */
+  stateFile?: string;
 }
 
 /** A record as stored (all values strings, as the Table API returns them). */
@@ -88,6 +98,16 @@ class Instance {
     this.basic = o.basic ?? [];
     for (const t of [...(o.tables ?? ['sc_req_item', 'incident', 'sc_task']), 'sys_journal_field'])
       this.tables.set(t, []);
+    const saved = readStateFile(o.stateFile) as
+      { tables: Record<string, ServiceNowRecord[]>; numbers: number } | undefined;
+    if (saved) {
+      for (const [t, rows] of Object.entries(saved.tables)) this.tables.set(t, rows);
+      this.numbers = saved.numbers;
+    }
+  }
+
+  save(): void {
+    writeStateFile(this.o.stateFile, { tables: Object.fromEntries(this.tables), numbers: this.numbers });
   }
 
   records(table: string): ServiceNowRecord[] {
@@ -248,6 +268,7 @@ export async function startServiceNowFake(options: ServiceNowFakeOptions = {}): 
     errorResponse: (s, m) => sn.errorResponse(s, m),
     route: (r) => sn.route(r),
     listing: () => sn.listing(),
+    afterWrite: () => sn.save(),
   });
   await server.listen(options.port ?? 0);
   sn.url = server.url;

@@ -2,6 +2,9 @@
  * The Jira and ServiceNow fakes on the wire: their admin endpoint (fault rules, down switch, counters,
  * listing), Jira's search endpoint as jira.js 5 calls it, and the error bodies each system sends.
  */
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { startJiraFake, type JiraFake } from '../../../src/local/ticket-fakes/jira-fake';
 import { startServiceNowFake, type ServiceNowFake } from '../../../src/local/ticket-fakes/servicenow-fake';
 import { startLocalTicketFake } from '../../../src/local/ticket-fakes/local-ticket-fake';
@@ -225,6 +228,55 @@ describe('the local modes', () => {
       await local?.fake.close();
     }
   });
+
+  test.each(['jira-local', 'servicenow-local'] as const)(
+    '%s keeps its tickets and its port in the data folder across a restart',
+    async (mode) => {
+      const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'attest-ticket-state-'));
+      const config =
+        mode === 'jira-local'
+          ? {
+              mode,
+              projectKey: 'SEC',
+              issueType: 'Task',
+              fields: {},
+              resolveTransition: 'Done',
+              allowedProjects: ['SEC'],
+            }
+          : { mode, table: 'sc_req_item', closedState: '3', fields: {} };
+      try {
+        const first = await startLocalTicketFake(config, { now: () => clock.now(), dataDir, searchLagMs: 0 });
+        const system = createTicketSystem(first!.tickets)!;
+        const ref = await system.create({ correlationId: 'r-1', summary: 's', description: 'd', fields: {} });
+        await system.comment(ref, {
+          eventHash: 'e'.repeat(64),
+          stream: 'request:r-1',
+          seq: 1,
+          action: 'request.submitted',
+          actor: 'alex',
+          time: clock.now().toISOString(),
+          text: '',
+        });
+        await first!.fake.close();
+
+        const second = await startLocalTicketFake(config, {
+          now: () => clock.now(),
+          dataDir,
+          searchLagMs: 0,
+        });
+        try {
+          expect(second!.fake.port).toBe(first!.fake.port);
+          const again = createTicketSystem(second!.tickets)!;
+          expect(await again.find('r-1')).toEqual(ref);
+          expect(await again.commentedHashes(ref)).toEqual(new Set(['e'.repeat(64)]));
+        } finally {
+          await second!.fake.close();
+        }
+      } finally {
+        fs.rmSync(dataDir, { recursive: true, force: true });
+      }
+    },
+  );
 
   test('the factory returns nothing for none and refuses a local mode without its fake', () => {
     expect(createTicketSystem({ mode: 'none' })).toBeUndefined();
