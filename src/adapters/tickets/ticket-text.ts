@@ -18,11 +18,25 @@ export function hashesIn(text: string): string[] {
   return [...text.matchAll(HASH_LINE)].map((m) => m[1]);
 }
 
+/**
+ * Most characters of free text Attest puts in one comment or description. NB. Jira refuses comments and
+ * descriptions over 32,767 characters with a 400 that no retry cures; the hash line must always fit.
+ */
+export const MAX_TEXT = 30_000;
+
+/** `text` cut to `max` characters, saying so, so an oversized event is still posted rather than parked. */
+export function clip(text: string, max = MAX_TEXT): string {
+  if (text.length <= max) return text;
+  const note = `\n[... ${text.length - max} characters cut; the full text is in the Attest audit log]`;
+  return text.slice(0, max - note.length) + note;
+}
+
 /** The lines of a comment for one audit event: what, who, when, the text, then stream/seq and the hash line. */
 export function commentLines(c: TicketComment): string[] {
+  const text = clip(c.text);
   return [
     `${c.action} by ${c.actor} at ${c.time}`,
-    ...(c.text.trim() === '' ? [] : c.text.split(/\r?\n/)),
+    ...(text.trim() === '' ? [] : text.split(/\r?\n/)),
     `attest-stream: ${c.stream} #${c.seq}`,
     eventHashLine(c.eventHash),
   ];
@@ -32,7 +46,7 @@ export function commentLines(c: TicketComment): string[] {
 export function descriptionLines(d: TicketDraft): string[] {
   const fields = Object.entries(d.fields).map(([k, v]) => `${k}: ${v}`);
   return [
-    ...d.description.split(/\r?\n/),
+    ...clip(d.description).split(/\r?\n/),
     ...(fields.length > 0 ? ['', ...fields] : []),
     '',
     `attest-id: ${d.correlationId}`,

@@ -116,6 +116,10 @@ const STATUS_TEXT: Record<number, string> = {
   504: 'Gateway timeout.',
 };
 
+/** Jira's limit on a comment's or description's text. */
+const TEXT_LIMIT = 32_767;
+const TOO_LONG = 'The entered text is too long. It exceeds the allowed limit of 32,767 characters.';
+
 /** Jira's error body. */
 function jiraError(
   status: number,
@@ -342,6 +346,8 @@ class Jira {
     if (f.description !== undefined && !isAdfDoc(f.description))
       errors.description =
         'Operation value must be an Atlassian Document (see the Atlassian Document Format)';
+    else if (f.description !== undefined && adfText(f.description).length > TEXT_LIMIT)
+      errors.description = TOO_LONG;
     const labels = f.labels ?? [];
     if (!Array.isArray(labels) || labels.some((l) => typeof l !== 'string'))
       errors.labels = 'Operation value must be an array of strings';
@@ -491,6 +497,7 @@ class Jira {
       return jiraError(400, [], {
         comment: 'Comment body is not valid! Operation value must be an Atlassian Document.',
       });
+    if (adfText(body).length > TEXT_LIMIT) return jiraError(400, [], { comment: TOO_LONG });
     const limited = this.writeLimited(issue);
     if (limited) return limited;
     const c: JiraFakeComment = {

@@ -135,6 +135,19 @@ describe('the Jira adapter', () => {
     expect(text.split('\n').at(-1)).toBe(`attest-event: ${event(1).eventHash}`);
   });
 
+  test('an event text over Jira’s 32,767-character limit is posted cut, with its hash', async () => {
+    const j = jira();
+    const ref = await j.create({
+      correlationId: 'r-1',
+      summary: 's',
+      description: 'y'.repeat(40_000),
+      fields: {},
+    });
+    await j.comment(ref, event(1, { text: 'x'.repeat(40_000) }));
+    expect(await j.commentedHashes(ref)).toEqual(new Set([event(1).eventHash]));
+    expect(fake.issue('SEC-1')?.comments[0].text).toContain('characters cut');
+  });
+
   test('resolve runs the named transition with the closing comment, and again is a no-op', async () => {
     const j = jira();
     const ref = await j.create({ correlationId: 'r-1', summary: 's', description: 'd', fields: {} });

@@ -192,6 +192,26 @@ describe('the Jira fake', () => {
     expect((await q('assignee = bob')).status).toBe(400);
   });
 
+  test('refuses a comment over 32,767 characters as Jira does', async () => {
+    const key = await createIssue();
+    const res = await call(`${jira.url}/rest/api/3/issue/${key}/comment`, {
+      method: 'POST',
+      headers: JSON_HEADERS,
+      body: JSON.stringify({
+        body: {
+          type: 'doc',
+          version: 1,
+          content: [{ type: 'paragraph', content: [{ type: 'text', text: 'x'.repeat(32_768) }] }],
+        },
+      }),
+    });
+    expect(res.status).toBe(400);
+    expect(res.body).toEqual({
+      errorMessages: [],
+      errors: { comment: 'The entered text is too long. It exceeds the allowed limit of 32,767 characters.' },
+    });
+  });
+
   test('refuses requests without valid credentials as Jira does', async () => {
     const res = await call(`${jira.url}/rest/api/3/issue/SEC-1`, {
       headers: { Authorization: `Basic ${Buffer.from('a@b.example:wrong').toString('base64')}` },
