@@ -218,11 +218,10 @@ export class JiraTicketSystem implements TicketSystem {
     if (err instanceof DomainError) return err;
     const http = httpFailure(err);
     if (!http) {
-      const code = (err as { code?: unknown }).code;
-      return unavailable(
-        `Jira could not be reached to ${what} (${typeof code === 'string' ? code : (err as Error).message}); will retry.`,
-        { cause: typeof code === 'string' ? code : (err as Error).message },
-      );
+      const e = (err ?? {}) as { code?: unknown; message?: unknown };
+      const why =
+        typeof e.code === 'string' ? e.code : typeof e.message === 'string' ? e.message : String(err);
+      return unavailable(`Jira could not be reached to ${what} (${why}); will retry.`, { cause: why });
     }
     const { status, headers, data } = http;
     const said = jiraMessages(data);
@@ -259,8 +258,9 @@ export class JiraTicketSystem implements TicketSystem {
 function httpFailure(
   err: unknown,
 ): { status: number; headers: Record<string, unknown>; data: unknown } | undefined {
-  const cause = (err as { cause?: unknown }).cause;
+  const cause = err !== null && typeof err === 'object' ? (err as { cause?: unknown }).cause : undefined;
   const fromAxios = (e: unknown) => {
+    if (e === null || typeof e !== 'object') return undefined;
     const r = (e as { response?: { status?: unknown; headers?: unknown; data?: unknown } }).response;
     return r && typeof r.status === 'number'
       ? { status: r.status, headers: (r.headers ?? {}) as Record<string, unknown>, data: r.data }

@@ -36,8 +36,10 @@ export interface TicketFaultRule {
   method?: string;
   /** Glob over the request path, e.g. `/rest/api/3/issue/*` + `/comment`: `*` within a segment, `**` across. Absent: every path. */
   path?: string;
-  /** The status to answer, 400..599, with the system's error body. */
-  status: number;
+  /** The status to answer, 400..599, with the system's error body (required unless `hang`). */
+  status?: number;
+  /** Never answer: the request waits until the client's timeout gives up or the fake closes. */
+  hang?: boolean;
   /** Share of matching requests that get the fault, 0..1 (default 1). */
   rate?: number;
   /** How many requests get the fault before the rule is spent; absent: no limit. */
@@ -97,6 +99,7 @@ const KNOWN = new Set([
   'retryAfter',
   'rateLimitReason',
   'message',
+  'hang',
 ]);
 
 /** `*` within one path segment, `**` across segments; the rest literal. */
@@ -133,7 +136,12 @@ export function compileFaultRules(rules: unknown, now: Date): CompiledRule[] {
       throw new FakeFaultRuleError(
         `${where} has an unknown field '${unknown}' (known: ${[...KNOWN].join(', ')})`,
       );
-    if (typeof r.status !== 'number' || !Number.isInteger(r.status) || r.status < 400 || r.status > 599)
+    if (r.hang !== undefined && typeof r.hang !== 'boolean')
+      throw new FakeFaultRuleError(`${where}: hang must be true or false`);
+    if (
+      (r.hang !== true || r.status !== undefined) &&
+      (typeof r.status !== 'number' || !Number.isInteger(r.status) || r.status < 400 || r.status > 599)
+    )
       throw new FakeFaultRuleError(`${where}: status must be an HTTP error status, 400..599`);
     for (const f of ['method', 'path', 'until', 'rateLimitReason', 'message'] as const) {
       if (r[f] !== undefined && (typeof r[f] !== 'string' || r[f] === ''))
@@ -358,6 +366,8 @@ export class FakeServer implements TicketFake {
         return;
       }
       const fault = this.faultFor(fr);
+      // A hung request is left unanswered; close() destroys its socket.
+      if (fault === 'hang') return;
       if (fault) {
         this.send(res, fault);
         return;
@@ -370,7 +380,7 @@ export class FakeServer implements TicketFake {
     }
   }
 
-  private faultFor(req: FakeRequest): FakeResponse | undefined {
+  private faultFor(req: FakeRequest): FakeResponse | 'hang' | undefined {
     const now = this.b.now().getTime();
     for (const c of this.rules) {
       const r = c.rule;
@@ -380,7 +390,8 @@ export class FakeServer implements TicketFake {
       if (c.pattern && !c.pattern.test(req.path)) continue;
       if (r.rate !== undefined && r.rate < 1 && !(this.b.random() < r.rate)) continue;
       if (c.remaining !== undefined) c.remaining -= 1;
-      const base = this.b.errorResponse(r.status, r.message);
+      if (r.hang === true) return 'hang';
+      const base = this.b.errorResponse(r.status ?? 503, r.message);
       const headers: Record<string, string> = { ...(base.headers ?? {}) };
       if (r.retryAfter !== undefined) headers['Retry-After'] = String(r.retryAfter);
       if (r.rateLimitReason !== undefined) headers['RateLimit-Reason'] = r.rateLimitReason;

@@ -269,6 +269,15 @@ describe('the Jira adapter', () => {
     expect((await failure(j.find('r-1'))).code).toBe(TicketErrorCodes.unavailable);
   });
 
+  test('a Jira that does not answer is unavailable once the request timeout passes', async () => {
+    const j = new JiraTicketSystem({ config: config(), timeoutMs: 200 });
+    fake.addFaults([{ method: 'GET', path: '/rest/api/3/search/jql', hang: true, count: 1 }]);
+    const err = await failure(j.find('r-1'));
+    expect(err.code).toBe(TicketErrorCodes.unavailable);
+    expect(err.message).toContain('ECONNABORTED');
+    expect(await j.find('r-1')).toBeUndefined();
+  });
+
   test('references are allowed only in the configured projects', () => {
     const j = jira();
     expect(j.referenceAllowed('SEC-7')).toBe(true);

@@ -182,6 +182,24 @@ describe('the ServiceNow adapter', () => {
     expect(fake.records('sc_req_item')).toHaveLength(1);
   });
 
+  test('an instance that does not answer is unavailable once the request timeout passes', async () => {
+    const s = new ServiceNowTicketSystem({
+      config: {
+        instanceUrl: fake.url,
+        table: 'sc_req_item',
+        auth: { kind: 'basic', username: 'attest.integration', password: 'pw-1' },
+        closedState: '3',
+        fields: {},
+      },
+      timeoutMs: 200,
+    });
+    fake.addFaults([{ hang: true, count: 1 }]);
+    const err = await failure(s.find('r-1'));
+    expect(err.code).toBe(TicketErrorCodes.unavailable);
+    expect(err.message).toContain('timed out');
+    expect(await s.find('r-1')).toBeUndefined();
+  });
+
   test('5xx and connection refused are unavailable', async () => {
     const s = sn();
     fake.addFaults([

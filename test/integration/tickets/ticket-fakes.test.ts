@@ -127,6 +127,12 @@ describe('the fakes’ admin endpoint', () => {
       body: JSON.stringify({ status: 429, retry: 5 }),
     });
     expect((unknown.body as { error: string }).error).toContain("rule 1 has an unknown field 'retry'");
+    const hangWithoutStatus = await call(`${snow.url}/_fake/faults`, {
+      method: 'POST',
+      body: JSON.stringify({ hang: true, path: '/api/**' }),
+    });
+    expect(hangWithoutStatus.status).toBe(200);
+    snow.clearFaults();
     expect(snow.faults()).toEqual([]);
   });
 
