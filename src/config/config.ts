@@ -356,6 +356,16 @@ export const SETTINGS = {
     `${ENV_FILE_HINT} to how many days the link to a bundle too large to attach stays valid, 1 to 7 (a user delegation SAS lasts at most 7 days; default 7)`,
     { local: '7', azure: '7' },
   ),
+  ATTEST_EVIDENCE_CONTAINER: setting(
+    z
+      .string()
+      .regex(
+        /^(?=.{3,63}$)[a-z0-9]+(-[a-z0-9]+)*$/,
+        'must be a blob container name: 3-63 lower-case letters, digits and single hyphens',
+      ),
+    `${ENV_FILE_HINT} to the blob container that anchors the audit digests and keeps evidence bundles (in Azure the one infra/ creates with a locked immutability policy), e.g. attest-evidence (the default)`,
+    { local: 'attest-evidence', azure: 'attest-evidence' },
+  ),
 } as const;
 
 export type SettingName = keyof typeof SETTINGS;
@@ -452,6 +462,8 @@ export interface AttestConfig {
   offboarding: { schedule: string; intervalMs: number };
   /** The weekly evidence e-mail (see {@link EvidenceMailConfig}). */
   evidenceMail: EvidenceMailConfig;
+  /** The audit log's anchors: the blob container of digest anchors and evidence bundles. */
+  evidence: { container: string };
 }
 
 /**
@@ -707,6 +719,9 @@ export function loadConfig(env: Env, host: HostKind): AttestConfig {
       r.required('ATTEST_OFFBOARDING_SCHEDULE', 'to know when to look for users who left'),
     ),
     evidenceMail: evidenceMailConfig(r, mail.sender),
+    evidence: {
+      container: r.required('ATTEST_EVIDENCE_CONTAINER', 'to know where audit digests are anchored'),
+    },
     local: {
       httpPort: r.optional('ATTEST_HTTP_PORT') ?? 3978,
       playgroundPort: r.optional('ATTEST_PLAYGROUND_PORT') ?? 56150,
