@@ -4,6 +4,8 @@
  * mail adapter do the I/O.
  */
 
+import type { EvidenceSummary } from './evidence-summary';
+
 /** Graph's limit for a file attached inline to sendMail (larger ones need an upload session). */
 export const INLINE_ATTACHMENT_LIMIT = 3 * 1024 * 1024;
 
@@ -134,4 +136,30 @@ export function evidenceMailContent(
     subject: `Attest evidence ${period.from.slice(0, 10)} to ${period.to.slice(0, 10)}`,
     html,
   };
+}
+
+/**
+ * The summary figures the mail body shows, in reading order: the same numbers as the bundle's summary.json,
+ * which `attest verify --bundle` recomputes from the raw events.
+ */
+export function evidenceSummaryRows(s: EvidenceSummary): { label: string; value: number }[] {
+  return [
+    { label: 'Requests submitted', value: s.requests.submitted },
+    { label: 'Request lifecycles in the bundle', value: s.requests.lifecycles },
+    { label: 'Approvals', value: s.approvals.approved },
+    { label: 'Denials', value: s.approvals.denied },
+    { label: 'Access grants', value: s.grants },
+    { label: 'Revocations', value: s.revocations.total },
+    ...Object.keys(s.revocations.byReason)
+      .sort()
+      .map((reason) => ({ label: `Revocations: ${reason}`, value: s.revocations.byReason[reason] })),
+    { label: 'Overdue revocations open', value: s.overdueRevocations.open },
+    { label: 'Overdue revocations carried out', value: s.overdueRevocations.carriedOut },
+    { label: 'Review decisions', value: s.reviews.decisions },
+    { label: 'Reviews completed', value: s.reviews.completed },
+    { label: 'Reviews overdue', value: s.reviews.overdue },
+    { label: 'Drift found', value: s.drift.found },
+    { label: 'Refused attempts', value: s.refusedAttempts.total },
+    { label: 'Events in the bundle', value: s.bundle.events },
+  ];
 }
