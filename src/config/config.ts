@@ -313,6 +313,16 @@ export const SETTINGS = {
     `${ENV_FILE_HINT} to a 6-field NCRONTAB schedule (second minute hour day month day-of-week, UTC) such as '0 */15 * * * *' (every 15 minutes, the default)`,
     { local: '0 */15 * * * *', azure: '0 */15 * * * *' },
   ),
+  ATTEST_EVIDENCE_CONTAINER: setting(
+    z
+      .string()
+      .regex(
+        /^(?=.{3,63}$)[a-z0-9]+(-[a-z0-9]+)*$/,
+        'must be a blob container name: 3-63 lower-case letters, digits and single hyphens',
+      ),
+    `${ENV_FILE_HINT} to the blob container that anchors the audit digests and keeps evidence bundles (in Azure the one infra/ creates with a locked immutability policy), e.g. attest-evidence (the default)`,
+    { local: 'attest-evidence', azure: 'attest-evidence' },
+  ),
 } as const;
 
 export type SettingName = keyof typeof SETTINGS;
@@ -407,6 +417,8 @@ export interface AttestConfig {
   reconcile: { schedule: string; intervalMs: number };
   /** The offboarding sweep (users disabled or deleted in Entra lose their access): schedule and interval. */
   offboarding: { schedule: string; intervalMs: number };
+  /** The audit log's anchors: the blob container of digest anchors and evidence bundles. */
+  evidence: { container: string };
 }
 
 type Env = Record<string, string | undefined>;
@@ -644,6 +656,9 @@ export function loadConfig(env: Env, host: HostKind): AttestConfig {
     offboarding: reconcileSchedule(
       r.required('ATTEST_OFFBOARDING_SCHEDULE', 'to know when to look for users who left'),
     ),
+    evidence: {
+      container: r.required('ATTEST_EVIDENCE_CONTAINER', 'to know where audit digests are anchored'),
+    },
     local: {
       httpPort: r.optional('ATTEST_HTTP_PORT') ?? 3978,
       playgroundPort: r.optional('ATTEST_PLAYGROUND_PORT') ?? 56150,

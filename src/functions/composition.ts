@@ -7,6 +7,7 @@ import { sha256 } from '../adapters/crypto/sha256';
 import { createGraphClient } from '../adapters/graph/graph-client';
 import { GraphDirectory } from '../adapters/graph/graph-directory';
 import { GRAPH_WRITE_QUOTA, WritePacer, pacedDirectory } from '../adapters/graph/paced-directory';
+import { BlobAnchorStore } from '../adapters/blobs/blob-anchor.store';
 import { AuditLogStore } from '../adapters/tables/audit-log.store';
 import { CatalogSnapshotStore } from '../adapters/tables/catalog-snapshot.store';
 import { TableNotifier } from '../adapters/tables/notification.store';
@@ -71,9 +72,13 @@ export function hostServicesFactory(opts: HostServicesOptions): () => Promise<Ho
     // Every group write of this process shares one pacer: Graph's write quota is per app and tenant.
     const graphClient = createGraphClient({ baseUrl: graph.baseUrl, getToken: graph.getToken });
     const directory = pacedDirectory(new GraphDirectory(graphClient), new WritePacer(GRAPH_WRITE_QUOTA));
+    // NB. the container is created on the first anchor write, not here: a blob outage at start must not stop
+    // requests; digests written meanwhile are anchored when the blob service answers again.
+    const anchors = BlobAnchorStore.on(tables.storage, config.evidence.container, clock);
     const audit = new AuditLogStore({
       table: tables.client(TableNames.auditLog),
       digests: tables.client(TableNames.auditDigests),
+      touched: tables.client(TableNames.auditTouched),
       clock,
       sha256,
     });
@@ -114,6 +119,7 @@ export function hostServicesFactory(opts: HostServicesOptions): () => Promise<Ho
       directory,
       ledger,
       audit,
+      anchors,
       requests,
       notifier,
       clock,

@@ -1,4 +1,5 @@
 /** The ports the access-request workflow needs; the hosts build them from configuration. */
+import type { AnchorStore } from '../ports/anchor-store.port';
 import type { AuditLogPort } from '../ports/audit-log.port';
 import type { Clock } from '../ports/clock.port';
 import type { Directory } from '../ports/directory.port';
@@ -15,6 +16,8 @@ export interface WorkflowDeps {
   /** Which grants hold each membership Attest touched (see src/domain/ledger). */
   ledger: MembershipLedger;
   audit: AuditLogPort;
+  /** Where digests are anchored and evidence bundles kept, outside the tables (docs/adr/0009). */
+  anchors: AnchorStore;
   requests: RequestStore;
   notifier: Notifier;
   clock: Clock;
