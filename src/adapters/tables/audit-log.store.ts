@@ -78,6 +78,7 @@ import {
   seqOfEventRowKey,
   streamKey,
   streamOfKey,
+  TOUCH_BUCKET_MINUTES,
 } from './audit-row-keys';
 
 /** What the store needs. */
@@ -119,6 +120,9 @@ function isNotFound(err: unknown): boolean {
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** The row of the touched-streams table that records when the index began (sorts apart from `t-` buckets). */
+const INDEX_SINCE = { pk: 'index', rk: 'since' } as const;
 
 /** Head reads a digest keeps in flight at once (touched streams are read in parallel, a few at a time). */
 const HEAD_READS_IN_FLIGHT = 16;
@@ -178,6 +182,8 @@ export class AuditLogStore implements AuditLogPort {
   private readonly heads = new Map<string, StreamHead>();
   private readonly touched: TableClient | undefined;
   private readonly anchors: AnchorStore | undefined;
+  /** When the touched index began (read once). */
+  private indexSinceMs: number | undefined;
   /** Every digest up to this seq is anchored, as this process has seen: the interval timer skips re-checking. */
   private anchoredThrough = 0;
   /**
@@ -220,6 +226,34 @@ export class AuditLogStore implements AuditLogPort {
       this.digests.createTable(),
       ...(this.touched ? [this.touched.createTable()] : []),
     ]);
+    if (this.touched) {
+      // When the index began: a digest older than that cannot be moved on from the index alone (appends before
+      // it left no markers), so the next digest reads every head once. Written once; later starts find it.
+      try {
+        await this.touched.createEntity({
+          partitionKey: INDEX_SINCE.pk,
+          rowKey: INDEX_SINCE.rk,
+          at: this.clock.now().toISOString(),
+        });
+      } catch (err) {
+        if (!isConflict(err)) throw err;
+      }
+    }
+  }
+
+  /** When the touched-streams index began, or undefined when it cannot be known (then digests scan). */
+  private async indexSince(): Promise<number | undefined> {
+    if (!this.touched) return undefined;
+    if (this.indexSinceMs !== undefined) return this.indexSinceMs;
+    try {
+      const row = await this.touched.getEntity<{ at?: unknown }>(INDEX_SINCE.pk, INDEX_SINCE.rk);
+      const at = typeof row.at === 'string' ? Date.parse(row.at) : NaN;
+      if (Number.isFinite(at)) this.indexSinceMs = at;
+      return this.indexSinceMs;
+    } catch (err) {
+      if (isNotFound(err)) return undefined;
+      throw err;
+    }
   }
 
   /**
@@ -561,12 +595,17 @@ export class AuditLogStore implements AuditLogPort {
    */
   async digestIfChanged(): Promise<(DigestSummary & DigestOutcome) | undefined> {
     const latest = await this.readLatestDigest();
-    if (latest && this.touched && this.anchoredThrough >= latest.seq) {
+    const since = await this.indexSince();
+    if (latest && since !== undefined && this.anchoredThrough >= latest.seq) {
       const newest = await this.readDigestAt(latest.seq, false).catch((err: unknown) => {
         if (err instanceof RestError) throw err;
         return undefined; // malformed: the full path below writes the next digest from a scan
       });
-      if (newest && newest.hash === latest.hash) {
+      if (
+        newest &&
+        newest.hash === latest.hash &&
+        Date.parse(newest.time) >= since + TOUCH_BUCKET_MINUTES * 60_000
+      ) {
         const [touched] = await collect(take(this.touchedSince(newest.time), 1));
         if (touched === undefined) return { ...summaryOf(newest), written: false, anchored: true };
       }
@@ -583,7 +622,14 @@ export class AuditLogStore implements AuditLogPort {
       // NB. the time is taken before any head is read: the next digest reads the streams touched from here on.
       const time = this.clock.now().toISOString();
       const prev = latest ? await this.previousDigest(latest.seq) : undefined;
-      const heads = prev && this.touched ? await this.headsSince(prev) : await collect(this.allHeads());
+      // The index serves from the previous digest on only if it already existed then (allowing one bucket of
+      // clock skew, as touchedSince does); else — the first digest, or the first after the index began — one scan.
+      const since = await this.indexSince();
+      const incremental =
+        prev !== undefined &&
+        since !== undefined &&
+        Date.parse(prev.time) >= since + TOUCH_BUCKET_MINUTES * 60_000;
+      const heads = incremental ? await this.headsSince(prev) : await collect(this.allHeads());
       const digest = buildDigest(latest, heads, time, this.sha256);
       if (ifChanged && prev && prev.root === digest.root && prev.hash === latest?.hash) {
         return { ...prev, written: false, ...(await this.anchorUpTo(prev)) };

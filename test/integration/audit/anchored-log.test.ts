@@ -118,6 +118,7 @@ describe('incremental, anchored digests', () => {
     const log = await newLog();
     await appendN(log.store, 'request/a', 3);
     await appendN(log.store, 'request/b', 2);
+    log.clock.advance(10 * MIN); // the index began at 09:00; digest 1 comes after it (and its bucket of slack)
     const d1 = await log.store.writeDigest();
     expect(d1).toMatchObject({ seq: 1, streams: 2, events: 5, written: true, anchored: true });
 
@@ -147,6 +148,27 @@ describe('incremental, anchored digests', () => {
     expect(formatVerifyResult(await log.store.verify())).toBe(
       'verify: ok (3 streams, 7 events; digests checked against 2 anchors, newest 2)',
     );
+  });
+
+  test('a digest older than the touched index is moved on by one scan (a log from before the index)', async () => {
+    const log = await newLog();
+    // A log written before this version: no markers. Its digest 1 predates the index (09:00).
+    const old = log.bare();
+    await appendN(old, 'request/old', 2);
+    log.clock.advance(-60 * MIN);
+    const d1 = await new AuditLogStore({
+      table: log.table,
+      digests: log.digests,
+      clock: log.clock,
+      sha256,
+    }).writeDigest();
+    expect(d1.time).toBe('2026-11-29T08:00:00.000Z');
+    log.clock.advance(60 * MIN);
+    await old.append(decided('request/old', 3)); // still no marker: appended by a host of the old version
+    log.clock.advance(20 * MIN);
+    const d2 = await log.store.writeDigest();
+    expect(d2.heads.map((h) => [h.stream, h.seq])).toEqual([['request/old', 3]]);
+    expect(await log.store.verify()).toMatchObject({ ok: true, streams: 1, events: 3 });
   });
 
   test('the interval digest is written only when a head moved; the anchor is the digest summary', async () => {
