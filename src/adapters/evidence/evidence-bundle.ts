@@ -194,7 +194,8 @@ export async function writeEvidenceBundle(
     prevDigestHash: digest.prevDigestHash,
     hash: digest.hash,
   };
-  // NB. putDigest is idempotent: an audit log that anchors its own digests has already written this one.
+  // NB. putDigest is idempotent: an audit log that anchors its own digests (as every host's does) has already
+  // written this one, and this call answers `exists`. It matters only for a log opened without its anchor store.
   if (deps.anchors) await deps.anchors.putDigest(digestSummary);
   const from = opts.from.toISOString();
   const to = opts.to.toISOString();

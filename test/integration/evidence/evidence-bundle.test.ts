@@ -422,6 +422,7 @@ test('events appended after the bundle digest are cut off; every file goes to th
       return 'written';
     },
     digests: async function* () {},
+    describe: (seq) => `fake anchor ${seq}`,
     latestDigest: async () => anchored.at(-1),
     putBundleFile: async (id, name, bytes) => {
       written[`${id}/${name}`] = Buffer.from(bytes);
@@ -464,8 +465,10 @@ test('with the blob anchor store, the digest is anchored and every file lands in
     now: () => new Date(),
   });
   await anchors.init();
+  // As every host opens it: the log anchors its own digests in the same store.
+  const anchoredLog = AuditLogStore.on(storage.tables, clock, anchors);
   const result = await writeEvidenceBundle(
-    { audit: store, anchors, clock },
+    { audit: anchoredLog, anchors, clock },
     { from: FROM, to: TO, outDir: path.join(work, 'anchored') },
   );
   expect(await anchors.latestDigest()).toEqual(result.digest);
