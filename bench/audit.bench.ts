@@ -200,8 +200,8 @@ export async function run(): Promise<BenchRow[]> {
 // them, built with the real event builders. Deterministic: every run writes the same log.
 
 /** The requests of the verified log are submitted in [EXPORT_FROM, EXPORT_TO), the export's window. */
-const EXPORT_FROM = '2026-01-01';
-const EXPORT_TO = '2026-07-01';
+export const EXPORT_FROM = '2026-01-01';
+export const EXPORT_TO = '2026-07-01';
 
 const MINUTE = 60_000;
 const HOUR = 60 * MINUTE;
@@ -303,7 +303,7 @@ const SYSTEM: AuditActor = { objectId: 'system', channel: 'system' };
 const TIMED_OUT = 'nobody decided before the stage timed out';
 
 /** One request's lifecycle: its stream, when it was submitted, and its events in order. */
-interface Lifecycle {
+export interface Lifecycle {
   stream: string;
   at: Date;
   inputs: AuditEventInput[];
@@ -314,7 +314,7 @@ interface Lifecycle {
  * requested (escalated to a fallback now and then) and decided → granted → reminder → (an extension through
  * the stages again) → revoked at expiry or early; or denied at the last stage. 7 to ~20 events, ~10 on average.
  */
-function lifecycle(i: number): Lifecycle {
+export function lifecycle(i: number): Lifecycle {
   const r = random(i * 7919 + 17);
   r();
   const stream = uuidOf(`request:${i}`);

@@ -144,8 +144,25 @@ param storageSku string = 'Standard_ZRS'
 @maxValue(146000)
 param auditRetentionDays int = 2555
 
-@description('true once the audit-digests WORM policy has been locked; the template then leaves the policy alone.')
+@description('true once the attest-evidence WORM policy has been locked; the template then leaves the policy alone.')
 param auditPolicyLocked bool = false
+
+@description('Minutes between audit digests when anything changed (ATTEST_DIGEST_INTERVAL_MINUTES; they also run daily). It bounds how long a cut-off tail of the log can go unseen.')
+@allowed([
+  1
+  2
+  3
+  4
+  5
+  6
+  10
+  12
+  15
+  20
+  30
+  60
+])
+param digestIntervalMinutes int = 15
 
 @description('Key Vault purge protection (irreversible once on).')
 param enableKeyVaultPurgeProtection bool = true
@@ -241,6 +258,7 @@ module roleAssignments 'modules/role-assignments.bicep' = {
   params: {
     principalId: functionApp.outputs.principalId
     storageAccountName: storage.outputs.name
+    evidenceContainerName: storage.outputs.evidenceContainerName
     keyVaultName: keyVault.outputs.name
     appInsightsName: monitoring.outputs.appInsightsName
     secretsOfficerPrincipalId: secretsOfficerPrincipalId
@@ -258,6 +276,8 @@ module appSettings 'modules/app-settings.bicep' = {
     storageAccountName: storage.outputs.name
     storageTableEndpoint: storage.outputs.tableEndpoint
     storageBlobEndpoint: storage.outputs.blobEndpoint
+    evidenceContainerName: storage.outputs.evidenceContainerName
+    digestIntervalMinutes: digestIntervalMinutes
     appInsightsConnectionString: monitoring.outputs.connectionString
     keyVaultUri: keyVault.outputs.uri
     graphTenantId: graphTenantId
@@ -349,8 +369,8 @@ output STORAGE_TABLE_ENDPOINT string = storage.outputs.tableEndpoint
 @description('Blob endpoint (ATTEST_STORAGE_BLOB_URL).')
 output STORAGE_BLOB_ENDPOINT string = storage.outputs.blobEndpoint
 
-@description('WORM container for audit digests.')
-output AUDIT_DIGEST_CONTAINER string = storage.outputs.auditDigestContainerName
+@description('WORM container for digest anchors and evidence bundles (ATTEST_EVIDENCE_CONTAINER).')
+output EVIDENCE_CONTAINER string = storage.outputs.evidenceContainerName
 
 @description('Key Vault name (set the ticketing secrets here).')
 output KEY_VAULT_NAME string = keyVault.outputs.name

@@ -17,6 +17,12 @@ param storageTableEndpoint string
 @description('Blob endpoint, e.g. https://<account>.blob.core.windows.net')
 param storageBlobEndpoint string
 
+@description('Blob container of digest anchors and evidence bundles (ATTEST_EVIDENCE_CONTAINER).')
+param evidenceContainerName string
+
+@description('Minutes between audit digests when anything changed (ATTEST_DIGEST_INTERVAL_MINUTES).')
+param digestIntervalMinutes int
+
 @description('Application Insights connection string.')
 param appInsightsConnectionString string
 
@@ -175,6 +181,8 @@ var attestSettings = {
   ATTEST_STORAGE_MODE: 'managed-identity'
   ATTEST_STORAGE_TABLE_URL: storageTableEndpoint
   ATTEST_STORAGE_BLOB_URL: storageBlobEndpoint
+  ATTEST_EVIDENCE_CONTAINER: evidenceContainerName
+  ATTEST_DIGEST_INTERVAL_MINUTES: string(digestIntervalMinutes)
   ATTEST_DIRECTORY_MODE: 'graph'
   ATTEST_GRAPH_TENANT_ID: graphTenantId
   ATTEST_GRAPH_CLIENT_ID: systemIdentity.properties.clientId

@@ -7,6 +7,9 @@ param principalId string
 @description('Storage account name.')
 param storageAccountName string
 
+@description('Blob container of digest anchors and evidence bundles.')
+param evidenceContainerName string
+
 @description('Key Vault name.')
 param keyVaultName string
 
@@ -27,6 +30,8 @@ param secretsOfficerPrincipalType string = 'User'
 // Built-in role definition ids (identical in every tenant).
 var roles = {
   storageBlobDataOwner: 'b7e6dc6d-f1e8-4753-8033-0f276bb0955b'
+  storageBlobDataContributor: 'ba92f5b4-2d11-453d-a403-e96b0029c9fe'
+  storageBlobDelegator: 'db58b8e5-c6ad-4a2a-8342-4190687cbf4a'
   storageQueueDataContributor: '974c5e8b-45b9-4653-ba55-5f855dd0fb88'
   storageTableDataContributor: '0a9a7e1f-b9d0-4cc4-a60d-0319b160aaa3'
   keyVaultSecretsUser: '4633458b-17de-408a-b874-0445c86b69e6'
@@ -45,6 +50,34 @@ var storageRoles = [
 
 resource storage 'Microsoft.Storage/storageAccounts@2023-05-01' existing = {
   name: storageAccountName
+}
+
+resource evidenceContainer 'Microsoft.Storage/storageAccounts/blobServices/containers@2023-05-01' existing = {
+  name: '${storageAccountName}/default/${evidenceContainerName}'
+}
+
+// The evidence container's own needs, stated where they are used, so they survive narrowing the account-wide
+// Blob Data Owner above: Blob Data Contributor on the container (create digest and bundle blobs, read them back),
+// and Storage Blob Delegator on the account, because Get User Delegation Key (the read-only bundle links, a
+// user delegation SAS) is an account-level action that a container-scoped role cannot grant.
+resource evidenceWriter 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
+  name: guid(evidenceContainer.id, principalId, roles.storageBlobDataContributor)
+  scope: evidenceContainer
+  properties: {
+    principalId: principalId
+    principalType: 'ServicePrincipal'
+    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', roles.storageBlobDataContributor)
+  }
+}
+
+resource evidenceLinkSigner 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
+  name: guid(storage.id, principalId, roles.storageBlobDelegator)
+  scope: storage
+  properties: {
+    principalId: principalId
+    principalType: 'ServicePrincipal'
+    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', roles.storageBlobDelegator)
+  }
 }
 
 resource vault 'Microsoft.KeyVault/vaults@2023-07-01' existing = {

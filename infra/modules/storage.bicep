@@ -1,5 +1,6 @@
 // The one storage account behind Attest: Attest's tables, the Durable Functions task hub (tables, queues,
-// lease blobs), the Flex Consumption deployment package, and the WORM container for audit digests.
+// lease blobs), the Flex Consumption deployment package, and the WORM container that anchors the audit digests
+// and keeps evidence bundles (ATTEST_EVIDENCE_CONTAINER).
 // Shared keys are disabled: every client (the Functions host, Durable Functions, Attest, deployment)
 // authenticates with Microsoft Entra ID.
 
@@ -31,8 +32,8 @@ param tableNames array = [
 @description('Blob container the Flex Consumption plan deploys the app package to.')
 param deploymentContainerName string = 'app-package'
 
-@description('Blob container for the daily audit digests (Merkle roots). It carries a time-based retention (WORM) policy.')
-param auditDigestContainerName string = 'audit-digests'
+@description('Blob container (ATTEST_EVIDENCE_CONTAINER) anchoring the audit digests (one write-once blob per digest) and keeping evidence bundles. It carries a time-based retention (WORM) policy.')
+param evidenceContainerName string = 'attest-evidence'
 
 @description('Days a digest blob cannot be changed or deleted after it is written.')
 @minValue(1)
@@ -111,23 +112,26 @@ resource deploymentContainer 'Microsoft.Storage/storageAccounts/blobServices/con
   }
 }
 
-resource auditDigestContainer 'Microsoft.Storage/storageAccounts/blobServices/containers@2023-05-01' = {
+resource evidenceContainer 'Microsoft.Storage/storageAccounts/blobServices/containers@2023-05-01' = {
   parent: blobService
-  name: auditDigestContainerName
+  name: evidenceContainerName
   properties: {
     publicAccess: 'None'
   }
 }
 
-// NB. A container-level time-based retention policy is created Unlocked: it already blocks overwrites and
-// deletes, but an account owner could still delete the policy. Lock it once the retention period is right
-// (docs/deploy.md); locking is irreversible. Digests must be written as new block blobs, never overwritten.
-resource auditDigestRetention 'Microsoft.Storage/storageAccounts/blobServices/containers/immutabilityPolicies@2023-05-01' = if (!auditPolicyLocked) {
-  parent: auditDigestContainer
+// NB. ARM creates a container-level time-based retention policy Unlocked (its `state` is read-only; locking is
+// the separate `lock` action with the policy's ETag, docs/deploy.md step 4): unlocked, it already blocks
+// overwrites and deletes, but an account owner could still delete the policy. Lock it once the retention
+// period is right; locking is irreversible, and from then on deploy with auditPolicyLocked=true. No append
+// writes of any kind: Attest writes each digest and bundle file as a new block blob, never appends or overwrites.
+resource evidenceRetention 'Microsoft.Storage/storageAccounts/blobServices/containers/immutabilityPolicies@2023-05-01' = if (!auditPolicyLocked) {
+  parent: evidenceContainer
   name: 'default'
   properties: {
     immutabilityPeriodSinceCreationInDays: auditRetentionDays
     allowProtectedAppendWrites: false
+    allowProtectedAppendWritesAll: false
   }
 }
 
@@ -159,5 +163,5 @@ output blobEndpoint string = 'https://${storage.name}.blob.${environment().suffi
 @description('Blob URL of the Flex Consumption deployment container.')
 output deploymentContainerUrl string = '${storage.properties.primaryEndpoints.blob}${deploymentContainer.name}'
 
-@description('Name of the WORM container for audit digests.')
-output auditDigestContainerName string = auditDigestContainer.name
+@description('Name of the WORM container for digest anchors and evidence bundles (ATTEST_EVIDENCE_CONTAINER).')
+output evidenceContainerName string = evidenceContainer.name

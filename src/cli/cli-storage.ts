@@ -6,10 +6,12 @@
 import path from 'node:path';
 import { BlobAnchorStore } from '../adapters/blobs/blob-anchor.store';
 import { systemClock } from '../adapters/system-clock';
+import { AuditLogStore } from '../adapters/tables/audit-log.store';
 import { createTableFactory, type TableFactory } from '../adapters/tables/table-client-factory';
 import type { AttestConfig } from '../config/config';
 import { startAzurite } from '../local/azurite';
 import type { AnchorStore } from '../ports/anchor-store.port';
+import type { Clock } from '../ports/clock.port';
 
 /** Tables and the anchor store for one command, and how to let go of them. */
 export interface CliStorage {
@@ -43,4 +45,11 @@ export async function openCliStorage(config: AttestConfig, dataDir: string): Pro
     // NB. an adopted Azurite belongs to a running `npm start`: leave it alone.
     close: async () => (azurite.adopted ? undefined : azurite.stop()),
   };
+}
+
+/** The audit log of a command's storage, anchored in its anchor store, its tables created if missing. */
+export async function openAuditLog(storage: CliStorage, clock: Clock = systemClock): Promise<AuditLogStore> {
+  const log = AuditLogStore.on(storage.tables, clock, storage.anchors);
+  await log.init();
+  return log;
 }

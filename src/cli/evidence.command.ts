@@ -8,9 +8,8 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { writeEvidenceBundle } from '../adapters/evidence/evidence-bundle';
 import { formatBundleResult, verifyBundle } from '../adapters/evidence/bundle-verifier';
-import { sha256 } from '../adapters/crypto/sha256';
+import { systemClock } from '../adapters/system-clock';
 import { AuditLogStore } from '../adapters/tables/audit-log.store';
-import { TableNames } from '../adapters/tables/table-names';
 import { ConfigError, loadConfigFromProcess } from '../config/config';
 import { DomainError } from '../domain/domain-error';
 import { EvidenceErrorCodes } from '../domain/evidence/evidence.errors';
@@ -49,18 +48,16 @@ export interface EvidenceDeps {
 
 type Line = (line: string) => void;
 
-const systemClock: Clock = { now: () => new Date() };
-
 async function openDeps(dataDir: string): Promise<{ deps: EvidenceDeps; close(): Promise<void> }> {
   const storage = await openCliStorage(loadConfigFromProcess('local'), dataDir);
-  const log = new AuditLogStore({
-    table: storage.tables.client(TableNames.auditLog),
-    digests: storage.tables.client(TableNames.auditDigests),
-    clock: systemClock,
-    sha256,
-  });
+  // The log anchors its own digests (backfilling any a blob outage left); the bundle files go to the same store.
+  const log = AuditLogStore.on(storage.tables, systemClock, storage.anchors);
   await log.init();
-  return { deps: { audit: log, clock: systemClock }, close: () => storage.close() };
+  // Every bundle file also goes to the write-once container, beside the digest anchors.
+  return {
+    deps: { audit: log, anchors: storage.anchors, clock: systemClock },
+    close: () => storage.close(),
+  };
 }
 
 /** Runs `attest evidence`; resolves to the exit code. */

@@ -1,7 +1,9 @@
 /**
- * `attest export --from <date> --to <date> [--format csv|jsonl] [--out FILE]`: one evidence row per access
- * lifecycle (docs/evidence.md), streamed from the audit log to stdout or a file in constant memory. A file is
- * written as `FILE.partial` and renamed when complete, so a failed export never leaves a file that looks whole.
+ * `attest export --from <date> --to <date> [--format csv|jsonl] [--out FILE] [--no-verify]`: one evidence row
+ * per access lifecycle (docs/evidence.md), streamed from the audit log to stdout or a file in constant memory.
+ * A file is written as `FILE.partial` and renamed when complete, so a failed export never leaves a file that
+ * looks whole. The log is verified first (`attest verify`'s checks) and each exported stream's chain again as it
+ * is read; a failure refuses the export with the problem named. `--no-verify` skips both and says so on stderr.
  */
 import { once } from 'node:events';
 import fs from 'node:fs';
@@ -12,7 +14,11 @@ import { stringify } from 'csv-stringify';
 import { lifecycleRows } from '../domain/evidence/lifecycle-rows.projection';
 import { toCsvCells, toJsonRecord } from '../domain/evidence/lifecycle-row.model';
 import { LIFECYCLE_CSV_OPTIONS } from '../adapters/evidence/lifecycle-csv';
-import type { AuditEvent, AuditLogPort } from '../ports/audit-log.port';
+import { sha256 } from '../adapters/crypto/sha256';
+import { StreamVerifier } from '../domain/audit/hash-chain.math';
+import { DomainError } from '../domain/domain-error';
+import { EvidenceErrorCodes } from '../domain/evidence/evidence.errors';
+import { formatVerifyResult, type AuditEvent, type AuditLogPort } from '../ports/audit-log.port';
 import { withAuditLog } from './audit-log.commands';
 import { CliUsageError, valueOption, type CliContext } from './cli-program';
 
@@ -21,6 +27,9 @@ export const EXPORT_OPTIONS = ['--from', '--to', '--format', '--out'] as const;
 
 /** One of {@link EXPORT_OPTIONS}. */
 export type ExportOptionName = (typeof EXPORT_OPTIONS)[number];
+
+/** The export's flags (options without a value). */
+export const EXPORT_FLAGS = ['--no-verify'] as const;
 
 /** The output formats. */
 export type ExportFormat = 'csv' | 'jsonl';
@@ -34,6 +43,8 @@ export interface ExportOptions {
   format: ExportFormat;
   /** The file to write; stdout when absent. */
   out?: string;
+  /** Verify the log before and while exporting (default true); false for `--no-verify`. */
+  verify?: boolean;
 }
 
 /** A mistake in the export's arguments; the CLI prints it with the usage and exits 2. */
@@ -81,7 +92,9 @@ export function parseDateBound(option: string, value: string): string {
 }
 
 /** Validates the export's options (by name, as given after `attest export`). */
-export function parseExportOptions(given: Partial<Record<ExportOptionName, string>>): ExportOptions {
+export function parseExportOptions(
+  given: Partial<Record<ExportOptionName, string>> & { '--no-verify'?: boolean },
+): ExportOptions {
   const example = 'e.g. attest export --from 2026-11-01 --to 2026-12-01';
   if (given['--from'] === undefined || given['--to'] === undefined) {
     const missing = (['--from', '--to'] as const).filter((o) => given[o] === undefined).join(' and ');
@@ -98,18 +111,57 @@ export function parseExportOptions(given: Partial<Record<ExportOptionName, strin
   if (format !== 'csv' && format !== 'jsonl') {
     throw new ExportArgumentError(`--format ${format} is not a format: use csv or jsonl.`);
   }
-  const options: ExportOptions = { from, to, format };
+  const options: ExportOptions = { from, to, format, verify: given['--no-verify'] !== true };
   if (given['--out'] !== undefined) options.out = given['--out'];
   return options;
 }
 
+function refuse(what: string): never {
+  throw new DomainError(
+    EvidenceErrorCodes.logUnverified,
+    `${what}. Nothing was exported: an export of a log that does not verify is not evidence ` +
+      '(run attest verify; --no-verify exports anyway and says so).',
+  );
+}
+
 /**
  * Every event of the log, one stream at a time in seq order, as {@link lifecycleRows} needs them: one ordered
- * pass over the table, page by page.
+ * pass over the table, page by page. Unless `verify` is false, the whole log is verified first (chains, digests
+ * and the anchors the store checks) and each stream's chain is checked again as it streams past, so an event
+ * written or altered after that check is caught too; either failure throws `EVIDENCE.LOG_UNVERIFIED` naming it.
  */
-export function eventsInStreamOrder(log: Pick<AuditLogPort, 'scanAll'>): AsyncIterable<AuditEvent> {
-  return log.scanAll();
+export async function* eventsInStreamOrder(
+  log: Pick<AuditLogPort, 'scanAll'> & Partial<Pick<AuditLogPort, 'verify'>>,
+  opts: { verify?: boolean } = {},
+): AsyncIterable<AuditEvent> {
+  if (opts.verify === false) {
+    yield* log.scanAll();
+    return;
+  }
+  if (log.verify) {
+    const result = await log.verify();
+    if (!result.ok) refuse(formatVerifyResult(result));
+  }
+  let verifier: StreamVerifier | undefined;
+  for await (const e of log.scanAll()) {
+    if (verifier && verifier.stream !== e.stream) {
+      const problem = verifier.finish();
+      if (problem) refuse(formatVerifyResult(problem));
+      verifier = undefined;
+    }
+    verifier ??= new StreamVerifier(e.stream, sha256);
+    const problem = verifier.push(e);
+    if (problem) refuse(formatVerifyResult(problem));
+    yield e;
+  }
+  const problem = verifier?.finish();
+  if (problem) refuse(formatVerifyResult(problem));
 }
+
+/** The note `--no-verify` writes to stderr (never into the exported file, which stays plain CSV or JSONL). */
+export const NO_VERIFY_NOTE =
+  'export: --no-verify: these rows were NOT checked against the hash chains and digests; ' +
+  'run attest verify before relying on them.';
 
 /** Where the export writes, and the terminal it reports progress on. */
 export interface ExportIo {
@@ -196,6 +248,7 @@ export async function runExport(
 ): Promise<ExportSummary> {
   const now = io.now ?? Date.now;
   const summary: ExportSummary = { rows: 0, streams: 0 };
+  if (options.verify === false) io.stderr.write(`${NO_VERIFY_NOTE}\n`);
   const progress = new ProgressLine(io.stderr, now, options.out !== undefined && io.stderr.isTTY === true);
   const target = await openTarget(options.out, io.stdout);
   const rows = lifecycleRows(events, {

@@ -143,6 +143,9 @@ function setting<T>(
   return { schema, fix, default: defaults };
 }
 
+/** Digest intervals the every-N-minutes schedule can keep exactly (N divides an hour). */
+const DIGEST_INTERVALS: readonly number[] = [1, 2, 3, 4, 5, 6, 10, 12, 15, 20, 30, 60];
+
 const ENV_FILE_HINT =
   'Set it in the environment (locally e.g. `NAME=value npm start`; in Azure, in the Function App settings)';
 
@@ -482,6 +485,14 @@ export const SETTINGS = {
     `${ENV_FILE_HINT} to the blob container that anchors the audit digests and keeps evidence bundles (in Azure the one infra/ creates with a locked immutability policy), e.g. attest-evidence (the default)`,
     { local: 'attest-evidence', azure: 'attest-evidence' },
   ),
+  ATTEST_DIGEST_INTERVAL_MINUTES: setting(
+    z.coerce
+      .number()
+      .int()
+      .refine((n) => DIGEST_INTERVALS.includes(n), `must divide an hour: ${DIGEST_INTERVALS.join(', ')}`),
+    `${ENV_FILE_HINT} to the minutes between audit digests when anything changed (they also run daily regardless), one of ${'1, 2, 3, 4, 5, 6, 10, 12, 15, 20, 30, 60'}; 15 is the default. It bounds how long a cut-off tail of the log can go unseen`,
+    { local: '15', azure: '15' },
+  ),
 } as const;
 
 export type SettingName = keyof typeof SETTINGS;
@@ -615,8 +626,11 @@ export interface AttestConfig {
   offboarding: { schedule: string; intervalMs: number };
   /** The weekly evidence e-mail (see {@link EvidenceMailConfig}). */
   evidenceMail: EvidenceMailConfig;
-  /** The audit log's anchors: the blob container of digest anchors and evidence bundles. */
-  evidence: { container: string };
+  /**
+   * The audit log's anchors: the blob container of digest anchors and evidence bundles, and the digest
+   * interval (minutes) with its NCRONTAB schedule.
+   */
+  evidence: { container: string; digestIntervalMinutes: number; digestSchedule: string };
 }
 
 /**
@@ -854,6 +868,9 @@ export function loadConfig(env: Env, host: HostKind): AttestConfig {
     evidenceMail: evidenceMailConfig(r, mail.sender),
     evidence: {
       container: r.required('ATTEST_EVIDENCE_CONTAINER', 'to know where audit digests are anchored'),
+      ...digestInterval(
+        r.required('ATTEST_DIGEST_INTERVAL_MINUTES', 'to know how often the audit log is digested'),
+      ),
     },
     local: {
       httpPort: r.optional('ATTEST_HTTP_PORT') ?? 3978,
@@ -986,6 +1003,13 @@ export function schedulePeriodAt(schedule: string, at: Date): { from: string; to
     }
   }
   throw new Error(`Schedule '${schedule}' has not fired twice in the 800 days before ${at.toISOString()}.`);
+}
+
+function digestInterval(minutes: number): Omit<AttestConfig['evidence'], 'container'> {
+  return {
+    digestIntervalMinutes: minutes,
+    digestSchedule: minutes === 60 ? '0 0 * * * *' : `0 */${minutes} * * * *`,
+  };
 }
 
 function reconcileSchedule(schedule: string): AttestConfig['reconcile'] {

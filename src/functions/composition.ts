@@ -3,7 +3,6 @@
  * port. Both hosts call it; nothing here runs until the first activity or API call needs it.
  */
 import path from 'node:path';
-import { sha256 } from '../adapters/crypto/sha256';
 import { createGraphClient } from '../adapters/graph/graph-client';
 import { GraphDirectory } from '../adapters/graph/graph-directory';
 import { GRAPH_WRITE_QUOTA, WritePacer, pacedDirectory } from '../adapters/graph/paced-directory';
@@ -79,13 +78,7 @@ export function hostServicesFactory(opts: HostServicesOptions): () => Promise<Ho
     // NB. the container is created on the first anchor write, not here: a blob outage at start must not stop
     // requests; digests written meanwhile are anchored when the blob service answers again.
     const anchors = BlobAnchorStore.on(tables.storage, config.evidence.container, clock);
-    const audit = new AuditLogStore({
-      table: tables.client(TableNames.auditLog),
-      digests: tables.client(TableNames.auditDigests),
-      touched: tables.client(TableNames.auditTouched),
-      clock,
-      sha256,
-    });
+    const audit = AuditLogStore.on(tables, clock, anchors);
     const requests = new TableRequestStore(tables.client(TableNames.accessRequests));
     const outbox = new TableNotifier(tables.client(TableNames.notifications), clock);
     const ledger = TableMembershipLedger.on(tables);

@@ -30,6 +30,8 @@ import { REVIEW_SCHEDULE_TIMER, startDueCampaigns } from '../workflows/review-sc
 import * as evidenceMail from '../workflows/evidence-mail.activities';
 import { evidenceMailOrchestration, startEvidenceMail } from '../workflows/evidence-mail.orchestration';
 import { schedulePeriodAt } from '../config/config';
+import type { InvocationContext } from '@azure/functions';
+import type { DigestOutcome, DigestSummary } from '../ports/audit-log.port';
 import type { ActivityContext, ActivityFunction, FunctionDefinition } from './function-types';
 import { tabApiFunctions } from './tab-api';
 import { tabAuthFunctions } from './tab-auth.functions';
@@ -46,6 +48,24 @@ function activity<I, O>(name: string, run: (deps: WorkflowDeps, input: I) => Pro
       return run(await context.services.workflow(), input as I);
     },
   };
+}
+
+/**
+ * Logs what a digest timer did. An anchor that could not be written is an error (the digest stands in the
+ * tables and the next tick retries); a conflicting anchor means the tables' digest chain was rewritten.
+ */
+function reportDigest(
+  d: DigestSummary & DigestOutcome,
+  invocation: Pick<InvocationContext, 'log' | 'error'>,
+): void {
+  if (d.written) {
+    invocation.log(
+      `audit digest ${d.seq}: ${d.streams} streams, ${d.events} events, root ${d.root}, anchor ${d.seq}:${d.hash}${d.anchored ? '' : ' (NOT anchored yet)'}`,
+    );
+  }
+  if (d.anchorProblem) {
+    invocation.error(`audit digest anchoring failed (the next digest tick retries): ${d.anchorProblem}`);
+  }
 }
 
 /** NCRONTAB (second first) of the audit digest: daily at 02:00 UTC. */
@@ -85,9 +105,19 @@ export function buildFunctionList(config: AttestConfig): FunctionDefinition[] {
       name: FunctionNames.auditDigest,
       // Daily at 02:00 UTC: fixes every stream's head, so a later edit, cut or deletion fails `attest verify`.
       schedule: AUDIT_DIGEST_SCHEDULE,
-      handler: async ({ services }) => {
-        const digest = await (await services.workflow()).audit.writeDigest();
-        console.log(`audit digest ${digest.seq}: ${digest.streams} streams, root ${digest.root}`);
+      handler: async ({ services, invocation }) => {
+        reportDigest(await (await services.workflow()).audit.writeDigest(), invocation);
+      },
+    },
+    {
+      kind: 'timer',
+      name: FunctionNames.auditDigestInterval,
+      // Every ATTEST_DIGEST_INTERVAL_MINUTES (15 by default) when a stream moved since the last digest: the
+      // interval bounds how long a cut-off tail can go unseen. Each tick also anchors digests a blob outage left.
+      schedule: config.evidence.digestSchedule,
+      handler: async ({ services, invocation }) => {
+        const digest = await (await services.workflow()).audit.digestIfChanged();
+        if (digest) reportDigest(digest, invocation);
       },
     },
     {

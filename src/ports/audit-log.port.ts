@@ -4,11 +4,11 @@
  * moved, cut short or forged since. In Azure and locally it is backed by Table Storage
  * (src/adapters/tables/audit-log.store.ts).
  */
-import type { AuditDigest } from '../domain/audit/audit-digest.math';
+import type { AuditDigest, DigestSummary } from '../domain/audit/audit-digest.math';
 import type { AuditEvent, AuditEventInput, StreamHead } from '../domain/audit/audit-event.model';
 import type { AuditFailure, VerifyResult } from '../domain/audit/audit-verify.result';
 
-export type { AuditDigest } from '../domain/audit/audit-digest.math';
+export type { AuditDigest, DigestSummary } from '../domain/audit/audit-digest.math';
 export type { AuditEvent, AuditEventInput, StreamHead } from '../domain/audit/audit-event.model';
 export type { AuditFailure, AuditProblem, VerifyResult } from '../domain/audit/audit-verify.result';
 export { DIGEST_STREAM, formatVerifyResult } from '../domain/audit/audit-verify.result';
@@ -41,6 +41,22 @@ export interface AppendOptions {
   /** Outbox rows written in the same transaction as the event: both land, or neither. */
   outbox?: OutboxItem[];
 }
+
+/** What a digest write did besides the digest: whether it wrote one, and its anchor. */
+export interface DigestOutcome {
+  /** false when {@link AuditLogPort.digestIfChanged} found nothing new: the digest is the newest already written. */
+  written: boolean;
+  /** Whether this digest is anchored outside the tables (false without an anchor store). */
+  anchored: boolean;
+  /**
+   * Why anchoring failed (blob service down, or a conflicting anchor): the digest stands in the tables and the
+   * next write anchors it.
+   */
+  anchorProblem?: string;
+}
+
+/** A digest just written, with its heads, and what became of its anchor. */
+export type WrittenDigest = AuditDigest & DigestOutcome;
 
 /** Options of {@link AuditLogPort.verify}. */
 export interface VerifyOptions {
@@ -81,8 +97,17 @@ export interface AuditLogPort {
   touchedSince(sinceIso: string): AsyncIterable<string>;
   /** The stream's outbox rows in order, after the row key `afterRowKey` when given (a consumer's cursor). */
   outbox(stream: string, afterRowKey?: string): AsyncIterable<OutboxRow>;
-  /** Writes the next digest over every stream's head and returns it. */
-  writeDigest(): Promise<AuditDigest>;
+  /**
+   * Writes the next digest over every stream's head — the previous digest's heads plus those of the streams
+   * touched since — then anchors it (and any earlier digest left unanchored) outside the tables.
+   */
+  writeDigest(): Promise<WrittenDigest>;
+  /**
+   * As {@link writeDigest}, but only when some stream's head moved since the newest digest (the every-N-minutes
+   * timer); otherwise it returns the newest digest with `written: false`, or undefined for an empty log with no
+   * digest yet. Either way digests not yet anchored are anchored now.
+   */
+  digestIfChanged(): Promise<(DigestSummary & DigestOutcome) | undefined>;
   /** Checks every stream and every digest; names the first problem. */
   verify(opts?: VerifyOptions): Promise<VerifyResult>;
   /**

@@ -7,6 +7,8 @@ export const FunctionNames = {
   botMessages: 'bot-messages',
   /** The daily Merkle digest over every audit stream's head. */
   auditDigest: 'audit-digest',
+  /** Timer: a digest every ATTEST_DIGEST_INTERVAL_MINUTES when any stream moved; also retries anchoring. */
+  auditDigestInterval: 'audit-digest-interval',
   /** Timer: starts the membership reconcile (schedule ATTEST_RECONCILE_SCHEDULE) unless one is running. */
   membershipReconcileTimer: 'membership-reconcile-timer',
   /** GET /api/tab/{*path}: the review tab's static files (dist/tab). */

@@ -163,6 +163,11 @@ export class BlobAnchorStore implements AnchorStore {
     for await (const name of this.digestNames()) yield await this.readDigest(name);
   }
 
+  /** {@inheritDoc AnchorStore.describe} */
+  describe(seq: number): string {
+    return `blob ${this.container}/${digestBlobName(seq)}`;
+  }
+
   /** {@inheritDoc AnchorStore.latestDigest} */
   async latestDigest(): Promise<DigestSummary | undefined> {
     // Names sort in seq order (10 digits), so the last listed is the newest; only names are listed.

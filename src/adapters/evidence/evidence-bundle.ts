@@ -57,6 +57,9 @@ export interface EvidenceBundleResult {
   digest: DigestSummary;
 }
 
+/** Inclusion proofs computed per pass over the digest's tree (bounds the paths held in memory). */
+const PROOF_BATCH = 16_384;
+
 /** Bytes buffered before a write to disk. */
 const WRITE_CHUNK = 1 << 20;
 
@@ -191,7 +194,8 @@ export async function writeEvidenceBundle(
     prevDigestHash: digest.prevDigestHash,
     hash: digest.hash,
   };
-  // NB. putDigest is idempotent: an audit log that anchors its own digests has already written this one.
+  // NB. putDigest is idempotent: an audit log that anchors its own digests (as every host's does) has already
+  // written this one, and this call answers `exists`. It matters only for a log opened without its anchor store.
   if (deps.anchors) await deps.anchors.putDigest(digestSummary);
   const from = opts.from.toISOString();
   const to = opts.to.toISOString();
@@ -261,19 +265,22 @@ export async function writeEvidenceBundle(
     const leaves = digest.heads.map((h) =>
       leafHash(utf8(canonicalJson({ stream: h.stream, seq: h.seq, hash: h.hash })), sha256),
     );
-    const paths = inclusionProofs(leaves, included, sha256);
-    for (const p of paths) {
-      const h = digest.heads[p.leafIndex];
-      await proofs.write(
-        proofLine({
-          stream: h.stream,
-          seq: h.seq,
-          hash: h.hash,
-          leafIndex: p.leafIndex,
-          treeSize: p.treeSize,
-          path: p.path.map(toHex),
-        }),
-      );
+    // NB. in batches: each batch is one pass over the tree, and only its paths are held at once.
+    for (let start = 0; start < included.length; start += PROOF_BATCH) {
+      const paths = inclusionProofs(leaves, included.slice(start, start + PROOF_BATCH), sha256);
+      for (const p of paths) {
+        const h = digest.heads[p.leafIndex];
+        await proofs.write(
+          proofLine({
+            stream: h.stream,
+            seq: h.seq,
+            hash: h.hash,
+            leafIndex: p.leafIndex,
+            treeSize: p.treeSize,
+            path: p.path.map(toHex),
+          }),
+        );
+      }
     }
 
     const summary = projection.summary();

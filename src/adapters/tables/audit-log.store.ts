@@ -20,11 +20,14 @@ import {
   DigestChainVerifier,
   DigestCheckpoints,
   type AuditDigest,
+  type DigestSummary,
 } from '../../domain/audit/audit-digest.math';
+import type { AnchorStore } from '../../ports/anchor-store.port';
 import type { AuditEvent, AuditEventInput, Sha256, StreamHead } from '../../domain/audit/audit-event.model';
 import {
   DIGEST_STREAM,
   failure,
+  type AnchorCoverage,
   type AuditFailure,
   type VerifyResult,
 } from '../../domain/audit/audit-verify.result';
@@ -37,8 +40,13 @@ import type {
   OutboxRow,
   StreamVerifyResult,
   VerifyOptions,
+  DigestOutcome,
+  WrittenDigest,
 } from '../../ports/audit-log.port';
 import type { Clock } from '../../ports/clock.port';
+import { sha256 } from '../crypto/sha256';
+import type { TableFactory } from './table-client-factory';
+import { TableNames } from './table-names';
 import {
   digestOfEntity,
   EVENT_COLUMNS,
@@ -70,6 +78,7 @@ import {
   seqOfEventRowKey,
   streamKey,
   streamOfKey,
+  TOUCH_BUCKET_MINUTES,
 } from './audit-row-keys';
 
 /** What the store needs. */
@@ -78,6 +87,11 @@ export interface AuditLogStoreOptions {
   digests: TableClient;
   clock: Clock;
   sha256: Sha256;
+  /**
+   * Where digests are anchored outside the tables (docs/adr/0009). Without one, digests are written but not
+   * anchored, and `verify` checks no anchors but the one it is given.
+   */
+  anchors?: AnchorStore;
   /** Attempts per append before `AUDIT.CONTENDED` (default 10). */
   maxAttempts?: number;
   /** Stream heads remembered between appends (default 10,000; 0 disables the cache). */
@@ -107,6 +121,41 @@ function isNotFound(err: unknown): boolean {
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
+/** The row of the touched-streams table that records when the index began (sorts apart from `t-` buckets). */
+const INDEX_SINCE = { pk: 'index', rk: 'since' } as const;
+
+/** Head reads a digest keeps in flight at once (touched streams are read in parallel, a few at a time). */
+const HEAD_READS_IN_FLIGHT = 16;
+
+async function collect<T>(items: AsyncIterable<T>): Promise<T[]> {
+  const out: T[] = [];
+  for await (const item of items) out.push(item);
+  return out;
+}
+
+/** The first `n` items. */
+async function* take<T>(items: AsyncIterable<T>, n: number): AsyncIterable<T> {
+  if (n <= 0) return;
+  let i = 0;
+  for await (const item of items) {
+    yield item;
+    if (++i >= n) return;
+  }
+}
+
+/** A digest without its heads: what is anchored. */
+function summaryOf(d: DigestSummary): DigestSummary {
+  return {
+    seq: d.seq,
+    time: d.time,
+    root: d.root,
+    streams: d.streams,
+    events: d.events,
+    prevDigestHash: d.prevDigestHash,
+    hash: d.hash,
+  };
+}
+
 function entityBytes(actions: TransactionAction[]): number {
   return actions.reduce((n, a) => n + Buffer.byteLength(JSON.stringify(a[1]), 'utf8'), 0);
 }
@@ -132,6 +181,11 @@ export class AuditLogStore implements AuditLogPort {
    */
   private readonly heads = new Map<string, StreamHead>();
   private readonly touched: TableClient | undefined;
+  private readonly anchors: AnchorStore | undefined;
+  /** When the touched index began (read once). */
+  private indexSinceMs: number | undefined;
+  /** Every digest up to this seq is anchored, as this process has seen: the interval timer skips re-checking. */
+  private anchoredThrough = 0;
   /**
    * (bucket, stream) markers this instance has written, so further appends to a stream within one bucket
    * write nothing extra. Only the current and previous buckets are kept.
@@ -147,6 +201,22 @@ export class AuditLogStore implements AuditLogPort {
     this.maxAttempts = options.maxAttempts ?? 10;
     this.headCacheSize = options.headCacheSize ?? 10_000;
     this.touched = options.touched;
+    this.anchors = options.anchors;
+  }
+
+  /**
+   * The log on the standard tables (AuditLog, AuditDigests, AuditTouched) of `tables`, anchored in `anchors`:
+   * how every host and command that writes opens it.
+   */
+  static on(tables: Pick<TableFactory, 'client'>, clock: Clock, anchors?: AnchorStore): AuditLogStore {
+    return new AuditLogStore({
+      table: tables.client(TableNames.auditLog),
+      digests: tables.client(TableNames.auditDigests),
+      touched: tables.client(TableNames.auditTouched),
+      clock,
+      sha256,
+      ...(anchors ? { anchors } : {}),
+    });
   }
 
   /** Creates the tables if they do not exist. */
@@ -156,6 +226,34 @@ export class AuditLogStore implements AuditLogPort {
       this.digests.createTable(),
       ...(this.touched ? [this.touched.createTable()] : []),
     ]);
+    if (this.touched) {
+      // When the index began: a digest older than that cannot be moved on from the index alone (appends before
+      // it left no markers), so the next digest reads every head once. Written once; later starts find it.
+      try {
+        await this.touched.createEntity({
+          partitionKey: INDEX_SINCE.pk,
+          rowKey: INDEX_SINCE.rk,
+          at: this.clock.now().toISOString(),
+        });
+      } catch (err) {
+        if (!isConflict(err)) throw err;
+      }
+    }
+  }
+
+  /** When the touched-streams index began, or undefined when it cannot be known (then digests scan). */
+  private async indexSince(): Promise<number | undefined> {
+    if (!this.touched) return undefined;
+    if (this.indexSinceMs !== undefined) return this.indexSinceMs;
+    try {
+      const row = await this.touched.getEntity<{ at?: unknown }>(INDEX_SINCE.pk, INDEX_SINCE.rk);
+      const at = typeof row.at === 'string' ? Date.parse(row.at) : NaN;
+      if (Number.isFinite(at)) this.indexSinceMs = at;
+      return this.indexSinceMs;
+    } catch (err) {
+      if (isNotFound(err)) return undefined;
+      throw err;
+    }
   }
 
   /**
@@ -487,12 +585,56 @@ export class AuditLogStore implements AuditLogPort {
   }
 
   /** {@inheritDoc AuditLogPort.writeDigest} */
-  async writeDigest(): Promise<AuditDigest> {
+  async writeDigest(): Promise<WrittenDigest> {
+    return (await this.digest(false)) as WrittenDigest;
+  }
+
+  /**
+   * {@inheritDoc AuditLogPort.digestIfChanged}. NB. runs every few minutes, so its common case — nothing
+   * touched since the newest digest, which this process has seen anchored — costs three small reads.
+   */
+  async digestIfChanged(): Promise<(DigestSummary & DigestOutcome) | undefined> {
+    const latest = await this.readLatestDigest();
+    const since = await this.indexSince();
+    if (latest && since !== undefined && this.anchoredThrough >= latest.seq) {
+      const newest = await this.readDigestAt(latest.seq, false).catch((err: unknown) => {
+        if (err instanceof RestError) throw err;
+        return undefined; // malformed: the full path below writes the next digest from a scan
+      });
+      if (
+        newest &&
+        newest.hash === latest.hash &&
+        Date.parse(newest.time) >= since + TOUCH_BUCKET_MINUTES * 60_000
+      ) {
+        const [touched] = await collect(take(this.touchedSince(newest.time), 1));
+        if (touched === undefined) return { ...summaryOf(newest), written: false, anchored: true };
+      }
+    }
+    const d = await this.digest(true);
+    if (!d) return undefined;
+    const { written, anchored, anchorProblem } = d;
+    return { ...summaryOf(d), written, anchored, ...(anchorProblem ? { anchorProblem } : {}) };
+  }
+
+  private async digest(ifChanged: boolean): Promise<WrittenDigest | undefined> {
     for (let attempt = 0; attempt < this.maxAttempts; attempt++) {
       const latest = await this.readLatestDigest();
-      const heads: StreamHead[] = [];
-      for await (const h of this.allHeads()) heads.push(h);
-      const digest = buildDigest(latest, heads, this.clock.now().toISOString(), this.sha256);
+      // NB. the time is taken before any head is read: the next digest reads the streams touched from here on.
+      const time = this.clock.now().toISOString();
+      const prev = latest ? await this.previousDigest(latest.seq) : undefined;
+      // The index serves from the previous digest on only if it already existed then (allowing one bucket of
+      // clock skew, as touchedSince does); else — the first digest, or the first after the index began — one scan.
+      const since = await this.indexSince();
+      const incremental =
+        prev !== undefined &&
+        since !== undefined &&
+        Date.parse(prev.time) >= since + TOUCH_BUCKET_MINUTES * 60_000;
+      const heads = incremental ? await this.headsSince(prev) : await collect(this.allHeads());
+      const digest = buildDigest(latest, heads, time, this.sha256);
+      if (ifChanged && prev && prev.root === digest.root && prev.hash === latest?.hash) {
+        return { ...prev, written: false, ...(await this.anchorUpTo(prev)) };
+      }
+      if (ifChanged && !latest && heads.length === 0) return undefined;
       // NB. a nonce per writer: a writer that loses the race leaves orphan chunks nobody's summary names.
       const nonce = randomUUID().slice(0, 8);
       const chunks = headsChunks(digest.heads);
@@ -528,7 +670,7 @@ export class AuditLogStore implements AuditLogPort {
           ['create', summary],
           latest ? ['update', pointer, 'Replace', { etag: latest.etag }] : ['create', pointer],
         ]);
-        return digest;
+        return { ...digest, written: true, ...(await this.anchorUpTo(digest)) };
       } catch (err) {
         if (!isConflict(err)) throw err;
         await sleep(Math.random() * Math.min(100, 4 * 2 ** attempt));
@@ -538,6 +680,64 @@ export class AuditLogStore implements AuditLogPort {
       AuditErrorCodes.contended,
       `Could not write a digest after ${this.maxAttempts} attempts.`,
     );
+  }
+
+  /**
+   * The newest digest with its heads, the base of the next; undefined when its row is gone or malformed (then
+   * the next digest reads every head once, and `verify` names what happened to the row).
+   */
+  private async previousDigest(seq: number): Promise<AuditDigest | undefined> {
+    try {
+      return await this.readDigestAt(seq, true);
+    } catch (err) {
+      if (err instanceof RestError) throw err;
+      return undefined;
+    }
+  }
+
+  /**
+   * The heads of `prev` moved on by every stream touched since it was written: O(touched streams) reads, not
+   * O(events). A touched stream with no events (its only append failed after its marker) keeps what `prev` had.
+   */
+  private async headsSince(prev: AuditDigest): Promise<StreamHead[]> {
+    const heads = new Map(prev.heads.map((h) => [h.stream, h]));
+    const touched = await collect(this.touchedSince(prev.time));
+    for (let i = 0; i < touched.length; i += HEAD_READS_IN_FLIGHT) {
+      const found = await Promise.all(
+        touched.slice(i, i + HEAD_READS_IN_FLIGHT).map((s) => this.findHead(s, streamKey(s))),
+      );
+      for (const head of found) if (head) heads.set(head.stream, head);
+    }
+    return [...heads.values()];
+  }
+
+  /**
+   * Anchors `digest` outside the tables, after every earlier digest the anchor store lacks (newest anchored
+   * seq + 1 onwards: a crash or a blob outage left them unanchored). Never throws: the digest stands in the
+   * tables whatever happens here, and what went wrong is returned for the caller to report.
+   */
+  private async anchorUpTo(digest: DigestSummary): Promise<Omit<DigestOutcome, 'written'>> {
+    if (!this.anchors) return { anchored: false, anchorProblem: 'no anchor store is configured' };
+    const problems: string[] = [];
+    try {
+      const newest = await this.anchors.latestDigest();
+      for (let seq = Math.min((newest?.seq ?? 0) + 1, digest.seq); seq < digest.seq; seq++) {
+        try {
+          const earlier = await this.readDigestAt(seq, false);
+          if (!earlier) problems.push(`digest ${seq} is not in the tables, so it cannot be anchored`);
+          else await this.anchors.putDigest(summaryOf(earlier));
+        } catch (err) {
+          problems.push(`digest ${seq}: ${(err as Error).message}`);
+        }
+      }
+      await this.anchors.putDigest(summaryOf(digest));
+      if (problems.length) return { anchored: true, anchorProblem: problems.join('; ') };
+      this.anchoredThrough = Math.max(this.anchoredThrough, digest.seq);
+      return { anchored: true };
+    } catch (err) {
+      problems.push(`digest ${digest.seq}: ${(err as Error).message}`);
+      return { anchored: false, anchorProblem: problems.join('; ') };
+    }
   }
 
   /** Writes chunk rows in as few transactions as the row and size limits allow. */
@@ -579,28 +779,12 @@ export class AuditLogStore implements AuditLogPort {
     for await (const row of this.digests.listEntities<Record<string, unknown>>({
       queryOptions: { filter },
     })) {
-      const seq = typeof row.seq === 'number' ? row.seq : undefined;
       try {
-        if (row.rowKey !== digestRowKey(seq ?? -1)) throw new Error(`row ${row.rowKey} holds digest ${seq}`);
-        const key = row.headsKey;
-        if (typeof key !== 'string') throw new Error('property headsKey is not a string');
-        const prefix = digestHeadsPrefix(seq as number, key);
-        const chunkFilter = odata`PartitionKey eq ${DIGEST_PARTITION} and RowKey gt ${prefix} and RowKey lt ${prefix.slice(0, -1) + '.'}`;
-        const heads: StreamHead[] = [];
-        let chunks = 0;
-        for await (const chunk of this.digests.listEntities<{ heads: string }>({
-          queryOptions: { filter: chunkFilter },
-        })) {
-          heads.push(...headsOfChunk(chunk.heads));
-          chunks++;
-        }
-        if (chunks !== row.headsRows)
-          throw new Error(`it names ${String(row.headsRows)} heads rows, ${chunks} exist`);
-        yield digestOfEntity(row, heads);
+        yield await this.digestOfRow(row);
       } catch (err) {
         yield failure(
           DIGEST_STREAM,
-          seq,
+          typeof row.seq === 'number' ? row.seq : undefined,
           'digest-forged',
           `digest row ${row.rowKey} is malformed: ${(err as Error).message}.`,
         );
@@ -609,41 +793,98 @@ export class AuditLogStore implements AuditLogPort {
     }
   }
 
+  /** The digest a summary row stands for, with its heads from its chunk rows; throws when malformed. */
+  private async digestOfRow(row: Record<string, unknown>): Promise<AuditDigest> {
+    const seq = typeof row.seq === 'number' ? row.seq : undefined;
+    if (row.rowKey !== digestRowKey(seq ?? -1)) throw new Error(`row ${row.rowKey} holds digest ${seq}`);
+    const key = row.headsKey;
+    if (typeof key !== 'string') throw new Error('property headsKey is not a string');
+    const prefix = digestHeadsPrefix(seq as number, key);
+    const chunkFilter = odata`PartitionKey eq ${DIGEST_PARTITION} and RowKey gt ${prefix} and RowKey lt ${prefix.slice(0, -1) + '.'}`;
+    const heads: StreamHead[] = [];
+    let chunks = 0;
+    for await (const chunk of this.digests.listEntities<{ heads: string }>({
+      queryOptions: { filter: chunkFilter },
+    })) {
+      heads.push(...headsOfChunk(chunk.heads));
+      chunks++;
+    }
+    if (chunks !== row.headsRows)
+      throw new Error(`it names ${String(row.headsRows)} heads rows, ${chunks} exist`);
+    return digestOfEntity(row, heads);
+  }
+
+  /** Digest `seq` (with its heads when `withHeads`), or undefined when its row is gone. */
+  private async readDigestAt(seq: number, withHeads: boolean): Promise<AuditDigest | undefined> {
+    let row: Record<string, unknown>;
+    try {
+      row = await this.digests.getEntity<Record<string, unknown>>(DIGEST_PARTITION, digestRowKey(seq));
+    } catch (err) {
+      if (isNotFound(err)) return undefined;
+      throw err;
+    }
+    return withHeads ? this.digestOfRow(row) : digestOfEntity(row, []);
+  }
+
   /** {@inheritDoc AuditLogPort.verify} */
   async verify(opts: VerifyOptions = {}): Promise<VerifyResult> {
     // 1. The digest chain, and what each digest recorded about each stream. The latest-digest pointer is read
     // before and after the chain: a digest written meanwhile (digest and pointer go in one transaction) moves the
     // pointer from the first read to the second, and the chain must end where one of the two says.
+    // 0. The anchors outside the tables, read BEFORE the chain: each is written after its digest row landed,
+    // so every digest anchored by now is in the chain read next (a digest written meanwhile is not "rewound").
+    const anchors = await this.anchorsToCheck(opts.anchor);
     const before = await this.readLatestDigest();
     const chain = new DigestChainVerifier(this.sha256);
     const checkpoints = new DigestCheckpoints();
-    let anchored = false;
     for await (const item of this.readDigests()) {
       if ('problem' in item) return item;
       const digest = item;
-      const problem = chain.push(digest);
-      if (problem) return problem;
-      if (opts.anchor && opts.anchor.seq === digest.seq) {
-        if (opts.anchor.hash !== digest.hash) {
+      const expected = (chain.latest?.seq ?? 0) + 1;
+      for (let seq = expected; seq < digest.seq; seq++) {
+        const anchor = anchors.get(seq)?.[0];
+        if (anchor) {
+          return failure(
+            DIGEST_STREAM,
+            seq,
+            'digest-missing',
+            `digest ${seq} is gone from the tables, but ${anchor.where} records it (hash ${anchor.hash}).`,
+          );
+        }
+      }
+      for (const anchor of anchors.get(digest.seq) ?? []) {
+        if (anchor.hash !== digest.hash) {
           return failure(
             DIGEST_STREAM,
             digest.seq,
-            'digest-forged',
-            `digest ${digest.seq} differs from the anchor held outside storage.`,
+            'digest-altered',
+            `digest ${digest.seq} in the tables has hash ${digest.hash}, but ${anchor.where} records ${anchor.hash}: the digest chain was rewritten.`,
           );
         }
-        anchored = true;
       }
+      const problem = chain.push(digest);
+      if (problem) return problem;
       checkpoints.add(digest);
     }
-    if (opts.anchor && !anchored) {
+    const chainEnd = chain.latest?.seq ?? 0;
+    const newest = Math.max(0, ...anchors.keys());
+    if (newest > chainEnd) {
+      const anchor = (anchors.get(newest) ?? [])[0];
       return failure(
         DIGEST_STREAM,
-        opts.anchor.seq,
-        'digest-forged',
-        `digest ${opts.anchor.seq}, anchored outside storage, is gone.`,
+        newest,
+        'rewound',
+        `the digest chain ends at ${chainEnd ? `digest ${chainEnd}` : 'no digest'}, but digest ${newest} is anchored (${anchor.where}, hash ${anchor.hash}): digest${chainEnd + 1 === newest ? ` ${newest} was` : `s ${chainEnd + 1}-${newest} were`} removed from the tables.`,
       );
     }
+    const coverage: AnchorCoverage | undefined =
+      this.anchors || opts.anchor
+        ? {
+            checked: [...anchors.values()].reduce((n, list) => n + list.length, 0),
+            ...(newest ? { newest } : {}),
+            ...(chainEnd ? { chainEnd } : {}),
+          }
+        : undefined;
     const last = chain.latest;
     const endsAt = (pointer: typeof before) =>
       (pointer?.seq ?? 0) === (last?.seq ?? 0) && (!pointer || pointer.hash === last?.hash);
@@ -709,7 +950,25 @@ export class AuditLogStore implements AuditLogPort {
       const verifier = new StreamVerifier(gone, this.sha256, checkpoints.of(gone));
       return verifier.finish() ?? failure(gone, 1, 'deleted', 'a digest recorded this stream; it is gone.');
     }
-    return { ok: true, streams, events };
+    return coverage ? { ok: true, streams, events, anchors: coverage } : { ok: true, streams, events };
+  }
+
+  /**
+   * The anchors `verify` checks the chain against, by digest seq: every digest anchored in the anchor store,
+   * and the one given (a value from an evidence email). A malformed anchor, or an anchor store that does not
+   * answer, is thrown: verification against anchors cannot be done, which is not the same as "ok".
+   */
+  private async anchorsToCheck(
+    given: VerifyOptions['anchor'],
+  ): Promise<Map<number, { hash: string; where: string }[]>> {
+    const anchors = new Map<number, { hash: string; where: string }[]>();
+    const add = (seq: number, hash: string, where: string) =>
+      anchors.set(seq, [...(anchors.get(seq) ?? []), { hash, where }]);
+    if (given) add(given.seq, given.hash, `the anchor given (${given.seq}:${given.hash})`);
+    const store = this.anchors;
+    if (store)
+      for await (const a of store.digests()) add(a.seq, a.hash, `its anchor (${store.describe(a.seq)})`);
+    return anchors;
   }
 
   /**

@@ -134,3 +134,106 @@ export function verifyInclusion(
   }
   return sn === 0 && sameBytes(r, root);
 }
+
+/**
+ * Verifies many inclusion proofs against one root, one after another, as {@link verifyInclusion} would, but
+ * remembering the subtree hashes the proofs already verified established. Proofs of neighbouring leaves (an
+ * evidence bundle lists streams in key order) share everything above their common ancestor: once the climb
+ * reaches a subtree a verified proof fixed, the rest of the path is compared byte for byte with the sibling
+ * hashes that proof carried, instead of being hashed again. Every path element is still checked exactly: a
+ * proof verifies here if and only if it verifies with {@link verifyInclusion}.
+ */
+export class InclusionVerifier {
+  /** Subtree [from, to) → its hash, for nodes and siblings of verified proofs. */
+  private known = new Map<number, Uint8Array>();
+
+  constructor(
+    private readonly root: Uint8Array,
+    private readonly treeSize: number,
+    private readonly sha256: Sha256,
+  ) {}
+
+  private key(from: number, to: number): number {
+    return from * (this.treeSize + 1) + to;
+  }
+
+  /** True when `leaf` (a leaf hash) at `leafIndex` leads to the root through `path` (bottom-up). */
+  verify(leaf: Uint8Array, leafIndex: number, path: readonly Uint8Array[]): boolean {
+    const n = this.treeSize;
+    if (!Number.isSafeInteger(leafIndex) || leafIndex < 0 || leafIndex >= n) return false;
+    // The subtrees from the root down to the leaf: each level's node and its sibling.
+    const levels: { from: number; to: number; sFrom: number; sTo: number; siblingLeft: boolean }[] = [];
+    let from = 0;
+    let to = n;
+    while (to - from > 1) {
+      const mid = from + split(to - from);
+      if (leafIndex < mid) {
+        levels.push({ from, to: mid, sFrom: mid, sTo: to, siblingLeft: false });
+        to = mid;
+      } else {
+        levels.push({ from: mid, to, sFrom: from, sTo: mid, siblingLeft: true });
+        from = mid;
+      }
+    }
+    if (path.length !== levels.length) return false;
+    const computed: [number, Uint8Array][] = [];
+    let r = leaf;
+    // path[0] is the deepest sibling: levels[levels.length - 1].
+    for (let i = 0; i < path.length; i++) {
+      const level = levels[levels.length - 1 - i];
+      const known = this.known.get(this.key(level.from, level.to));
+      if (known && sameBytes(known, r)) {
+        // A verified proof fixed this subtree: the rest of the path must be the siblings it carried.
+        for (let j = i; j < path.length; j++) {
+          const l = levels[levels.length - 1 - j];
+          const sibling = this.known.get(this.key(l.sFrom, l.sTo));
+          if (!sibling) return this.verifyAndLearn(leaf, leafIndex, path, levels);
+          if (!sameBytes(sibling, path[j])) return false;
+        }
+        this.learn(computed, path, levels);
+        return true;
+      }
+      computed.push([this.key(level.from, level.to), r]);
+      r = level.siblingLeft ? nodeHash(path[i], r, this.sha256) : nodeHash(r, path[i], this.sha256);
+    }
+    if (!sameBytes(r, this.root)) return false;
+    this.learn(computed, path, levels);
+    return true;
+  }
+
+  /** The full climb (no shortcut), then remember it. */
+  private verifyAndLearn(
+    leaf: Uint8Array,
+    leafIndex: number,
+    path: readonly Uint8Array[],
+    levels: { from: number; to: number; sFrom: number; sTo: number; siblingLeft: boolean }[],
+  ): boolean {
+    if (
+      !verifyInclusion(leaf, { leafIndex, treeSize: this.treeSize, path: [...path] }, this.root, this.sha256)
+    )
+      return false;
+    const computed: [number, Uint8Array][] = [];
+    let r = leaf;
+    for (let i = 0; i < path.length; i++) {
+      const level = levels[levels.length - 1 - i];
+      computed.push([this.key(level.from, level.to), r]);
+      r = level.siblingLeft ? nodeHash(path[i], r, this.sha256) : nodeHash(r, path[i], this.sha256);
+    }
+    this.learn(computed, path, levels);
+    return true;
+  }
+
+  private learn(
+    computed: [number, Uint8Array][],
+    path: readonly Uint8Array[],
+    levels: { from: number; to: number; sFrom: number; sTo: number; siblingLeft: boolean }[],
+  ): void {
+    // NB. bounded: proofs far apart share little, so an old entry is rarely worth keeping.
+    if (this.known.size > 8192) this.known.clear();
+    for (const [k, h] of computed) this.known.set(k, h);
+    for (let i = 0; i < path.length; i++) {
+      const level = levels[levels.length - 1 - i];
+      this.known.set(this.key(level.sFrom, level.sTo), path[i]);
+    }
+  }
+}

@@ -165,6 +165,8 @@ export class EvidenceProjection {
   private readonly from: number;
   private readonly to: number;
   private readonly asOf: number;
+  private readonly fromIso: string;
+  private readonly toIso: string;
   private readonly figures: EvidenceSummary;
 
   constructor(readonly window: BundleWindow) {
@@ -177,11 +179,18 @@ export class EvidenceProjection {
         `from (${window.from}) must be before to (${window.to}).`,
       );
     }
+    this.fromIso = new Date(this.from).toISOString();
+    this.toIso = new Date(this.to).toISOString();
     this.figures = emptySummary({ from: window.from, to: window.to }, window.asOf);
   }
 
   private inPeriod(e: AuditEvent): boolean {
-    const t = Date.parse(e.time);
+    const time = e.time;
+    // NB. times the log writes are toISOString()'s 24 characters, which sort as the instants do: compare the
+    // text (the hot path of a million-event verify); anything else is parsed.
+    if (time.length === 24 && time.charCodeAt(23) === 90 /* Z */)
+      return time >= this.fromIso && time < this.toIso;
+    const t = Date.parse(time);
     return t >= this.from && t < this.to;
   }
 

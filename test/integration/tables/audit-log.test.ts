@@ -182,9 +182,15 @@ test('digests are chained, cover every head, and verify against an anchor held o
     ok: true,
     streams: 2,
     events: 5,
+    anchors: { checked: 1, newest: 1, chainEnd: 2 },
   });
   expect(await store.verify({ anchor: { seq: 2, hash: 'f'.repeat(64) } })).toMatchObject({
-    problem: 'digest-forged',
+    problem: 'digest-altered',
+    seq: 2,
+  });
+  expect(await store.verify({ anchor: { seq: 3, hash: d2.hash } })).toMatchObject({
+    problem: 'rewound',
+    seq: 3,
   });
 });
 

@@ -77,10 +77,12 @@ test('an append marks its stream in the bucket of its time, once per bucket howe
   expect(upserts).toHaveBeenCalledTimes(2);
 
   const rows = await collect(touched.listEntities());
-  expect(rows.map((r) => [r.partitionKey, r.rowKey])).toEqual([
-    ['t-2026-11-29T15:45Z', streamKey(odd)],
-    ['t-2026-11-29T15:50Z', streamKey(odd)],
-  ]);
+  expect(rows.filter((r) => r.partitionKey?.startsWith('t-')).map((r) => [r.partitionKey, r.rowKey])).toEqual(
+    [
+      ['t-2026-11-29T15:45Z', streamKey(odd)],
+      ['t-2026-11-29T15:50Z', streamKey(odd)],
+    ],
+  );
 });
 
 test('touchedSince names each stream appended since, once, with one bucket of slack before', async () => {

@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { sha256 } from '../../../../src/adapters/crypto/sha256';
 import { toHex } from '../../../../src/domain/audit/canonical-json.codec';
 import {
+  InclusionVerifier,
   inclusionProof,
   inclusionProofs,
   leafHash,
@@ -177,4 +178,37 @@ test('brute force: a proof verifies for its own leaf, index and size only, and a
     ),
   ).toBe(false);
   expect(() => inclusionProof([Buffer.from('x')], 1, sha256)).toThrow(RangeError);
+});
+
+test('InclusionVerifier agrees with verifyInclusion on every proof, altered or not, in any order', () => {
+  for (let n = 1; n <= 33; n++) {
+    const data = Array.from({ length: n }, (_, i) => Buffer.from(`leaf-${i}`));
+    const root = merkleRoot(data, sha256);
+    const leaves = data.map((d) => leafHash(d, sha256));
+    const proofs = inclusionProofs(
+      leaves,
+      Array.from({ length: n }, (_, i) => i),
+      sha256,
+    );
+    // In leaf order (the bundle's case), backwards, and interleaved with altered proofs.
+    const orders = [proofs, [...proofs].reverse(), proofs.filter((_, i) => i % 3 === 0)];
+    for (const order of orders) {
+      const cached = new InclusionVerifier(root, n, sha256);
+      for (const proof of order) {
+        const m = proof.leafIndex;
+        for (let i = 0; i < proof.path.length; i++) {
+          const altered = proof.path.map((p) => Uint8Array.from(p));
+          altered[i][31] ^= 0x04;
+          expect(cached.verify(leaves[m], m, altered)).toBe(false);
+        }
+        expect(cached.verify(leaves[(m + 1) % n], m, proof.path)).toBe(n === 1);
+        expect(cached.verify(leaves[m], m, proof.path.slice(0, -1))).toBe(proof.path.length === 0);
+        expect(cached.verify(leaves[m], m, proof.path)).toBe(true);
+        expect(cached.verify(leaves[m], m, proof.path)).toBe(true);
+      }
+    }
+  }
+  expect(new InclusionVerifier(merkleRoot([], sha256), 0, sha256).verify(new Uint8Array(32), 0, [])).toBe(
+    false,
+  );
 });
