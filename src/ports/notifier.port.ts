@@ -20,7 +20,9 @@ export type NotificationKind =
   | 'access-revoked'
   | 'provisioning-failed'
   /** To Attest admins: one digest a day of ended grants whose removal from the group is overdue. */
-  | 'revocations-overdue';
+  | 'revocations-overdue'
+  /** To Attest admins: an outbox row could not reach its ticket and is parked until released or skipped. */
+  | 'ticket-row-parked';
 
 /** One message to one or more people. */
 export interface Notification {
