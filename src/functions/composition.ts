@@ -74,6 +74,7 @@ export function hostServicesFactory(opts: HostServicesOptions): () => Promise<Ho
     const audit = new AuditLogStore({
       table: tables.client(TableNames.auditLog),
       digests: tables.client(TableNames.auditDigests),
+      touched: tables.client(TableNames.auditTouched),
       clock,
       sha256,
     });

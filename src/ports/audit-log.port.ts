@@ -19,6 +19,20 @@ export interface OutboxItem {
   payload: object;
 }
 
+/** An outbox row as the ticket sync reads it: what is owed, and which event owes it. */
+export interface OutboxRow {
+  stream: string;
+  /** The row's key (`o-0000000001-01`): the cursor to pass back as `afterRowKey`. */
+  rowKey: string;
+  eventSeq: number;
+  eventHash: string;
+  target: OutboxItem['target'];
+  /** The payload as it was given to `append`, parsed back from its JSON. */
+  payload: unknown;
+  /** The owing event's time (ISO 8601 UTC). */
+  createdAt: string;
+}
+
 /** One stream's verification: sound with its event count and head, or the first problem. */
 export type StreamVerifyResult = { ok: true; events: number; head?: StreamHead } | AuditFailure;
 
@@ -58,6 +72,15 @@ export interface AuditLogPort {
    * the log. Rows that are not events (outbox, head hints) are skipped.
    */
   scanAll(): AsyncIterable<AuditEvent>;
+  /**
+   * Every stream appended to from about `sinceIso` until now, each once, in no particular order. Read from an
+   * index of touched streams (time buckets, not event rows); it reaches one bucket before the one holding
+   * `sinceIso` (clock skew between writers, appends still in flight), so it may name a few streams touched
+   * a little earlier, and a stream whose append failed after its marker — never fewer than were appended.
+   */
+  touchedSince(sinceIso: string): AsyncIterable<string>;
+  /** The stream's outbox rows in order, after the row key `afterRowKey` when given (a consumer's cursor). */
+  outbox(stream: string, afterRowKey?: string): AsyncIterable<OutboxRow>;
   /** Writes the next digest over every stream's head and returns it. */
   writeDigest(): Promise<AuditDigest>;
   /** Checks every stream and every digest; names the first problem. */

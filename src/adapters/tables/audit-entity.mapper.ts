@@ -5,6 +5,7 @@
  */
 import type { TableEntity } from '@azure/data-tables';
 import type { AuditDigest } from '../../domain/audit/audit-digest.math';
+import type { OutboxRow } from '../../ports/audit-log.port';
 import type {
   AuditAction,
   AuditActor,
@@ -246,4 +247,27 @@ export function digestOfEntity(row: Record<string, unknown>, heads: StreamHead[]
     prevDigestHash: str(row, 'prevDigestHash'),
     hash: str(row, 'hash'),
   };
+}
+
+/** An outbox row read back; a row that does not hold what `append` wrote is an error naming it. */
+export function outboxOfEntity(stream: string, row: Record<string, unknown>): OutboxRow {
+  const where = `outbox row ${String(row.partitionKey)}/${String(row.rowKey)}`;
+  const { rowKey, eventSeq, eventHash, target, payload, createdAt } = row;
+  if (
+    typeof rowKey !== 'string' ||
+    typeof eventSeq !== 'number' ||
+    typeof eventHash !== 'string' ||
+    (target !== 'jira' && target !== 'servicenow') ||
+    typeof payload !== 'string' ||
+    typeof createdAt !== 'string'
+  ) {
+    throw new Error(`${where} is malformed (eventSeq, eventHash, target, payload or createdAt).`);
+  }
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(payload);
+  } catch (err) {
+    throw new Error(`${where} has a payload that is not JSON: ${(err as Error).message}.`);
+  }
+  return { stream, rowKey, eventSeq, eventHash, target, payload: parsed, createdAt };
 }

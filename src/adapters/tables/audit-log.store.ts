@@ -34,6 +34,7 @@ import { DomainError } from '../../domain/domain-error';
 import type {
   AppendOptions,
   AuditLogPort,
+  OutboxRow,
   StreamVerifyResult,
   VerifyOptions,
 } from '../../ports/audit-log.port';
@@ -49,9 +50,12 @@ import {
   headsChunks,
   headsOfChunk,
   MAX_PROPERTY_CHARS,
+  outboxOfEntity,
   type DigestEntity,
 } from './audit-entity.mapper';
 import {
+  bucketBefore,
+  bucketOf,
   DIGEST_PARTITION,
   DIGEST_ROWS,
   digestHeadsPrefix,
@@ -61,6 +65,7 @@ import {
   HEAD_ROW,
   HINT_EVERY,
   LATEST_DIGEST_ROW,
+  OUTBOX_ROWS,
   outboxRowKey,
   seqOfEventRowKey,
   streamKey,
@@ -77,6 +82,12 @@ export interface AuditLogStoreOptions {
   maxAttempts?: number;
   /** Stream heads remembered between appends (default 10,000; 0 disables the cache). */
   headCacheSize?: number;
+  /**
+   * The touched-streams index (AuditTouched). NB. every writer of a log must have it: digests after the first
+   * read only the streams it names. Without it (read-only uses: `attest verify`, `attest log`) appends write
+   * no markers, {@link AuditLogStore.touchedSince} refuses, and a digest reads every event row.
+   */
+  touched?: TableClient;
 }
 
 /** Table Storage's entity-group transaction limit. */
@@ -120,6 +131,13 @@ export class AuditLogStore implements AuditLogPort {
    * NB. a stale entry is harmless: the insert at its seq + 1 gets 409 and the head is read afresh.
    */
   private readonly heads = new Map<string, StreamHead>();
+  private readonly touched: TableClient | undefined;
+  /**
+   * (bucket, stream) markers this instance has written, so further appends to a stream within one bucket
+   * write nothing extra. Only the current and previous buckets are kept.
+   */
+  private readonly marked = new Set<string>();
+  private markedBucket = '';
 
   constructor(options: AuditLogStoreOptions) {
     this.table = options.table;
@@ -128,11 +146,76 @@ export class AuditLogStore implements AuditLogPort {
     this.sha256 = options.sha256;
     this.maxAttempts = options.maxAttempts ?? 10;
     this.headCacheSize = options.headCacheSize ?? 10_000;
+    this.touched = options.touched;
   }
 
-  /** Creates both tables if they do not exist. */
+  /** Creates the tables if they do not exist. */
   async init(): Promise<void> {
-    await Promise.all([this.table.createTable(), this.digests.createTable()]);
+    await Promise.all([
+      this.table.createTable(),
+      this.digests.createTable(),
+      ...(this.touched ? [this.touched.createTable()] : []),
+    ]);
+  }
+
+  /**
+   * Marks the stream touched in the bucket of `time`, once per bucket and process. NB. called before the
+   * event is inserted: a marker whose append then fails is a harmless false positive, while a failed marker
+   * fails the append (so no event ever lands unmarked).
+   */
+  private async markTouched(time: string, pk: string): Promise<void> {
+    if (!this.touched) return;
+    const bucket = bucketOf(Date.parse(time));
+    const key = `${bucket}|${pk}`;
+    if (this.marked.has(key)) return;
+    if (bucket !== this.markedBucket) {
+      // Keep the previous bucket's marks too: writers' clocks and this one may straddle a bucket edge.
+      const keep = this.markedBucket;
+      for (const k of this.marked) if (!k.startsWith(`${keep}|`)) this.marked.delete(k);
+      this.markedBucket = bucket;
+    }
+    await this.touched.upsertEntity({ partitionKey: bucket, rowKey: pk, at: time }, 'Replace');
+    this.marked.add(key);
+  }
+
+  /** {@inheritDoc AuditLogPort.touchedSince} */
+  async *touchedSince(sinceIso: string): AsyncIterable<string> {
+    if (!this.touched) {
+      throw new Error(
+        'This audit log was opened without its touched-streams table (AuditTouched); open it with `touched`.',
+      );
+    }
+    const since = Date.parse(sinceIso);
+    if (typeof sinceIso !== 'string' || !Number.isFinite(since)) {
+      throw new DomainError(
+        AuditErrorCodes.invalidEvent,
+        `touchedSince needs an ISO 8601 time such as 2026-11-29T15:45:00Z, not '${String(sinceIso)}'.`,
+      );
+    }
+    const from = bucketBefore(since);
+    const nowBucket = bucketOf(this.clock.now().getTime());
+    const to = nowBucket > bucketOf(since) ? nowBucket : bucketOf(since);
+    const filter = odata`PartitionKey ge ${from} and PartitionKey le ${to}`;
+    const seen = new Set<string>();
+    for await (const row of this.touched.listEntities<Record<string, unknown>>({
+      queryOptions: { filter, select: ['partitionKey', 'rowKey'] },
+    })) {
+      const pk = row.rowKey as string;
+      if (seen.has(pk)) continue;
+      seen.add(pk);
+      yield streamOfKey(pk);
+    }
+  }
+
+  /** {@inheritDoc AuditLogPort.outbox} */
+  async *outbox(stream: string, afterRowKey?: string): AsyncIterable<OutboxRow> {
+    const pk = streamKey(stream);
+    const after =
+      afterRowKey !== undefined && afterRowKey > OUTBOX_ROWS.from ? afterRowKey : OUTBOX_ROWS.from;
+    const filter = odata`PartitionKey eq ${pk} and RowKey gt ${after} and RowKey lt ${OUTBOX_ROWS.to}`;
+    for await (const row of this.table.listEntities<Record<string, unknown>>({ queryOptions: { filter } })) {
+      yield outboxOfEntity(stream, row);
+    }
   }
 
   /** {@inheritDoc AuditLogPort.append} */
@@ -228,6 +311,8 @@ export class AuditLogStore implements AuditLogPort {
           'This append is too large for one transaction (4 MiB). Split it.',
         );
       }
+      // Before the insert, outside the try: a marker that cannot be written fails the append.
+      await this.markTouched(time, pk);
       try {
         if (actions.length === 1) await this.table.createEntity(rows[0]);
         else await this.table.submitTransaction(actions);

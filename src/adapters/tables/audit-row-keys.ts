@@ -15,6 +15,9 @@
  *                 RowKey `0000000001`       one digest's summary (insert only)
  *                 RowKey `h-0000000001-<nonce>-0001`  a chunk of that digest's heads
  *                 RowKey `latest`           the newest digest's seq and hash (ETag condition)
+ *   AuditTouched  PartitionKey `t-2026-11-29T15:45Z`  a {@link TOUCH_BUCKET_MINUTES}-minute bucket (its start, UTC)
+ *                 RowKey = escaped stream    "this stream was appended to in this bucket" (upsert, no fields that
+ *                                            matter): the index the digest reads instead of every event row
  */
 import { DomainError } from '../../domain/domain-error';
 import { AuditErrorCodes } from '../../domain/audit/audit.errors';
@@ -88,3 +91,24 @@ export const DIGEST_ROWS = { from: '0', to: ':' } as const;
 
 /** RowKey prefix of the head chunks written for digest `seq` by the writer that drew `nonce`. */
 export const digestHeadsPrefix = (seq: number, nonce: string): string => `h-${pad10(seq)}-${nonce}-`;
+
+/** Length of one touched-streams bucket. */
+export const TOUCH_BUCKET_MINUTES = 5;
+const BUCKET_MS = TOUCH_BUCKET_MINUTES * 60_000;
+
+/** The start (epoch ms) of the bucket holding `ms`. */
+export const bucketStart = (ms: number): number => Math.floor(ms / BUCKET_MS) * BUCKET_MS;
+
+/** The PartitionKey of the touched-streams bucket starting at `startMs` (`t-2026-11-29T15:45Z`). */
+export function touchBucketKey(startMs: number): string {
+  return `t-${new Date(bucketStart(startMs)).toISOString().slice(0, 16)}Z`;
+}
+
+/** The PartitionKey of the bucket holding the instant `ms`. */
+export const bucketOf = (ms: number): string => touchBucketKey(bucketStart(ms));
+
+/** The bucket before (or `n` before) the one holding `ms`. */
+export const bucketBefore = (ms: number, n = 1): string => touchBucketKey(bucketStart(ms) - n * BUCKET_MS);
+
+/** The range of outbox row keys, for filters. */
+export const OUTBOX_ROWS = { from: 'o-', to: 'o.' } as const;

@@ -11,6 +11,11 @@ export const TableNames = {
   auditLog: 'AuditLog',
   /** Merkle digests over every stream head, chained to each other. */
   auditDigests: 'AuditDigests',
+  /**
+   * The touched-streams index: PartitionKey = a 5-minute bucket (`t-2026-11-29T15:45Z`), RowKey = escaped
+   * stream; written before each append, read by the digest and the ticket sync instead of every event row.
+   */
+  auditTouched: 'AuditTouched',
   /** The current state of each access request (a projection of its audit stream). */
   accessRequests: 'AccessRequests',
   /** Notifications owed to people, until the Teams adapter delivers them. */

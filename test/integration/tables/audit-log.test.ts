@@ -35,7 +35,8 @@ async function newLog(options: { maxAttempts?: number; headCacheSize?: number } 
   tables++;
   const table = storage.tables.client(`${TableNames.auditLog}${tables}`);
   const digests = storage.tables.client(`${TableNames.auditDigests}${tables}`);
-  const store = new AuditLogStore({ table, digests, clock: tickingClock(), sha256, ...options });
+  const touched = storage.tables.client(`${TableNames.auditTouched}${tables}`);
+  const store = new AuditLogStore({ table, digests, touched, clock: tickingClock(), sha256, ...options });
   await store.init();
   return { store, table, digests };
 }
