@@ -9,18 +9,11 @@
  *   revocation commented on a request's ticket only when that ticket exists.
  */
 import { isTerminal, type RequestStatus } from '../../domain/request/request-lifecycle';
+import type { OutboxRow } from '../../ports/audit-log.port';
 import type { TicketComment, TicketDraft } from '../../ports/ticket-system.port';
 
-/** An outbox row as the drain reads it (the audit log's OutboxRow). */
-export interface OutboxRowLike {
-  stream: string;
-  rowKey: string;
-  eventSeq: number;
-  eventHash: string;
-  target: 'jira' | 'servicenow';
-  payload: unknown;
-  createdAt: string;
-}
+/** An outbox row as the drain reads it. */
+export type OutboxRowLike = OutboxRow;
 
 /** One row's work on one ticket. */
 export interface TicketJob {

@@ -20,7 +20,8 @@
  */
 import { randomUUID } from 'node:crypto';
 import { DomainError } from '../../domain/domain-error';
-import type { AuditActor, AuditEvent, AuditEventInput } from '../../domain/audit/audit-event.model';
+import type { AuditActor } from '../../domain/audit/audit-event.model';
+import type { AuditLogPort } from '../../ports/audit-log.port';
 import {
   ticketLinked,
   ticketRowParked,
@@ -36,14 +37,8 @@ import { TicketErrorCodes, type TicketRef, type TicketSystem } from '../../ports
 import { jobOf, resolutionText, type OutboxRowLike, type TicketJob } from './ticket-sync.model';
 import type { Lane, Lease, ParkedRow, StreamState, TicketState, TicketSyncStore } from './ticket-sync.store';
 
-/** What the drain needs of the audit log (AuditLogPort has it). */
-export interface TicketSyncLog {
-  append(input: AuditEventInput): Promise<AuditEvent>;
-  /** Streams appended to since about `sinceIso` (an index, not a scan). */
-  touchedSince(sinceIso: string): AsyncIterable<string>;
-  /** A stream's outbox rows in order, after `afterRowKey`. */
-  outbox(stream: string, afterRowKey?: string): AsyncIterable<OutboxRowLike>;
-}
+/** What the drain needs of the audit log: append, the touched-streams index and a stream's outbox rows. */
+export type TicketSyncLog = Pick<AuditLogPort, 'append' | 'touchedSince' | 'outbox'>;
 
 /** Settings of the drain; every one has a default. */
 export interface TicketSyncSettings {
@@ -55,7 +50,7 @@ export interface TicketSyncSettings {
   maxThrottleWaitMs: number;
   /** 429s in a row on one call before the drain ends (default 6). */
   maxThrottleRetries: number;
-  /** First backoff after an unavailable system, doubled each drain it stays so (default 1 min, max 30 min). */
+  /** First backoff after an unavailable system, doubled each drain it stays so (default 1 min, max 60 min). */
   backoffBaseMs: number;
   backoffMaxMs: number;
   /** The lease a drain holds (default 5 min; renewed at half time). */
@@ -71,7 +66,7 @@ export const TICKET_SYNC_DEFAULTS: TicketSyncSettings = {
   maxThrottleWaitMs: 30_000,
   maxThrottleRetries: 6,
   backoffBaseMs: 60_000,
-  backoffMaxMs: 30 * 60_000,
+  backoffMaxMs: 60 * 60_000,
   leaseMs: 5 * 60_000,
   budgetMs: 4 * 60_000,
 };
