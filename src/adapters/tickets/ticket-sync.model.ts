@@ -72,12 +72,8 @@ export function jobOf(row: OutboxRowLike): TicketJob | string {
     action,
     actor,
     time: row.createdAt,
-    text: [
-      `${action} by ${actor} at ${row.createdAt}`,
-      str(p.subject) ? `subject: ${String(p.subject)}` : '',
-      detailText(details),
-      `audit event ${row.stream}#${row.eventSeq} sha256 ${row.eventHash}`,
-    ]
+    // NB. the adapters add the heading (action, actor, time), the stream and seq, and the event-hash line.
+    text: [str(p.subject) ? `subject: ${String(p.subject)}` : '', detailText(details)]
       .filter(Boolean)
       .join('\n'),
   };
@@ -89,12 +85,12 @@ export function jobOf(row: OutboxRowLike): TicketJob | string {
     const app = str(details.appId);
     const role = str(details.roleId);
     const what = app && role ? `${app} / ${role}` : (str(p.subject) ?? 'access');
-    const fields: Record<string, string> = { requestId };
+    // Field names a mapping may use (config TICKET_FIELD_NAMES); the request id travels as the correlation id.
+    const fields: Record<string, string> = {};
     if (app) fields.app = app;
     if (role) fields.role = role;
-    if (str(details.groupId)) fields.group = String(details.groupId);
     if (str(requester?.upn)) fields.requester = String(requester?.upn);
-    if (typeof details.durationMinutes === 'number') fields.durationMinutes = String(details.durationMinutes);
+    if (str(details.justification)) fields.justification = String(details.justification);
     return {
       correlationId: requestId,
       action,
@@ -139,7 +135,7 @@ export function jobOf(row: OutboxRowLike): TicketJob | string {
           `Attest access-review campaign ${campaignId}.`,
           `Audit stream: ${row.stream} (verify with \`attest verify\`).`,
         ].join('\n'),
-        fields: { campaignId },
+        fields: {},
       },
       comment,
     };

@@ -566,6 +566,7 @@ function ticketContext(
 export const TicketSyncErrorCodes = {
   notParked: 'TICKETS.NOT_PARKED',
   alreadyDecided: 'TICKETS.ALREADY_DECIDED',
+  reasonRequired: 'TICKETS.REASON_REQUIRED',
 } as const;
 
 /**
@@ -576,6 +577,12 @@ export async function decideParkedRow(
   deps: { store: TicketSyncStore; log: Pick<TicketSyncLog, 'append'>; clock: Clock },
   input: { stream: string; rowKey: string; kind: 'release' | 'skip'; actor: AuditActor; reason?: string },
 ): Promise<ParkedRow> {
+  if (input.kind === 'skip' && !input.reason?.trim()) {
+    throw new DomainError(
+      TicketSyncErrorCodes.reasonRequired,
+      'A skip needs a reason: the update never reaches the ticket, and the audit log says why.',
+    );
+  }
   const row = await deps.store.parkedRow(input.stream, input.rowKey);
   if (!row) {
     throw new DomainError(
@@ -609,10 +616,16 @@ export async function decideParkedRow(
     eventHash: row.eventHash,
   };
   const ctx = ticketContext(row.correlationId, input.actor, undefined, !row.correlationId.includes(':'));
-  await deps.log.append(
-    input.kind === 'skip'
-      ? ticketRowSkipped(ctx, { row: ref, reason: input.reason ?? '' })
-      : ticketRowReleased(ctx, { row: ref, ...(input.reason ? { reason: input.reason } : {}) }),
-  );
+  try {
+    await deps.log.append(
+      input.kind === 'skip'
+        ? ticketRowSkipped(ctx, { row: ref, reason: input.reason ?? '' })
+        : ticketRowReleased(ctx, { row: ref, ...(input.reason ? { reason: input.reason } : {}) }),
+    );
+  } catch (err) {
+    // No decision without its audit event: take it back (the row is as it was) and say so.
+    await deps.store.park({ ...row, decision: undefined }).catch(() => undefined);
+    throw err;
+  }
   return { ...row, decision };
 }
