@@ -31,6 +31,50 @@ const httpsUrl = z
 const guid = z.string().regex(GUID, 'must be a GUID such as 72f988bf-86f1-41af-91ab-2d7cd011db47');
 const rate = z.coerce.number().min(0).max(1);
 
+/** Attest names a ticket field mapping may use (TicketDraft.fields). */
+export const TICKET_FIELD_NAMES = [
+  'requester',
+  'app',
+  'role',
+  'expires',
+  'approver',
+  'justification',
+] as const;
+
+/** `name=target,name=target`: Attest field names to the ticket system's field ids, each checked. */
+function fieldMapping(target: RegExp, what: string) {
+  return z.string().transform((s, ctx) => {
+    const out: Record<string, string> = {};
+    for (const pair of s
+      .split(',')
+      .map((p) => p.trim())
+      .filter((p) => p !== '')) {
+      const m = /^([a-z][a-zA-Z]*)\s*=\s*(\S+)$/.exec(pair);
+      if (!m) {
+        ctx.addIssue({ code: 'custom', message: `has '${pair}', which is not name=field` });
+        return z.NEVER;
+      }
+      if (!(TICKET_FIELD_NAMES as readonly string[]).includes(m[1])) {
+        ctx.addIssue({
+          code: 'custom',
+          message: `names '${m[1]}', which is not one of ${TICKET_FIELD_NAMES.join(', ')}`,
+        });
+        return z.NEVER;
+      }
+      if (!target.test(m[2])) {
+        ctx.addIssue({ code: 'custom', message: `maps ${m[1]} to '${m[2]}', which is not ${what}` });
+        return z.NEVER;
+      }
+      if (m[1] in out) {
+        ctx.addIssue({ code: 'custom', message: `maps ${m[1]} twice` });
+        return z.NEVER;
+      }
+      out[m[1]] = m[2];
+    }
+    return out;
+  });
+}
+
 /** When a 6-field NCRONTAB expression (second first, UTC) fires next after `from`, or why it is not one. */
 function cronRuns(schedule: string, from: Date, count: number): Date[] | string {
   const fields = schedule.trim().split(/\s+/);
@@ -140,26 +184,71 @@ export const SETTINGS = {
     `${ENV_FILE_HINT} to the path of a PEM file holding the certificate and its private key`,
   ),
   ATTEST_TICKETS_MODE: setting(
-    z.enum(['none', 'jira', 'servicenow']),
-    `${ENV_FILE_HINT} to none, jira or servicenow`,
+    z.enum(['none', 'jira', 'servicenow', 'jira-local', 'servicenow-local']),
+    `${ENV_FILE_HINT} to none, jira or servicenow (jira-local or servicenow-local run a local fake, local host only)`,
     { local: 'none', azure: 'none' },
   ),
   ATTEST_JIRA_BASE_URL: setting(
     httpsUrl,
     `${ENV_FILE_HINT} to your Jira site, e.g. https://acme.atlassian.net`,
   ),
+  ATTEST_JIRA_AUTH: setting(
+    z.enum(['token', 'oauth']),
+    `${ENV_FILE_HINT} to token (e-mail and API token, Basic) or oauth (an OAuth 2.0 access token, Bearer)`,
+    { local: 'token', azure: 'token' },
+  ),
   ATTEST_JIRA_EMAIL: setting(z.string().email(), `${ENV_FILE_HINT} to the Jira account's e-mail address`),
   ATTEST_JIRA_API_TOKEN: setting(
     z.string().min(8, 'is too short to be an API token'),
-    `${ENV_FILE_HINT} to a Jira API token`,
+    `${ENV_FILE_HINT} to a Jira API token (id.atlassian.com, Security, API tokens); in Azure a Key Vault reference`,
+  ),
+  ATTEST_JIRA_OAUTH_TOKEN: setting(
+    z.string().min(16, 'is too short to be an OAuth access token'),
+    `${ENV_FILE_HINT} to an OAuth 2.0 access token for the Jira site (scopes read:jira-work write:jira-work); in Azure a Key Vault reference`,
   ),
   ATTEST_JIRA_PROJECT_KEY: setting(
     z.string().regex(/^[A-Z][A-Z0-9_]+$/, 'must be a Jira project key such as SEC'),
     `${ENV_FILE_HINT} to the project key`,
   ),
+  ATTEST_JIRA_ISSUE_TYPE: setting(
+    z.string().trim().min(1).max(255),
+    `${ENV_FILE_HINT} to the issue type tickets are created as, e.g. Task or Service Request`,
+    { local: 'Task', azure: 'Task' },
+  ),
+  ATTEST_JIRA_FIELDS: setting(
+    fieldMapping(/^(customfield_\d+|[a-z][A-Za-z0-9_]*)$/, 'a Jira field id such as customfield_10010'),
+    `${ENV_FILE_HINT} to Attest names and Jira field ids, e.g. requester=customfield_10010,app=customfield_10011 (Jira: Settings, Issues, Custom fields, the id in the field's URL)`,
+  ),
+  ATTEST_JIRA_RESOLVE_TRANSITION: setting(
+    z.string().trim().min(1).max(255),
+    `${ENV_FILE_HINT} to the name of the workflow transition that closes a ticket, e.g. Done`,
+    { local: 'Done', azure: 'Done' },
+  ),
+  ATTEST_JIRA_ALLOWED_PROJECTS: setting(
+    z
+      .string()
+      .transform((s) =>
+        s
+          .split(',')
+          .map((p) => p.trim())
+          .filter((p) => p !== ''),
+      )
+      .pipe(z.array(z.string().regex(/^[A-Z][A-Z0-9_]+$/, 'must list Jira project keys such as SEC,IT'))),
+    `${ENV_FILE_HINT} to the project keys whose tickets a requester may reference, comma-separated, e.g. SEC,IT`,
+  ),
   ATTEST_SERVICENOW_INSTANCE_URL: setting(
     httpsUrl,
     `${ENV_FILE_HINT} to your instance, e.g. https://acme.service-now.com`,
+  ),
+  ATTEST_SERVICENOW_TABLE: setting(
+    z.string().regex(/^[a-z][a-z0-9_]*$/, 'must be a table name such as sc_req_item'),
+    `${ENV_FILE_HINT} to the table tickets are created in, e.g. sc_req_item or incident`,
+    { local: 'sc_req_item', azure: 'sc_req_item' },
+  ),
+  ATTEST_SERVICENOW_AUTH: setting(
+    z.enum(['basic', 'oauth']),
+    `${ENV_FILE_HINT} to basic (user and password) or oauth (client credentials from the instance's /oauth_token.do)`,
+    { local: 'basic', azure: 'basic' },
   ),
   ATTEST_SERVICENOW_USERNAME: setting(
     z.string().min(1),
@@ -168,6 +257,23 @@ export const SETTINGS = {
   ATTEST_SERVICENOW_PASSWORD: setting(
     z.string().min(1),
     `${ENV_FILE_HINT} to that user's password (Key Vault reference in Azure)`,
+  ),
+  ATTEST_SERVICENOW_CLIENT_ID: setting(
+    z.string().min(1),
+    `${ENV_FILE_HINT} to the client id of the OAuth application (System OAuth, Application Registry)`,
+  ),
+  ATTEST_SERVICENOW_CLIENT_SECRET: setting(
+    z.string().min(1),
+    `${ENV_FILE_HINT} to that OAuth application's client secret (Key Vault reference in Azure)`,
+  ),
+  ATTEST_SERVICENOW_CLOSED_STATE: setting(
+    z.string().regex(/^-?\d+$|^[a-z_]+$/, 'must be a state value such as 3'),
+    `${ENV_FILE_HINT} to the value of the table's closed state (sc_req_item: 3, Closed Complete)`,
+    { local: '3', azure: '3' },
+  ),
+  ATTEST_SERVICENOW_FIELDS: setting(
+    fieldMapping(/^[a-z][a-z0-9_]*$/, 'a ServiceNow column such as u_requester'),
+    `${ENV_FILE_HINT} to Attest names and columns of the table, e.g. requester=u_requester,app=u_application`,
   ),
   ATTEST_MAIL_MODE: setting(
     z.enum(['simulator', 'graph']),
@@ -358,11 +464,46 @@ export type DirectoryConfig =
         | { kind: 'certificate'; certificatePath: string };
     };
 
-/** Ticket sync target. */
+/** Jira Cloud: where, how to sign in, and what tickets look like. */
+export interface JiraTicketsConfig {
+  mode: 'jira';
+  /** Site URL (https://acme.atlassian.net; the local fake's http URL under jira-local). */
+  baseUrl: string;
+  auth: { kind: 'token'; email: string; apiToken: string } | { kind: 'oauth'; accessToken: string };
+  projectKey: string;
+  issueType: string;
+  /** Attest field name (requester, app, ...) to Jira field id (customfield_10010). */
+  fields: Record<string, string>;
+  /** The workflow transition that resolves a ticket, by name. */
+  resolveTransition: string;
+  /** Projects whose tickets a requester's ticketReference may name (the project key is always allowed). */
+  allowedProjects: string[];
+}
+
+/** ServiceNow: instance, table, sign-in, closed state. */
+export interface ServiceNowTicketsConfig {
+  mode: 'servicenow';
+  instanceUrl: string;
+  table: string;
+  auth:
+    | { kind: 'basic'; username: string; password: string }
+    | { kind: 'oauth'; clientId: string; clientSecret: string };
+  /** The `state` value that closes a record (sc_req_item: 3). */
+  closedState: string;
+  /** Attest field name to column (u_requester). */
+  fields: Record<string, string>;
+}
+
+/**
+ * Ticket sync target. `jira-local` and `servicenow-local` (local host only) carry the ticket settings; the local
+ * host starts the fake and turns them into a `jira` or `servicenow` config pointing at it.
+ */
 export type TicketsConfig =
   | { mode: 'none' }
-  | { mode: 'jira'; baseUrl: string; email: string; apiToken: string; projectKey: string }
-  | { mode: 'servicenow'; instanceUrl: string; username: string; password: string };
+  | JiraTicketsConfig
+  | ServiceNowTicketsConfig
+  | ({ mode: 'jira-local' } & Omit<JiraTicketsConfig, 'mode' | 'baseUrl' | 'auth'>)
+  | ({ mode: 'servicenow-local' } & Omit<ServiceNowTicketsConfig, 'mode' | 'instanceUrl' | 'auth'>);
 
 /** Where evidence mail goes: kept by the simulator, or sent through Graph sendMail. */
 export type MailConfig = { mode: 'simulator' | 'graph'; sender: string };
@@ -555,27 +696,7 @@ export function loadConfig(env: Env, host: HostKind): AttestConfig {
   }
 
   const ticketsMode = r.required('ATTEST_TICKETS_MODE', 'to know where tickets are synced');
-  let tickets: TicketsConfig;
-  if (ticketsMode === 'jira') {
-    const because = 'when ATTEST_TICKETS_MODE=jira';
-    tickets = {
-      mode: 'jira',
-      baseUrl: r.required('ATTEST_JIRA_BASE_URL', because),
-      email: r.required('ATTEST_JIRA_EMAIL', because),
-      apiToken: r.required('ATTEST_JIRA_API_TOKEN', because),
-      projectKey: r.required('ATTEST_JIRA_PROJECT_KEY', because),
-    };
-  } else if (ticketsMode === 'servicenow') {
-    const because = 'when ATTEST_TICKETS_MODE=servicenow';
-    tickets = {
-      mode: 'servicenow',
-      instanceUrl: r.required('ATTEST_SERVICENOW_INSTANCE_URL', because),
-      username: r.required('ATTEST_SERVICENOW_USERNAME', because),
-      password: r.required('ATTEST_SERVICENOW_PASSWORD', because),
-    };
-  } else {
-    tickets = { mode: 'none' };
-  }
+  const tickets = ticketsConfig(r, ticketsMode, host);
 
   const mailMode = r.required('ATTEST_MAIL_MODE', 'to know how evidence mail is sent');
   if (mailMode === 'simulator' && directory.mode !== 'simulator') {
@@ -671,6 +792,73 @@ export function loadConfig(env: Env, host: HostKind): AttestConfig {
       playgroundPort: r.optional('ATTEST_PLAYGROUND_PORT') ?? 56150,
     },
   });
+}
+
+function jiraSite(r: Reader, because: string): Pick<JiraTicketsConfig, 'baseUrl' | 'auth'> {
+  const baseUrl = r.required('ATTEST_JIRA_BASE_URL', because);
+  const kind = r.required('ATTEST_JIRA_AUTH', because);
+  const authBecause = `when ATTEST_JIRA_AUTH=${kind}`;
+  return {
+    baseUrl,
+    auth:
+      kind === 'token'
+        ? {
+            kind,
+            email: r.required('ATTEST_JIRA_EMAIL', authBecause),
+            apiToken: r.required('ATTEST_JIRA_API_TOKEN', authBecause),
+          }
+        : { kind, accessToken: r.required('ATTEST_JIRA_OAUTH_TOKEN', authBecause) },
+  };
+}
+
+function ticketsConfig(r: Reader, mode: TicketsConfig['mode'], host: HostKind): TicketsConfig {
+  if (mode === 'none') return { mode };
+  if ((mode === 'jira-local' || mode === 'servicenow-local') && host !== 'local') {
+    throw new ConfigError(
+      'ATTEST_TICKETS_MODE',
+      `is "${mode}", a local fake only the local host (npm start) runs`,
+      `Set ATTEST_TICKETS_MODE=${mode === 'jira-local' ? 'jira' : 'servicenow'} in the Function App settings, with the ${mode === 'jira-local' ? 'ATTEST_JIRA_*' : 'ATTEST_SERVICENOW_*'} settings`,
+    );
+  }
+  const because = `when ATTEST_TICKETS_MODE=${mode}`;
+  if (mode === 'jira' || mode === 'jira-local') {
+    const site = mode === 'jira' ? jiraSite(r, because) : undefined;
+    const projectKey = r.required('ATTEST_JIRA_PROJECT_KEY', because);
+    const shape = {
+      projectKey,
+      issueType: r.required('ATTEST_JIRA_ISSUE_TYPE', because),
+      fields: r.optional('ATTEST_JIRA_FIELDS') ?? {},
+      resolveTransition: r.required('ATTEST_JIRA_RESOLVE_TRANSITION', because),
+      allowedProjects: [...new Set([projectKey, ...(r.optional('ATTEST_JIRA_ALLOWED_PROJECTS') ?? [])])],
+    };
+    return site ? { mode: 'jira', ...site, ...shape } : { mode: 'jira-local', ...shape };
+  }
+  const shape = {
+    table: r.required('ATTEST_SERVICENOW_TABLE', because),
+    closedState: r.required('ATTEST_SERVICENOW_CLOSED_STATE', because),
+    fields: r.optional('ATTEST_SERVICENOW_FIELDS') ?? {},
+  };
+  if (mode === 'servicenow-local') return { mode, ...shape };
+  const instanceUrl = r.required('ATTEST_SERVICENOW_INSTANCE_URL', because);
+  const kind = r.required('ATTEST_SERVICENOW_AUTH', because);
+  const authBecause = `when ATTEST_SERVICENOW_AUTH=${kind}`;
+  return {
+    mode,
+    instanceUrl,
+    auth:
+      kind === 'basic'
+        ? {
+            kind,
+            username: r.required('ATTEST_SERVICENOW_USERNAME', authBecause),
+            password: r.required('ATTEST_SERVICENOW_PASSWORD', authBecause),
+          }
+        : {
+            kind,
+            clientId: r.required('ATTEST_SERVICENOW_CLIENT_ID', authBecause),
+            clientSecret: r.required('ATTEST_SERVICENOW_CLIENT_SECRET', authBecause),
+          },
+    ...shape,
+  };
 }
 
 function reconcileSchedule(schedule: string): AttestConfig['reconcile'] {

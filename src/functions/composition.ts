@@ -125,7 +125,8 @@ export function hostServicesFactory(opts: HostServicesOptions): () => Promise<Ho
         ...(inUse.fileProblem ? { unavailable: newRequestsPaused(inUse) } : {}),
       },
       adminGroupId: config.adminGroupId,
-      ticketTarget: config.tickets.mode === 'none' ? undefined : config.tickets.mode,
+      ticketTarget:
+        config.tickets.mode === 'none' ? undefined : config.tickets.mode.startsWith('jira') ? 'jira' : 'servicenow',
       reviews,
       // Review notices: kept in the review store's outbox, and where the bot runs, delivered as the review card
       // in Teams or by e-mail (Graph sendMail from ATTEST_MAIL_SENDER) to reviewers the bot cannot reach.

@@ -30,6 +30,8 @@ import { PortInUseError, isPortFree } from './port-check';
 import { ReplayHost, type ActivityRunner, type ReplayHostRegistry } from './replay-host/replay-host';
 import { TaskHubStore } from './replay-host/task-hub-store';
 import { startTimers } from './timers';
+import type { TicketFake } from './ticket-fakes/fake-server';
+import { startLocalTicketFake } from './ticket-fakes/local-ticket-fake';
 import { graphAccessFor, type GraphAccess } from '../adapters/graph/graph-access';
 import { systemClock } from '../adapters/system-clock';
 import { appServices } from '../functions/composition';
@@ -78,6 +80,8 @@ export interface LocalHost {
   services: AppServices;
   tables: TableFactory;
   graphSim?: GraphSimulator;
+  /** The Jira or ServiceNow fake when ATTEST_TICKETS_MODE names one. */
+  ticketFake?: TicketFake;
   /** Lines for the start-up banner. */
   banner(): string[];
   stop(): Promise<void>;
@@ -162,8 +166,18 @@ export async function startLocalHost(options: LocalHostOptions): Promise<LocalHo
     } else {
       graph = graphAccessFor(config.directory);
     }
+    // ATTEST_TICKETS_MODE=jira-local|servicenow-local: the fake runs in this process and the app sees a jira or
+    // servicenow configuration pointing at it.
+    const ticketFake = await startLocalTicketFake(
+      config.tickets,
+      options.clock ? { now: () => (options.clock as Clock).now() } : {},
+    );
+    if (ticketFake) stops.push(() => ticketFake.fake.close());
+    const appConfig: AttestConfig = ticketFake
+      ? Object.freeze({ ...config, tickets: ticketFake.tickets })
+      : config;
     const services: AppServices = appServices({
-      config,
+      config: appConfig,
       tables,
       graph,
       clock: options.clock ?? systemClock,
@@ -188,7 +202,7 @@ export async function startLocalHost(options: LocalHostOptions): Promise<LocalHo
 
     const replaced = new Map((options.overrides ?? []).map((f) => [f.name, f]));
     const list = [
-      ...buildFunctionList(config).map((f) => replaced.get(f.name) ?? f),
+      ...buildFunctionList(appConfig).map((f) => replaced.get(f.name) ?? f),
       ...(options.extraFunctions ?? []),
     ];
     validateFunctionList(list);
@@ -220,6 +234,7 @@ export async function startLocalHost(options: LocalHostOptions): Promise<LocalHo
         services,
         tables,
         graphSim,
+        ticketFake: ticketFake?.fake,
         banner: () => [],
         stop: stopAll,
       };
@@ -328,12 +343,13 @@ export async function startLocalHost(options: LocalHostOptions): Promise<LocalHo
       services,
       tables,
       graphSim,
+      ticketFake: ticketFake?.fake,
       banner: () => [
         'Attest is running locally.',
         `  storage         ${modes.storage}${azurite ? ` (Azurite tables :${azurite.tablePort}, blobs :${azurite.blobPort}${azurite.adopted ? ', adopted' : ''}; data in ${dataDir})` : ''}`,
         `  directory       ${modes.directory}${graphSim ? ` (Graph simulator ${graphSim.url}, demo tenant)` : ` (${graph.baseUrl})`}`,
         `  mail            ${modes.mail}${config.mail.mode === 'simulator' ? ` (kept in ${path.join(dataDir, 'mail')})` : ''}`,
-        `  tickets         ${modes.tickets}`,
+        ticketFake?.banner ?? `  tickets         ${modes.tickets}`,
         `  orchestrations  local replay host (${resumed} resumed)`,
         inUse.fileProblem
           ? `  catalog         ${config.catalogPath} DOES NOT LOAD (${inUse.fileProblem.code}): new requests refused; running on the last good catalog ${catalog.id} v${catalog.version} (saved ${inUse.savedAt})`
