@@ -27,7 +27,12 @@ import type { AccessRequest } from '../domain/request/access-request';
 import * as review from '../workflows/review-campaign.activities';
 import { reviewCampaignOrchestration } from '../workflows/review-campaign.orchestration';
 import { REVIEW_SCHEDULE_TIMER, startDueCampaigns } from '../workflows/review-schedule';
-import type { ActivityContext, ActivityFunction, FunctionDefinition } from './function-types';
+import type {
+  ActivityContext,
+  ActivityFunction,
+  FunctionContext,
+  FunctionDefinition,
+} from './function-types';
 import { tabApiFunctions } from './tab-api';
 import { tabAuthFunctions } from './tab-auth.functions';
 import { tabRoute } from './tab-route';
@@ -130,6 +135,29 @@ export function buildFunctionList(config: AttestConfig): FunctionDefinition[] {
         for (const f of tick.failed) invocation.error(`review ${f.definitionId} did not start: ${f.reason}`);
       },
     },
+    ...(config.tickets.mode === 'none'
+      ? []
+      : [
+          {
+            kind: 'timer' as const,
+            name: FunctionNames.ticketSyncTimer,
+            // Every minute by default (ATTEST_TICKETS_SYNC_SCHEDULE): one drain of the audit outbox into tickets;
+            // a tick while another drain (this host or another instance) holds the lease is skipped.
+            schedule: config.ticketSync.schedule,
+            handler: async ({ services, invocation }: FunctionContext) => {
+              const sync = await services.ticketSync?.();
+              if (!sync) return;
+              const r = await sync.drain();
+              if (r.outcome === 'busy')
+                invocation.log('ticket sync: another drain holds the lease: tick skipped');
+              else
+                invocation.log(
+                  `ticket sync: ${r.outcome}${r.reason ? ` (${r.reason})` : ''}: ${r.streams} streams, ${r.rows} rows, ` +
+                    `${r.comments} comments, ${r.created} created, ${r.resolved} resolved, ${r.held} held, ${r.parked} parked`,
+                );
+            },
+          },
+        ]),
     { kind: 'orchestration', name: OrchestrationNames.accessRequest, handler: accessRequestOrchestration },
     { kind: 'orchestration', name: OrchestrationNames.reviewCampaign, handler: reviewCampaignOrchestration },
     {
