@@ -391,7 +391,16 @@ export class TicketSync {
     const cid = job.correlationId;
     let t = await this.ticketState(cid);
     if (t?.key) return t;
-    if (!job.create && !t?.creating) return undefined;
+    if (!job.create && !t?.creating) {
+      // A comment owed only to a ticket that exists (a review revocation on a request's ticket): the request's
+      // own stream may not have been drained yet, so ask the system before deciding there is none.
+      const found = await this.call(() => this.o.system.find(cid));
+      if (!found) return undefined;
+      t = { correlationId: cid, key: found.key, url: found.url, owned: true, resolved: false };
+      await this.saveTicket(t);
+      await this.linked(t, 'found');
+      return t;
+    }
     const system = this.o.system;
     if (!t?.creating && job.reference && system.referenceAllowed?.(job.reference)) {
       const key = job.reference;

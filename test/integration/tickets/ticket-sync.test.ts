@@ -4,6 +4,15 @@
  */
 import type { TicketSync, TicketSyncSettings } from '../../../src/adapters/tickets/ticket-sync';
 import { runTicketsCommand } from '../../../src/cli/tickets.command';
+import type { AuditEventInput } from '../../../src/domain/audit/audit-event.model';
+import {
+  reviewApplied,
+  reviewCompleted,
+  reviewDecided,
+  reviewStarted,
+  reviewStream,
+} from '../../../src/domain/audit/audit-events';
+import { appendReviewEvent } from '../../../src/workflows/review-ticket-outbox';
 import { startTestStorage, type TestStorage } from '../../support/storage';
 import { FaultyTicketSystem, MemoryTicketSystem } from '../../support/ticket-faults';
 import {
@@ -335,4 +344,66 @@ test("a requester's ticket reference is commented on in an allowed project, and 
   const created = [...w.inner.tickets.values()].filter((t) => t.draft.correlationId !== '');
   expect(created.map((t) => t.draft.correlationId)).toEqual(['r-other']);
   expect((await eventsOf(w, 'tickets:r-ref'))[0].details).toMatchObject({ key: 'SEC-77', how: 'reference' });
+});
+
+test('a campaign has one ticket with each of its events, resolved when it completes; a revocation is commented on the request ticket only when there is one', async () => {
+  const w = await world('jira');
+  for (let s = 0; s < 5; s++) await step(w, 'r-rev', s);
+  const ctx = {
+    stream: reviewStream('q1'),
+    actor: { objectId: 'u-mgr', upn: 'mgr@contoso.test', channel: 'tab' as const },
+    subject: 'campaign:q1',
+  };
+  const append = (input: AuditEventInput) => appendReviewEvent({ audit: w.log, ticketTarget: 'jira' }, input);
+  await append(
+    reviewStarted(ctx, {
+      definitionId: 'quarterly',
+      name: 'Quarterly payroll review',
+      count: 2,
+      hash: 'cd'.repeat(32),
+      groups: 1,
+      stages: 1,
+      deadlines: ['2026-12-06T00:00:00Z'],
+      notRemovable: 0,
+      signInUnavailable: false,
+    }),
+  );
+  await append(
+    reviewDecided(ctx, {
+      stage: 1,
+      source: 'reviewer',
+      items: [{ itemId: 'g-1:u-ada', decision: 'revoke', final: true }],
+    }),
+  );
+  await append(
+    reviewApplied(ctx, {
+      itemId: 'g-1:u-ada',
+      group: { id: 'g-1' },
+      userId: 'u-ada',
+      decision: { stage: 1, by: 'u-mgr', source: 'reviewer', at: '2026-11-30T00:00:00Z' },
+      outcome: 'applied',
+      endedRequestIds: ['r-rev', 'r-no-ticket'],
+    }),
+  );
+  await append(
+    reviewCompleted(ctx, { items: 2, kept: 1, revoked: 1, applied: 1, failed: 0, cannotApply: 0 }),
+  );
+  await drainUntilQuiet(w, w.sync());
+
+  const byId = new Map([...w.inner.tickets.values()].map((t) => [t.draft.correlationId, t]));
+  expect([...byId.keys()].sort()).toEqual(['campaign:q1', 'r-rev']);
+  const campaign = byId.get('campaign:q1');
+  expect(campaign?.draft.summary).toBe('Access review Quarterly payroll review (q1)');
+  expect(campaign?.comments.map((c) => c.action)).toEqual([
+    'review.started',
+    'review.decided',
+    'review.applied',
+    'review.completed',
+  ]);
+  expect(campaign?.resolved).toContain('review.completed');
+  const request = byId.get('r-rev');
+  expect(request?.comments.map((c) => c.action)).toContain('review.applied');
+  expect(request?.comments).toHaveLength(6);
+  expect(request?.resolved).toBeUndefined(); // the request's own stream ends it, not the review
+  expect((await eventsOf(w, 'tickets:campaign:q1')).map((e) => e.action)).toEqual(['ticket.linked']);
 });
