@@ -153,7 +153,8 @@ export function buildFunctionList(config: AttestConfig): FunctionDefinition[] {
               else
                 invocation.log(
                   `ticket sync: ${r.outcome}${r.reason ? ` (${r.reason})` : ''}: ${r.streams} streams, ${r.rows} rows, ` +
-                    `${r.comments} comments, ${r.created} created, ${r.resolved} resolved, ${r.held} held, ${r.parked} parked`,
+                    `${r.comments} comments, ${r.created} created, ${r.resolved} resolved, ${r.held} held, ${r.parked} parked` +
+                    (r.failedStreams ? `, ${r.failedStreams} streams unreadable (see the log)` : ''),
                 );
             },
           },

@@ -2,6 +2,7 @@
  * Test support for ticket sync: an audit log, TicketSync table and notifier on the test's Azurite, a TestClock
  * the drain's waits move, lifecycle events written with the outbox row recordStep writes, and a drain loop.
  */
+import type { TableClient } from '@azure/data-tables';
 import { sha256 } from '../../src/adapters/crypto/sha256';
 import { AuditLogStore } from '../../src/adapters/tables/audit-log.store';
 import { TableNotifier } from '../../src/adapters/tables/notification.store';
@@ -30,6 +31,8 @@ export const LIFECYCLE: [AuditAction, RequestStatus][] = [
 export interface SyncWorld {
   clock: TestClock;
   log: AuditLogStore;
+  /** The AuditLog table behind `log` (to plant a malformed row). */
+  auditTable: TableClient;
   store: TicketSyncStore;
   notifier: TableNotifier;
   lines: string[];
@@ -45,8 +48,9 @@ export async function syncWorld(
   clock = new TestClock(new Date('2026-11-29T09:00:00Z')),
 ): Promise<SyncWorld> {
   n++;
+  const auditTable = storage.tables.client(`${TableNames.auditLog}S${n}`);
   const log = new AuditLogStore({
-    table: storage.tables.client(`${TableNames.auditLog}S${n}`),
+    table: auditTable,
     digests: storage.tables.client(`${TableNames.auditDigests}S${n}`),
     touched: storage.tables.client(`${TableNames.auditTouched}S${n}`),
     clock,
@@ -59,6 +63,7 @@ export async function syncWorld(
   return {
     clock,
     log,
+    auditTable,
     store,
     notifier,
     lines,

@@ -101,6 +101,8 @@ export interface DrainReport {
   resolved: number;
   held: number;
   parked: number;
+  /** Streams that could not be read (they stay open and are tried again each drain). */
+  failedStreams: number;
 }
 
 /** The drain's actor in the audit log. */
@@ -166,6 +168,7 @@ export class TicketSync {
       resolved: 0,
       held: 0,
       parked: 0,
+      failedStreams: 0,
     };
     this.stop = undefined;
     const { store } = this.o;
@@ -200,7 +203,15 @@ export class TicketSync {
           break;
         }
         this.report.streams++;
-        await this.syncStream(stream, open.has(stream));
+        try {
+          await this.syncStream(stream, open.has(stream));
+        } catch (err) {
+          // One stream that cannot be read (a malformed outbox row, a storage error on its rows) must not hold
+          // every other stream: it stays open, so each drain tries it again, and the log says why.
+          if (!open.has(stream)) await this.o.store.markOpen(stream);
+          this.report.failedStreams++;
+          this.logLine(`ticket sync: stream ${stream} could not be synced and stays open: ${errorText(err)}`);
+        }
         if (this.stopped()) {
           stopped = this.stopped()?.why;
           break;

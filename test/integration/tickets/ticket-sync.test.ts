@@ -407,3 +407,28 @@ test('a campaign has one ticket with each of its events, resolved when it comple
   expect(request?.resolved).toBeUndefined(); // the request's own stream ends it, not the review
   expect((await eventsOf(w, 'tickets:campaign:q1')).map((e) => e.action)).toEqual(['ticket.linked']);
 });
+
+test('a stream with an unreadable outbox row stays open and is named in the log; other streams are carried', async () => {
+  const w = await world('servicenow');
+  await step(w, 'r-bad', 0);
+  await step(w, 'r-good', 0);
+  // A row no writer of Attest produces: its payload is not JSON.
+  await w.auditTable.createEntity({
+    partitionKey: 'r-bad',
+    rowKey: 'o-0000000002-01',
+    target: 'servicenow',
+    payload: '{not json',
+    eventSeq: 2,
+    eventHash: 'ef'.repeat(32),
+    createdAt: w.clock.now().toISOString(),
+  });
+  const sync = w.sync();
+  const first = await sync.drain();
+  expect(first).toMatchObject({ outcome: 'done', failedStreams: 1 });
+  expect(w.lines.some((l) => l.includes('stream r-bad could not be synced and stays open'))).toBe(true);
+  const good = [...w.inner.tickets.values()].find((t) => t.draft.correlationId === 'r-good');
+  expect(good?.comments).toHaveLength(1);
+  // Long after the touched index has moved on, the open stream is still tried.
+  w.clock.advance(60 * MIN);
+  expect(await sync.drain()).toMatchObject({ failedStreams: 1 });
+});

@@ -25,6 +25,7 @@ const report = (over: Partial<DrainReport>): DrainReport => ({
   resolved: 0,
   held: 0,
   parked: 0,
+  failedStreams: 0,
   ...over,
 });
 
