@@ -16,6 +16,7 @@ import { sha256 } from '../src/adapters/crypto/sha256';
 import { createGraphClient } from '../src/adapters/graph/graph-client';
 import { GraphDirectory } from '../src/adapters/graph/graph-directory';
 import { GRAPH_WRITE_QUOTA, WritePacer, pacedDirectory } from '../src/adapters/graph/paced-directory';
+import { BlobAnchorStore } from '../src/adapters/blobs/blob-anchor.store';
 import { AuditLogStore } from '../src/adapters/tables/audit-log.store';
 import { TableMembershipLedger } from '../src/adapters/tables/membership-ledger.store';
 import { TableNotifier } from '../src/adapters/tables/notification.store';
@@ -136,6 +137,7 @@ async function campaignOn(
     ledger,
     reconcile: ledger,
     audit,
+    anchors: BlobAnchorStore.on(tables.storage, 'attest-evidence', clock),
     requests,
     notifier,
     clock,

@@ -7,6 +7,7 @@ import { sha256 } from '../adapters/crypto/sha256';
 import { createGraphClient } from '../adapters/graph/graph-client';
 import { GraphDirectory } from '../adapters/graph/graph-directory';
 import { GRAPH_WRITE_QUOTA, WritePacer, pacedDirectory } from '../adapters/graph/paced-directory';
+import { BlobAnchorStore } from '../adapters/blobs/blob-anchor.store';
 import { AuditLogStore } from '../adapters/tables/audit-log.store';
 import { CatalogSnapshotStore } from '../adapters/tables/catalog-snapshot.store';
 import { TableNotifier } from '../adapters/tables/notification.store';
@@ -17,7 +18,11 @@ import { ReviewService } from '../workflows/review.service';
 import { createTeamsChannel, type TeamsChannel } from '../adapters/teams/teams-channel';
 import { TeamsNotifier } from '../adapters/teams/teams-notifier';
 import { TeamsReviewNotifier } from '../adapters/teams/teams-review-notifier';
-import { GraphMailer } from '../adapters/graph/graph-mailer';
+import { GraphMailer, GraphMailSender } from '../adapters/graph/graph-mailer';
+import { writeEvidenceBundle } from '../adapters/evidence/evidence-bundle';
+import { ZippedEvidenceBundles } from '../adapters/evidence/evidence-mail.bundles';
+import { TableEvidenceDeliveryStore } from '../adapters/tables/evidence-mail.store';
+import { evidenceSummaryRows } from '../domain/evidence/evidence-mail';
 import { reviewsTabUrl } from '../adapters/cards/review.card';
 import type { TableFactory } from '../adapters/tables/table-client-factory';
 import { TableNames } from '../adapters/tables/table-names';
@@ -74,6 +79,9 @@ export function hostServicesFactory(opts: HostServicesOptions): () => Promise<Ho
     // Every group write of this process shares one pacer: Graph's write quota is per app and tenant.
     const graphClient = createGraphClient({ baseUrl: graph.baseUrl, getToken: graph.getToken });
     const directory = pacedDirectory(new GraphDirectory(graphClient), new WritePacer(GRAPH_WRITE_QUOTA));
+    // NB. the container is created on the first anchor write, not here: a blob outage at start must not stop
+    // requests; digests written meanwhile are anchored when the blob service answers again.
+    const anchors = BlobAnchorStore.on(tables.storage, config.evidence.container, clock);
     const audit = new AuditLogStore({
       table: tables.client(TableNames.auditLog),
       digests: tables.client(TableNames.auditDigests),
@@ -87,7 +95,9 @@ export function hostServicesFactory(opts: HostServicesOptions): () => Promise<Ho
     const snapshots = new CatalogSnapshotStore(tables.client(TableNames.catalogSnapshots));
     // The review store is also the review notices' outbox (a Teams delivery wraps it where the bot runs).
     const reviews = TableReviewStore.on(tables, clock);
+    const evidenceDeliveries = new TableEvidenceDeliveryStore(tables.client(TableNames.evidenceMail));
     await Promise.all([
+      evidenceDeliveries.init(),
       audit.init(),
       requests.init(),
       outbox.init(),
@@ -118,6 +128,7 @@ export function hostServicesFactory(opts: HostServicesOptions): () => Promise<Ho
       directory,
       ledger,
       audit,
+      anchors,
       requests,
       notifier,
       clock,
@@ -128,6 +139,27 @@ export function hostServicesFactory(opts: HostServicesOptions): () => Promise<Ho
         ...(inUse.fileProblem ? { unavailable: newRequestsPaused(inUse) } : {}),
       },
       adminGroupId: config.adminGroupId,
+      // The scheduled evidence e-mail, when ATTEST_EVIDENCE_MAIL_TO names anyone: the period's bundle (written to
+      // the anchor container with its zip), sent from ATTEST_MAIL_SENDER to the allowed domains only.
+      ...(config.evidenceMail.recipients.length
+        ? {
+            evidenceMail: {
+              bundles: new ZippedEvidenceBundles({
+                anchors,
+                write: (period) => writeEvidenceBundle({ audit, anchors, clock }, period),
+                rows: evidenceSummaryRows,
+              }),
+              deliveries: evidenceDeliveries,
+              sender: new GraphMailSender(
+                graphClient,
+                config.mail.sender,
+                config.evidenceMail.allowedDomains,
+              ),
+              recipients: config.evidenceMail.recipients,
+              linkValidMs: config.evidenceMail.linkValidMs,
+            },
+          }
+        : {}),
       ticketTarget:
         config.tickets.mode === 'none'
           ? undefined

@@ -22,7 +22,9 @@ export type NotificationKind =
   /** To Attest admins: one digest a day of ended grants whose removal from the group is overdue. */
   | 'revocations-overdue'
   /** To Attest admins: an outbox row could not reach its ticket and is parked until released or skipped. */
-  | 'ticket-row-parked';
+  | 'ticket-row-parked'
+  /** To Attest admins: a period's evidence e-mail could not be prepared or sent after every try. */
+  | 'evidence-mail-failed';
 
 /** One message to one or more people. */
 export interface Notification {

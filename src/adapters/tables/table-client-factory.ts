@@ -24,6 +24,8 @@ export function azuriteConnectionString(tablePort: number, blobPort: number): st
 
 /** Makes TableClients for one storage account; `ensureTable` creates a table once per factory. */
 export interface TableFactory {
+  /** The storage these tables are in (Azurite's bound ports when embedded): the blob factory uses it too. */
+  readonly storage: StorageConfig;
   client(table: string): TableClient;
   ensureTable(table: string): Promise<TableClient>;
   service(): TableServiceClient;
@@ -50,6 +52,7 @@ export function createTableFactory(storage: StorageConfig): TableFactory {
   }
   const ensured = new Map<string, Promise<TableClient>>();
   return {
+    storage,
     client: make,
     service,
     ensureTable(table) {

@@ -61,6 +61,8 @@ export const TableNames = {
    * ticket of each Attest id, the streams left open and the parked outbox rows.
    */
   ticketSync: 'TicketSync',
+  /** The evidence e-mail's delivery record per period (PartitionKey `period`, RowKey the period's end). */
+  evidenceMail: 'EvidenceMail',
   /** The local host's own probe row, written at start-up to prove storage answers. */
   hostProbe: 'AttestHostProbe',
 } as const;

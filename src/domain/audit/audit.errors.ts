@@ -12,4 +12,10 @@ export const AuditErrorCodes = {
   streamMismatch: 'AUDIT.STREAM_MISMATCH',
   /** Other writers kept winning the race for the next sequence number; the append was not written. */
   contended: 'AUDIT.CONTENDED',
+  /** A different digest (or bundle file) already holds this place in the write-once anchor store. */
+  anchorConflict: 'AUDIT.ANCHOR_CONFLICT',
+  /** An object in the anchor store is not what Attest writes there (named in the message). */
+  anchorMalformed: 'AUDIT.ANCHOR_MALFORMED',
+  /** A bundle id, file name or link lifetime the anchor store cannot accept. */
+  anchorInvalid: 'AUDIT.ANCHOR_INVALID',
 } as const;
