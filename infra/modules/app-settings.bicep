@@ -94,6 +94,19 @@ param serviceNowInstanceUrl string
 @description('ServiceNow integration user (ticketsMode servicenow).')
 param serviceNowUsername string
 
+@description('NCRONTAB schedule of the ticket-sync drain (UTC); a tick while a drain runs is skipped.')
+param ticketsSyncSchedule string = '0 * * * * *'
+
+@description('Attempts of a ticket update against an unavailable ticket system before it is parked for an admin.')
+@minValue(1)
+@maxValue(100)
+param ticketsMaxAttempts int = 8
+
+@description('Delay (ms) before ticket sync searches again for a ticket it may have created before a crash.')
+@minValue(0)
+@maxValue(600000)
+param ticketsSearchLagMs int = 10000
+
 @description('Key Vault secret holding the Jira API token.')
 param jiraApiTokenSecretName string
 
@@ -208,6 +221,12 @@ var attestSettings = {
   ATTEST_TAB_APP_ID_URI: tabAppIdUri
 }
 
+var ticketSyncSettings = ticketsMode != 'none' ? {
+  ATTEST_TICKETS_SYNC_SCHEDULE: ticketsSyncSchedule
+  ATTEST_TICKETS_MAX_ATTEMPTS: string(ticketsMaxAttempts)
+  ATTEST_TICKETS_SEARCH_LAG_MS: string(ticketsSearchLagMs)
+} : {}
+
 var jiraSettings = ticketsMode == 'jira' ? union({
   ATTEST_JIRA_BASE_URL: jiraBaseUrl
   ATTEST_JIRA_AUTH: jiraAuth
@@ -241,7 +260,7 @@ var serviceNowSettings = ticketsMode == 'servicenow' ? union({
 resource appSettings 'Microsoft.Web/sites/config@2024-04-01' = {
   parent: functionApp
   name: 'appsettings'
-  properties: union(hostSettings, attestSettings, jiraSettings, serviceNowSettings)
+  properties: union(hostSettings, attestSettings, ticketSyncSettings, jiraSettings, serviceNowSettings)
 }
 
 @description('Client id of the function app system-assigned identity (ATTEST_GRAPH_CLIENT_ID).')

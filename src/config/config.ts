@@ -443,6 +443,21 @@ export const SETTINGS = {
     `${ENV_FILE_HINT} to a 6-field NCRONTAB schedule (second minute hour day month day-of-week, UTC) such as '0 */15 * * * *' (every 15 minutes, the default)`,
     { local: '0 */15 * * * *', azure: '0 */15 * * * *' },
   ),
+  ATTEST_TICKETS_SYNC_SCHEDULE: setting(
+    ncrontab,
+    `${ENV_FILE_HINT} to a 6-field NCRONTAB schedule (UTC) for the ticket-sync drain such as '0 * * * * *' (every minute, the default); a tick while a drain runs is skipped`,
+    { local: '0 * * * * *', azure: '0 * * * * *' },
+  ),
+  ATTEST_TICKETS_MAX_ATTEMPTS: setting(
+    z.coerce.number().int().min(1, 'must be at least 1').max(100, 'must be at most 100'),
+    `${ENV_FILE_HINT} to how many times a ticket update is tried against an unavailable ticket system before it is parked for an admin (1-100, default 8; attempts back off from 1 minute to an hour)`,
+    { local: '8', azure: '8' },
+  ),
+  ATTEST_TICKETS_SEARCH_LAG_MS: setting(
+    z.coerce.number().int().min(0).max(600_000, 'must be at most 600000 (10 minutes)'),
+    `${ENV_FILE_HINT} to how long (ms) ticket sync waits to search again for a ticket it may have created before a crash, when the first search finds nothing (Jira's search lags; default 10000)`,
+    { local: '10000', azure: '10000' },
+  ),
   ATTEST_EVIDENCE_MAIL_SCHEDULE: setting(
     ncrontab,
     `${ENV_FILE_HINT} to a 6-field NCRONTAB schedule (second minute hour day month day-of-week, UTC) such as '0 0 7 * * 1' (Mondays 07:00, the default); each mail covers the time since the schedule's previous occurrence`,
@@ -624,6 +639,8 @@ export interface AttestConfig {
   reconcile: { schedule: string; intervalMs: number };
   /** The offboarding sweep (users disabled or deleted in Entra lose their access): schedule and interval. */
   offboarding: { schedule: string; intervalMs: number };
+  /** The ticket-sync drain (when tickets are on): its schedule, attempts before parking, the search-again delay. */
+  ticketSync: { schedule: string; maxAttempts: number; searchLagMs: number };
   /** The weekly evidence e-mail (see {@link EvidenceMailConfig}). */
   evidenceMail: EvidenceMailConfig;
   /**
@@ -865,6 +882,11 @@ export function loadConfig(env: Env, host: HostKind): AttestConfig {
     offboarding: reconcileSchedule(
       r.required('ATTEST_OFFBOARDING_SCHEDULE', 'to know when to look for users who left'),
     ),
+    ticketSync: {
+      schedule: r.required('ATTEST_TICKETS_SYNC_SCHEDULE', 'to know when to carry audit events to tickets'),
+      maxAttempts: r.required('ATTEST_TICKETS_MAX_ATTEMPTS', 'to know when to park a failing ticket update'),
+      searchLagMs: r.required('ATTEST_TICKETS_SEARCH_LAG_MS', 'to know how long ticket search lags'),
+    },
     evidenceMail: evidenceMailConfig(r, mail.sender),
     evidence: {
       container: r.required('ATTEST_EVIDENCE_CONTAINER', 'to know where audit digests are anchored'),

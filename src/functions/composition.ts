@@ -25,6 +25,9 @@ import { evidenceSummaryRows } from '../domain/evidence/evidence-mail';
 import { reviewsTabUrl } from '../adapters/cards/review.card';
 import type { TableFactory } from '../adapters/tables/table-client-factory';
 import { TableNames } from '../adapters/tables/table-names';
+import { createTicketSystem } from '../adapters/tickets/create-ticket-system';
+import { TicketSync } from '../adapters/tickets/ticket-sync';
+import { TicketSyncStore } from '../adapters/tickets/ticket-sync.store';
 import type { AttestConfig } from '../config/config';
 import type { Clock } from '../ports/clock.port';
 import type { WorkflowDeps } from '../workflows/workflow-deps';
@@ -230,11 +233,60 @@ export function appServices(opts: {
     catalogCheck: (): CatalogCheckStatus =>
       check?.status() ?? { state: 'pending', problems: [], attempts: 0, waiting: 'not run by this host' },
     reviews: async (durable) => new ReviewService((await both()).deps, durable),
+    ticketSync: ticketSyncFactory(
+      opts.config,
+      opts.tables,
+      opts.clock,
+      async () => (await both()).deps,
+      opts.log,
+    ),
     stop: () => check?.stop(),
     teams: async () => {
       const { teams } = await both();
       if (!teams) throw new Error('This host does not serve the Teams bot.');
       return teams;
     },
+  };
+}
+
+/**
+ * The ticket-sync drain, built once on first use: the configured ticket system's adapter over the audit log's
+ * outbox, its state in table TicketSync, parked rows told to the members of the Attest admins group. Undefined
+ * when ATTEST_TICKETS_MODE is none.
+ */
+export function ticketSyncFactory(
+  config: AttestConfig,
+  tables: TableFactory,
+  clock: Clock,
+  deps: () => Promise<WorkflowDeps>,
+  log: (line: string) => void = (line) => console.log(line),
+): () => Promise<TicketSync | undefined> {
+  let pending: Promise<TicketSync | undefined> | undefined;
+  const build = async (): Promise<TicketSync | undefined> => {
+    const system = createTicketSystem(config.tickets, { log, now: () => clock.now() });
+    if (!system) return undefined;
+    const workflow = await deps();
+    const store = new TicketSyncStore(tables.client(TableNames.ticketSync), clock);
+    await store.init();
+    const adminGroupId = config.adminGroupId;
+    return new TicketSync({
+      system,
+      log: workflow.audit,
+      store,
+      clock,
+      notifier: workflow.notifier,
+      ...(adminGroupId
+        ? { admins: async () => (await workflow.directory.groupMembers(adminGroupId)).map((u) => u.id) }
+        : {}),
+      settings: { maxAttempts: config.ticketSync.maxAttempts, searchLagMs: config.ticketSync.searchLagMs },
+      logLine: log,
+    });
+  };
+  return () => {
+    pending ??= build().catch((err) => {
+      pending = undefined;
+      throw err;
+    });
+    return pending;
   };
 }

@@ -32,7 +32,12 @@ import { evidenceMailOrchestration, startEvidenceMail } from '../workflows/evide
 import { schedulePeriodAt } from '../config/config';
 import type { InvocationContext } from '@azure/functions';
 import type { DigestOutcome, DigestSummary } from '../ports/audit-log.port';
-import type { ActivityContext, ActivityFunction, FunctionDefinition } from './function-types';
+import type {
+  ActivityContext,
+  ActivityFunction,
+  FunctionContext,
+  FunctionDefinition,
+} from './function-types';
 import { tabApiFunctions } from './tab-api';
 import { tabAuthFunctions } from './tab-auth.functions';
 import { tabRoute } from './tab-route';
@@ -163,6 +168,30 @@ export function buildFunctionList(config: AttestConfig): FunctionDefinition[] {
         for (const f of tick.failed) invocation.error(`review ${f.definitionId} did not start: ${f.reason}`);
       },
     },
+    ...(config.tickets.mode === 'none'
+      ? []
+      : [
+          {
+            kind: 'timer' as const,
+            name: FunctionNames.ticketSyncTimer,
+            // Every minute by default (ATTEST_TICKETS_SYNC_SCHEDULE): one drain of the audit outbox into tickets;
+            // a tick while another drain (this host or another instance) holds the lease is skipped.
+            schedule: config.ticketSync.schedule,
+            handler: async ({ services, invocation }: FunctionContext) => {
+              const sync = await services.ticketSync?.();
+              if (!sync) return;
+              const r = await sync.drain();
+              if (r.outcome === 'busy')
+                invocation.log('ticket sync: another drain holds the lease: tick skipped');
+              else
+                invocation.log(
+                  `ticket sync: ${r.outcome}${r.reason ? ` (${r.reason})` : ''}: ${r.streams} streams, ${r.rows} rows, ` +
+                    `${r.comments} comments, ${r.created} created, ${r.resolved} resolved, ${r.held} held, ${r.parked} parked` +
+                    (r.failedStreams ? `, ${r.failedStreams} streams unreadable (see the log)` : ''),
+                );
+            },
+          },
+        ]),
     {
       kind: 'timer',
       name: FunctionNames.evidenceMailTimer,

@@ -16,6 +16,7 @@ import type { CatalogInUse } from './catalog-in-use';
 import type { TabTokenValidator } from '../adapters/tab-auth/tab-token.validator';
 import type { CallerRoleResolver } from '../adapters/tab-auth/caller-roles';
 import type { LocalTabIssuer } from '../adapters/tab-auth/local-issuer';
+import type { TicketSync } from '../adapters/tickets/ticket-sync';
 
 /** What a function can use besides its trigger: built once per host from the configuration. */
 export interface AppServices {
@@ -33,6 +34,8 @@ export interface AppServices {
   reviews?: (durable: DurableClientPort) => Promise<ReviewApi>;
   /** The tab's SSO: token validation, caller roles and, locally, the local issuer (see tab-route.ts). */
   tab?: TabAuthServices;
+  /** The ticket-sync drain (audit outbox to Jira or ServiceNow); undefined when tickets are off. */
+  ticketSync?: () => Promise<TicketSync | undefined>;
   /** Stops background work (the catalog check's retries). */
   stop?: () => void;
 }

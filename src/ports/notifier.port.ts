@@ -21,6 +21,8 @@ export type NotificationKind =
   | 'provisioning-failed'
   /** To Attest admins: one digest a day of ended grants whose removal from the group is overdue. */
   | 'revocations-overdue'
+  /** To Attest admins: an outbox row could not reach its ticket and is parked until released or skipped. */
+  | 'ticket-row-parked'
   /** To Attest admins: a period's evidence e-mail could not be prepared or sent after every try. */
   | 'evidence-mail-failed';
 

@@ -23,6 +23,8 @@ export const FunctionNames = {
   tabAuthSignIn: 'tab-auth-signin',
   /** Timer: starts the offboarding sweep (schedule ATTEST_OFFBOARDING_SCHEDULE) unless one is running. */
   offboardingTimer: 'offboarding-timer',
+  /** Timer: one ticket-sync drain (schedule ATTEST_TICKETS_SYNC_SCHEDULE) unless another drain holds the lease. */
+  ticketSyncTimer: 'ticket-sync-timer',
   /** The tab API (routes under /api/tabapi/v1, src/functions/tab-api.ts). */
   tabMe: 'tab-me',
   tabItems: 'tab-items',

@@ -54,6 +54,7 @@ import type { RevokeEvent } from './access-request.types';
 import { governedRemove } from './membership.operations';
 import { EventNames } from './names';
 import type { WorkflowDeps } from './workflow-deps';
+import { appendReviewEvent } from './review-ticket-outbox';
 
 /** Groups per snapshot activity: one activity call stays short even with 1,000 groups in scope. */
 export const GROUPS_PER_CHUNK = 20;
@@ -152,7 +153,7 @@ async function appendOnce(
   same: (e: { action: string; details: Record<string, unknown> }) => boolean,
 ): Promise<void> {
   for await (const e of deps.audit.read(input.stream)) if (e.action === input.action && same(e)) return;
-  await deps.audit.append(input);
+  await appendReviewEvent(deps, input);
 }
 
 const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
@@ -673,7 +674,8 @@ export async function reviewDeadline(
   });
   decided.sort((a, b) => (a.itemId < b.itemId ? -1 : 1));
   for (let i = 0; i < decided.length; i += AUDIT_ITEMS_PER_EVENT) {
-    await deps.audit.append(
+    await appendReviewEvent(
+      deps,
       reviewDecided(campaignCtx(campaign.id), {
         stage: input.stage,
         source: 'default',
@@ -798,7 +800,7 @@ export async function reviewApply(
   // appended one after another (concurrent appends to one stream would keep taking each other's next seq).
   let appends: Promise<unknown> = Promise.resolve();
   const appendInTurn = (event: AuditEventInput) => {
-    const mine = appends.then(() => deps.audit.append(event));
+    const mine = appends.then(() => appendReviewEvent(deps, event));
     appends = mine.catch(() => undefined);
     return mine;
   };
@@ -904,7 +906,8 @@ async function closeRequest(
   requestId: string,
 ): Promise<void> {
   if (!durable) {
-    await deps.audit.append(
+    await appendReviewEvent(
+      deps,
       attemptRefused(campaignCtx(item.campaignId, SYSTEM, `request:${requestId}`), {
         code: 'REVIEW.NO_DURABLE_CLIENT',
         reason: `request ${requestId} could not be closed: this host gave the activity no durable client`,

@@ -58,6 +58,7 @@ import {
 } from './review-campaign.activities';
 import type { ReviewCampaignInput, ReviewSignal } from './review-campaign.orchestration';
 import type { WorkflowDeps } from './workflow-deps';
+import { appendReviewEvent } from './review-ticket-outbox';
 
 /** Items per decide or delegate call at most. */
 const MAX_ITEMS_PER_CALL = 1000;
@@ -150,7 +151,8 @@ export class ReviewService implements ReviewApi {
 
   /** Refuses, audited on the campaign's stream (or the reviews' own stream when there is no campaign). */
   private async refuse(caller: ReviewCaller, campaignId: string | undefined, reason: string): Promise<never> {
-    await this.deps.audit.append(
+    await appendReviewEvent(
+      this.deps,
       attemptRefused(
         {
           ...campaignCtx(campaignId ?? 'none', actorOf(caller)),
@@ -368,7 +370,8 @@ export class ReviewService implements ReviewApi {
         status: 'awaiting-confirmation',
         guard: { action: 'bulk', wouldRemove: revokes, scopeSize: c.counts.items, share },
       }));
-      await this.deps.audit.append(
+      await appendReviewEvent(
+        this.deps,
         reviewGuardHeld(campaignCtx(campaignId, actorOf(caller)), {
           action: 'bulk',
           stage: campaign.stage,
@@ -416,7 +419,8 @@ export class ReviewService implements ReviewApi {
       });
     }
     if (written.length > 0) {
-      await this.deps.audit.append(
+      await appendReviewEvent(
+        this.deps,
         reviewDecided(campaignCtx(campaignId, actorOf(caller)), {
           stage: campaign.stage,
           source,
@@ -501,7 +505,8 @@ export class ReviewService implements ReviewApi {
       );
       if (done) delegated++;
     }
-    await this.deps.audit.append(
+    await appendReviewEvent(
+      this.deps,
       reviewDelegated(campaignCtx(campaignId, actorOf(caller)), {
         stage: campaign.stage,
         from: me,
@@ -614,7 +619,8 @@ export class ReviewService implements ReviewApi {
       return { ...c, guard: { ...c.guard, confirmedBy: me, confirmedAt: at } };
     });
     const guard = (was ?? updated).guard;
-    await this.deps.audit.append(
+    await appendReviewEvent(
+      this.deps,
       reviewGuardConfirmed(campaignCtx(campaignId, actorOf(caller)), {
         action: guard?.action ?? 'default',
         wouldRemove: guard?.wouldRemove ?? 0,
@@ -672,7 +678,8 @@ export class ReviewService implements ReviewApi {
         : { ...c, status: 'signed-off', signedOff: { by: me, at, ...(note ? { note } : {}) } },
     );
     if (signed.signedOff?.at === at) {
-      await this.deps.audit.append(
+      await appendReviewEvent(
+        this.deps,
         reviewSignedOff(campaignCtx(campaignId, actorOf(caller)), {
           ...(note ? { note } : {}),
           hash: campaign.snapshot?.hash ?? '',

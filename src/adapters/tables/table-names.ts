@@ -56,6 +56,11 @@ export const TableNames = {
   reviewAssignments: 'ReviewAssignments',
   /** The outbox of review notices (assigned, reminder, delegated, guard held, sign-off requested). */
   reviewNotices: 'ReviewNotices',
+  /**
+   * Ticket sync's state (ticket-sync.store.ts): the drain lease and checkpoint, a cursor per audit stream, the
+   * ticket of each Attest id, the streams left open and the parked outbox rows.
+   */
+  ticketSync: 'TicketSync',
   /** The evidence e-mail's delivery record per period (PartitionKey `period`, RowKey the period's end). */
   evidenceMail: 'EvidenceMail',
   /** The local host's own probe row, written at start-up to prove storage answers. */

@@ -35,6 +35,10 @@ export const AUDIT_ACTIONS = [
   'review.guard-confirmed',
   'review.completed',
   'review.signed-off',
+  'ticket.linked',
+  'ticket.row-parked',
+  'ticket.row-released',
+  'ticket.row-skipped',
 ] as const;
 
 /** One action of the vocabulary. */

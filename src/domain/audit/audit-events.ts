@@ -582,3 +582,70 @@ export function reviewCompleted(
 export function reviewSignedOff(ctx: AuditContext, d: { note?: string; hash: string }): AuditEventInput {
   return event('review.signed-off', ctx, compact({ note: d.note, snapshotHash: d.hash }));
 }
+
+/**
+ * The stream where ticket sync records what it did for one Attest id (a request id, or `campaign:<id>`): the
+ * request's own stream keeps one writer, its orchestration.
+ */
+export function ticketStream(correlationId: string): string {
+  return `tickets:${correlationId}`;
+}
+
+/** Where an outbox row sits: the stream and row key it was written under, and the event that owes it. */
+export interface OutboxRowRef {
+  stream: string;
+  rowKey: string;
+  eventSeq: number;
+  eventHash: string;
+}
+
+function rowJson(row: OutboxRowRef): JsonObject {
+  return { stream: row.stream, rowKey: row.rowKey, eventSeq: row.eventSeq, eventHash: row.eventHash };
+}
+
+/**
+ * A ticket now mirrors this Attest id: which system, its key and link, and whether Attest created it, found it
+ * after a restart (created before its key was recorded), or was given it as the requester's ticket reference.
+ */
+export function ticketLinked(
+  ctx: AuditContext,
+  d: { system: string; key: string; url: string; how: 'created' | 'found' | 'reference' },
+): AuditEventInput {
+  return event('ticket.linked', ctx, { system: d.system, key: d.key, url: d.url, how: d.how });
+}
+
+/**
+ * An outbox row could not be carried to its ticket and waits, with the rows behind it on the same ticket, for
+ * an admin to release or skip it: the row, the error code and message, and the attempts made.
+ */
+export function ticketRowParked(
+  ctx: AuditContext,
+  d: { row: OutboxRowRef; system: string; code: string; error: string; attempts: number },
+): AuditEventInput {
+  return event('ticket.row-parked', ctx, {
+    row: rowJson(d.row),
+    system: d.system,
+    code: d.code,
+    error: d.error,
+    attempts: d.attempts,
+  });
+}
+
+/** An admin released a parked row: it is tried again, and the rows held behind it follow. */
+export function ticketRowReleased(
+  ctx: AuditContext,
+  d: { row: OutboxRowRef; reason?: string },
+): AuditEventInput {
+  return event('ticket.row-released', ctx, compact({ row: rowJson(d.row), reason: d.reason }));
+}
+
+/**
+ * An admin skipped a parked row: its update is never posted to the ticket (the event stays in the log), and the
+ * rows held behind it go on; the reason is required.
+ */
+export function ticketRowSkipped(
+  ctx: AuditContext,
+  d: { row: OutboxRowRef; reason: string },
+): AuditEventInput {
+  return event('ticket.row-skipped', ctx, { row: rowJson(d.row), reason: d.reason });
+}

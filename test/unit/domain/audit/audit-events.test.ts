@@ -108,6 +108,21 @@ const built = [
   vocabulary.reviewGuardConfirmed(ctx, { action: 'default', wouldRemove: 5 }),
   vocabulary.reviewCompleted(ctx, { items: 3, kept: 2, revoked: 1, applied: 1, failed: 0, cannotApply: 0 }),
   vocabulary.reviewSignedOff(ctx, { hash: 'ab'.repeat(32) }),
+  vocabulary.ticketLinked(ctx, { system: 'jira', key: 'SEC-1', url: 'https://jira/SEC-1', how: 'created' }),
+  vocabulary.ticketRowParked(ctx, {
+    row: { stream: 'request/7', rowKey: 'o-0000000001-01', eventSeq: 1, eventHash: 'ab'.repeat(32) },
+    system: 'jira',
+    code: 'TICKETS.REJECTED',
+    error: 'Jira answered 400',
+    attempts: 1,
+  }),
+  vocabulary.ticketRowReleased(ctx, {
+    row: { stream: 'request/7', rowKey: 'o-0000000001-01', eventSeq: 1, eventHash: 'ab'.repeat(32) },
+  }),
+  vocabulary.ticketRowSkipped(ctx, {
+    row: { stream: 'request/7', rowKey: 'o-0000000001-01', eventSeq: 1, eventHash: 'ab'.repeat(32) },
+    reason: 'the ticket was deleted in Jira',
+  }),
 ];
 
 test('every action of the vocabulary has exactly one builder', () => {
@@ -167,4 +182,13 @@ test('a submitted request without the optional fields has the same details as be
     requester: { id: 'u-1' },
   });
   expect(Object.keys(built[0].details).sort()).toEqual(['justification', 'policy']);
+});
+
+test('ticket sync records in its own stream per Attest id, and a skip always says why', () => {
+  expect(vocabulary.ticketStream('r-1')).toBe('tickets:r-1');
+  expect(vocabulary.ticketStream('campaign:q1')).toBe('tickets:campaign:q1');
+  const skipped = built.find((e) => e.action === 'ticket.row-skipped');
+  expect(skipped?.details).toMatchObject({ reason: 'the ticket was deleted in Jira' });
+  const released = built.find((e) => e.action === 'ticket.row-released');
+  expect(Object.keys(released?.details ?? {})).toEqual(['row']);
 });
