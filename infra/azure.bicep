@@ -30,6 +30,15 @@ param allowedTenants string = ''
 @description('User principal name of the mailbox that sends evidence e-mail, e.g. attest@contoso.com. Restrict the app to it (docs/permissions.md).')
 param mailSender string
 
+@description('Comma-separated addresses that receive the weekly evidence e-mail; empty sends none.')
+param evidenceMailTo string = ''
+
+@description('Comma-separated mail domains evidence may be sent to; empty means the domain of mailSender.')
+param evidenceMailAllowedDomains string = ''
+
+@description('NCRONTAB (UTC) of the evidence e-mail; each mail covers the time since the previous occurrence.')
+param evidenceMailSchedule string = '0 0 7 * * 1'
+
 @description('Durable Functions task hub name (host.json durableTask.hubName must match).')
 param taskHub string = 'AttestHub'
 
@@ -229,6 +238,9 @@ module appSettings 'modules/app-settings.bicep' = {
     botTenantId: botIdentity.properties.tenantId
     allowedTenants: empty(allowedTenants) ? tenant().tenantId : allowedTenants
     mailSender: mailSender
+    evidenceMailTo: evidenceMailTo
+    evidenceMailAllowedDomains: evidenceMailAllowedDomains
+    evidenceMailSchedule: evidenceMailSchedule
     taskHub: taskHub
     catalogPath: catalogPath
     adminGroupId: adminGroupId

@@ -44,6 +44,15 @@ param allowedTenants string
 @description('Mailbox (UPN) that sends evidence e-mail.')
 param mailSender string
 
+@description('Comma-separated addresses that receive the weekly evidence e-mail; empty sends none.')
+param evidenceMailTo string
+
+@description('Comma-separated mail domains evidence may be sent to; empty means the domain of mailSender.')
+param evidenceMailAllowedDomains string
+
+@description('NCRONTAB (UTC) of the evidence e-mail.')
+param evidenceMailSchedule string
+
 @description('Durable Functions task hub name.')
 param taskHub string
 
@@ -132,6 +141,10 @@ var attestSettings = {
   ATTEST_TICKETS_MODE: ticketsMode
   ATTEST_MAIL_MODE: 'graph'
   ATTEST_MAIL_SENDER: mailSender
+  // Empty values read as unset: no recipients sends no evidence e-mail; no domains allows the sender's only.
+  ATTEST_EVIDENCE_MAIL_TO: evidenceMailTo
+  ATTEST_EVIDENCE_MAIL_ALLOWED_DOMAINS: evidenceMailAllowedDomains
+  ATTEST_EVIDENCE_MAIL_SCHEDULE: evidenceMailSchedule
   ATTEST_BOT_AUTH: 'managed-identity'
   ATTEST_BOT_APP_ID: botAppId
   ATTEST_BOT_TENANT_ID: botTenantId

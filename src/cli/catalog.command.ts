@@ -5,58 +5,52 @@
  * command to run when a catalog is published; the host itself only runs the directory part in the background.
  */
 import path from 'node:path';
+import type { Command } from 'commander';
 import { graphAccessFor, type GraphAccess } from '../adapters/graph/graph-access';
 import { createGraphClient } from '../adapters/graph/graph-client';
 import { GraphDirectory } from '../adapters/graph/graph-directory';
 import { loadCatalogFile, type LoadedCatalog } from '../adapters/catalog/catalog-file.loader';
-import type { AttestConfig } from '../config/config';
+import { loadConfigFromProcess, type AttestConfig } from '../config/config';
 import { DomainError } from '../domain/domain-error';
 import { checkCatalogAgainstDirectory, formatCheckProblem, isTransient } from '../functions/catalog-check';
 import { startGraphSimulator } from '../local/graph-sim/graph-sim';
 import { liveHost } from '../local/local-host';
+import { valueOption, type CliContext } from './cli-program';
 
-/** The usage lines this command adds to `attest --help`. */
-export const CATALOG_USAGE = [
-  '  catalog check [--file PATH]',
-  '                    load the catalog (default ATTEST_CATALOG_PATH) and check its groups and people against',
-  '                    the directory now; exit 1 with file:line problems (run it when publishing a catalog)',
-];
+/** What `attest catalog check` was given. */
+export interface CatalogCheckOptions {
+  /** The catalog file; ATTEST_CATALOG_PATH when absent. */
+  file?: string;
+  /** The data folder whose Graph simulator (or a fresh one on it) stands in for the directory. */
+  dataDir: string;
+}
 
-/** A usage mistake in `attest catalog`. */
-export class CatalogUsageError extends Error {}
-
-/** Parses `check [--file PATH] [--data DIR]` (the words after `catalog`). */
-export function parseCatalogArgs(argv: string[]): { file?: string; dataDir: string } {
-  let file: string | undefined;
-  let dataDir = '.attest';
-  const positional: string[] = [];
-  for (let i = 0; i < argv.length; i++) {
-    const a = argv[i];
-    const name = a.startsWith('--') && a.includes('=') ? a.slice(0, a.indexOf('=')) : a;
-    if (name === '--file' || name === '--data') {
-      const value = a === name ? argv[++i] : a.slice(name.length + 1);
-      if (!value || value.startsWith('--')) throw new CatalogUsageError(`${name} needs a value`);
-      if (name === '--file') file = value;
-      else dataDir = value;
-    } else if (a.startsWith('-')) throw new CatalogUsageError(`unknown option ${a}`);
-    else positional.push(a);
-  }
-  if (positional.length !== 1 || positional[0] !== 'check')
-    throw new CatalogUsageError(
-      positional.length === 0
-        ? 'catalog needs a subcommand: check'
-        : `unknown: catalog ${positional.join(' ')}`,
+/** `attest catalog check`; the `catalog` group takes further subcommands the same way. */
+export function registerCatalogCommand(program: Command, cli: CliContext): void {
+  const catalog = program
+    .command('catalog')
+    .usage('<subcommand>')
+    .description('the access catalog: `attest catalog check`');
+  catalog
+    .command('check')
+    .usage('[--file PATH]')
+    .description(
+      'load the catalog (default ATTEST_CATALOG_PATH) and check its groups and people against the directory now; exit 1 with file:line problems (run it when publishing a catalog)',
+    )
+    .addOption(valueOption('--file <path>', 'the catalog file (default ATTEST_CATALOG_PATH)'))
+    .action(
+      cli.action<{ file?: string }>(({ options, dataDir, out }) =>
+        runCatalogCommand({ file: options.file, dataDir }, loadConfigFromProcess('local'), out),
+      ),
     );
-  return { file, dataDir };
 }
 
 /** Runs `attest catalog …`; resolves to the exit code. */
 export async function runCatalogCommand(
-  argv: string[],
+  args: CatalogCheckOptions,
   config: AttestConfig,
   out: (line: string) => void,
 ): Promise<number> {
-  const args = parseCatalogArgs(argv);
   let loaded: LoadedCatalog;
   try {
     loaded = await loadCatalogFile(path.resolve(args.file ?? config.catalogPath));

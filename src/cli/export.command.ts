@@ -7,11 +7,14 @@ import { once } from 'node:events';
 import fs from 'node:fs';
 import { Readable, type Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
+import type { Command } from 'commander';
 import { stringify } from 'csv-stringify';
 import { lifecycleRows } from '../domain/evidence/lifecycle-rows.projection';
 import { toCsvCells, toJsonRecord } from '../domain/evidence/lifecycle-row.model';
 import { LIFECYCLE_CSV_OPTIONS } from '../adapters/evidence/lifecycle-csv';
 import type { AuditEvent, AuditLogPort } from '../ports/audit-log.port';
+import { withAuditLog } from './audit-log.commands';
+import { CliUsageError, valueOption, type CliContext } from './cli-program';
 
 /** The export's options as given on the command line. */
 export const EXPORT_OPTIONS = ['--from', '--to', '--format', '--out'] as const;
@@ -34,7 +37,7 @@ export interface ExportOptions {
 }
 
 /** A mistake in the export's arguments; the CLI prints it with the usage and exits 2. */
-export class ExportArgumentError extends Error {}
+export class ExportArgumentError extends CliUsageError {}
 
 const DATE_HINT = 'use YYYY-MM-DD (UTC midnight) or an ISO 8601 time with a zone, e.g. 2026-11-01T09:00Z';
 
@@ -226,4 +229,52 @@ export async function runExport(
   }
   progress.update(summary, true);
   return summary;
+}
+
+/** System calls whose failure means the export's output file could not be written. */
+const FILE_SYSCALLS: ReadonlySet<string> = new Set(['open', 'write', 'fsync', 'close', 'rename']);
+
+/** `attest export`. */
+export function registerExportCommand(program: Command, cli: CliContext): void {
+  program
+    .command('export')
+    .usage('--from <date> --to <date> [--format csv|jsonl] [--out FILE]')
+    .description(
+      'one evidence row per access request submitted in [from, to) (dates as YYYY-MM-DD, UTC, or ISO 8601 with a zone); CSV by default; to stdout unless --out (see docs/evidence.md)',
+    )
+    .addOption(valueOption('--from <date>', 'first day (or instant) requested, inclusive', { once: true }))
+    .addOption(valueOption('--to <date>', 'end of the period, exclusive', { once: true }))
+    .addOption(valueOption('--format <format>', 'csv (the default) or jsonl', { once: true }))
+    .addOption(
+      valueOption('--out <file>', 'write to FILE (whole or not at all) instead of stdout', { once: true }),
+    )
+    .action(
+      cli.action<Partial<Record<'from' | 'to' | 'format' | 'out', string>>>(
+        async ({ options: given, dataDir, err }) => {
+          const options = parseExportOptions({
+            '--from': given.from,
+            '--to': given.to,
+            '--format': given.format,
+            '--out': given.out,
+          });
+          return withAuditLog(dataDir, async (log) => {
+            try {
+              await runExport(eventsInStreamOrder(log), options, {
+                stdout: process.stdout,
+                stderr: process.stderr,
+              });
+              return 0;
+            } catch (e) {
+              // A file-system failure (no such folder, disk full) is the user's to fix: say which file.
+              const syscall = (e as NodeJS.ErrnoException).syscall;
+              if (options.out !== undefined && syscall !== undefined && FILE_SYSCALLS.has(syscall)) {
+                err(`attest: could not write ${options.out}: ${(e as Error).message}`);
+                return 1;
+              }
+              throw e;
+            }
+          });
+        },
+      ),
+    );
 }

@@ -7,6 +7,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import type { Command } from 'commander';
 import { loadConfig, loadConfigFromProcess, type AttestConfig } from '../config/config';
 import type { AuditActor } from '../domain/audit/audit-event.model';
 import { parseDuration } from '../domain/catalog/duration.parser';
@@ -16,45 +17,70 @@ import { PLAYGROUND_USERS } from '../local/graph-sim/demo-tenant';
 import { formatVerifyResult } from '../ports/audit-log.port';
 import type { WorkflowDeps } from '../workflows/workflow-deps';
 import { formatEvent } from './event-format';
+import { CliUsageError, valueOption, type CliContext } from './cli-program';
 import { openWorkflowSession } from './workflow-session';
 
-/** The usage lines these commands add to `attest --help`. */
-export const REQUEST_USAGE = [
-  '  request --as <user> --app <app> --role <role> --duration <4h|7d|permanent> --justification "..." [--ticket REF]',
-  '                    submit a request; prints its id',
-  '  decide --as <user> <requestId> approve|deny [--comment "..."]',
-  '                    decide the stage the request waits on',
-  '  status <requestId>  where a request is',
-  '  demo              a scripted request on a fresh data folder: two approvals, grant, expiry, revoke, verify',
-];
-
 /** A usage mistake in these commands. */
-export class RequestUsageError extends Error {}
+export class RequestUsageError extends CliUsageError {}
 
-type Flags = Record<string, string>;
+/** The options of `request` and `decide`, by name without the dashes. */
+export type RequestFlag = 'as' | 'app' | 'role' | 'duration' | 'justification' | 'ticket' | 'comment';
 
-function parse(argv: string[], allowed: string[]): { flags: Flags; positional: string[]; dataDir: string } {
-  const flags: Flags = {};
-  const positional: string[] = [];
-  let dataDir = '.attest';
-  for (let i = 0; i < argv.length; i++) {
-    const a = argv[i];
-    if (!a.startsWith('--')) {
-      positional.push(a);
-      continue;
-    }
-    const eq = a.indexOf('=');
-    const name = eq > 0 ? a.slice(2, eq) : a.slice(2);
-    const value = eq > 0 ? a.slice(eq + 1) : argv[++i];
-    if (value === undefined || value.startsWith('--')) throw new RequestUsageError(`--${name} needs a value`);
-    if (name === 'data') dataDir = value;
-    else if (allowed.includes(name)) flags[name] = value;
-    else throw new RequestUsageError(`unknown option --${name}`);
-  }
-  return { flags, positional, dataDir };
+type Flags = Partial<Record<RequestFlag, string>>;
+
+/** What `request`, `decide`, `status` or `demo` was given. */
+export interface RequestCommandInput {
+  flags: Flags;
+  positional: string[];
+  dataDir: string;
+  /** Whether `--data` was given: the demo makes a fresh folder when not. */
+  dataDirGiven: boolean;
 }
 
-function need(flags: Flags, name: string): string {
+/** `attest request`, `decide`, `status` and `demo`. */
+export function registerRequestCommands(program: Command, cli: CliContext): void {
+  const run = (command: 'request' | 'decide' | 'status' | 'demo') =>
+    cli.action<Flags>(({ options, args, dataDir, dataDirGiven, out }) =>
+      runRequestCommand(command, { flags: options, positional: args, dataDir, dataDirGiven }, out),
+    );
+  const as = () => valueOption('--as <user>', 'who acts: a UPN or object id of the directory');
+  program
+    .command('request')
+    .usage(
+      '--as <user> --app <app> --role <role> --duration <4h|7d|permanent> --justification "..." [--ticket REF]',
+    )
+    .description('submit a request; prints its id')
+    .addOption(as())
+    .addOption(valueOption('--app <app>', "the app's id in the catalog"))
+    .addOption(valueOption('--role <role>', "the role's id in the app"))
+    .addOption(valueOption('--duration <duration>', 'how long: 4h, 7d, … or permanent'))
+    .addOption(valueOption('--justification <text>', 'why (the policy may require it)'))
+    .addOption(valueOption('--ticket <ref>', 'a change or incident reference'))
+    .action(run('request'));
+  program
+    .command('decide')
+    .usage('--as <user> <requestId> approve|deny [--comment "..."]')
+    .description('decide the stage the request waits on')
+    .argument('[requestId]', 'the request')
+    .argument('[decision]', 'approve or deny')
+    .addOption(as())
+    .addOption(valueOption('--comment <text>', 'a comment for the requester and the log'))
+    .action(run('decide'));
+  program
+    .command('status')
+    .usage('<requestId>')
+    .description('where a request is')
+    .argument('[requestId]', 'the request')
+    .action(run('status'));
+  program
+    .command('demo')
+    .description(
+      'a scripted request on a fresh data folder: two approvals, grant, expiry, revoke, verify (a new temporary folder unless --data)',
+    )
+    .action(run('demo'));
+}
+
+function need(flags: Flags, name: RequestFlag): string {
   const v = flags[name];
   if (!v || !v.trim()) throw new RequestUsageError(`--${name} is required`);
   return v;
@@ -106,19 +132,21 @@ export async function membershipNote(deps: WorkflowDeps, r: AccessRequest): Prom
 /** Runs `request`, `decide`, `status` or `demo`; resolves to the exit code. */
 export async function runRequestCommand(
   command: 'request' | 'decide' | 'status' | 'demo',
-  argv: string[],
+  input: RequestCommandInput,
   out: (line: string) => void,
 ): Promise<number> {
-  if (command === 'demo') return runDemo(argv, out);
-  const { flags, positional, dataDir } = parse(argv, [
-    'as',
-    'app',
-    'role',
-    'duration',
-    'justification',
-    'ticket',
-    'comment',
-  ]);
+  if (command === 'demo') return runDemo(input, out);
+  const { flags, positional, dataDir } = input;
+  // Usage mistakes are said before any storage is opened.
+  if (command === 'request') for (const name of ['duration', 'as', 'app', 'role'] as const) need(flags, name);
+  if (command === 'decide') {
+    const [requestId, decision, ...extra] = positional;
+    if (!requestId || (decision !== 'approve' && decision !== 'deny') || extra.length)
+      throw new RequestUsageError('decide needs <requestId> approve|deny');
+    need(flags, 'as');
+  }
+  if (command === 'status' && positional.length !== 1)
+    throw new RequestUsageError('status needs <requestId>');
   let config: AttestConfig = loadConfigFromProcess('local');
   config = { ...config };
   const session = await openWorkflowSession(config, dataDir);
@@ -145,17 +173,11 @@ export async function runRequestCommand(
       out(requestId);
       if (extended) out(`you already hold this role: asked to extend request ${requestId} instead`);
     } else if (command === 'decide') {
-      const [requestId, decision, ...extra] = positional;
-      if (!requestId || (decision !== 'approve' && decision !== 'deny') || extra.length) {
-        throw new RequestUsageError('decide needs <requestId> approve|deny');
-      }
+      const [requestId, decision] = positional as [string, 'approve' | 'deny'];
       const actor = await actorFor(session.deps, need(flags, 'as'));
       await session.service.decide({ actor, requestId, decision, comment: flags.comment });
       await session.settle();
       out(`${decision === 'approve' ? 'approved' : 'denied'} by ${actor.upn}`);
-    } else {
-      const [requestId, ...extra] = positional;
-      if (!requestId || extra.length) throw new RequestUsageError('status needs <requestId>');
     }
     const requestId = command === 'request' ? undefined : positional[0];
     const shown = requestId ?? (await latestOf(session.deps, flags.as));
@@ -184,12 +206,9 @@ async function latestOf(deps: WorkflowDeps, who?: string): Promise<string | unde
  * seconds; her manager and her manager's manager approve; access is granted, expires and is revoked; the log is
  * printed and verified. The last line is `verify: ok (<streams> streams, <events> events)`.
  */
-async function runDemo(argv: string[], out: (line: string) => void): Promise<number> {
-  const { positional, dataDir: given } = parse(argv, []);
-  if (positional.length) throw new RequestUsageError(`unexpected ${positional.join(' ')}`);
-  const dataDir = argv.some((a) => a.startsWith('--data'))
-    ? given
-    : fs.mkdtempSync(path.join(os.tmpdir(), 'attest-demo-'));
+async function runDemo(input: RequestCommandInput, out: (line: string) => void): Promise<number> {
+  if (input.positional.length) throw new RequestUsageError(`unexpected ${input.positional.join(' ')}`);
+  const dataDir = input.dataDirGiven ? input.dataDir : fs.mkdtempSync(path.join(os.tmpdir(), 'attest-demo-'));
   if (fs.existsSync(dataDir) && fs.readdirSync(dataDir).length > 0) {
     throw new RequestUsageError(`the demo needs a fresh data folder, and ${dataDir} is not empty`);
   }

@@ -30,6 +30,17 @@ const httpsUrl = z
   .refine((u) => u.startsWith('https://'), 'must start with https://');
 const guid = z.string().regex(GUID, 'must be a GUID such as 72f988bf-86f1-41af-91ab-2d7cd011db47');
 const rate = z.coerce.number().min(0).max(1);
+/** An e-mail address as Exchange takes it in a recipient (no display name, no angle brackets). */
+const EMAIL = /^[^@\s,;<>"()]+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+$/;
+const DOMAIN = /^[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+$/;
+
+/** A comma-separated setting's items, trimmed, empty ones dropped. */
+function splitList(value: string): string[] {
+  return value
+    .split(',')
+    .map((x) => x.trim())
+    .filter((x) => x !== '');
+}
 
 /** When a 6-field NCRONTAB expression (second first, UTC) fires next after `from`, or why it is not one. */
 function cronRuns(schedule: string, from: Date, count: number): Date[] | string {
@@ -316,6 +327,38 @@ export const SETTINGS = {
     `${ENV_FILE_HINT} to a 6-field NCRONTAB schedule (second minute hour day month day-of-week, UTC) such as '0 */15 * * * *' (every 15 minutes, the default)`,
     { local: '0 */15 * * * *', azure: '0 */15 * * * *' },
   ),
+  ATTEST_EVIDENCE_MAIL_SCHEDULE: setting(
+    ncrontab,
+    `${ENV_FILE_HINT} to a 6-field NCRONTAB schedule (second minute hour day month day-of-week, UTC) such as '0 0 7 * * 1' (Mondays 07:00, the default); each mail covers the time since the schedule's previous occurrence`,
+    { local: '0 0 7 * * 1', azure: '0 0 7 * * 1' },
+  ),
+  ATTEST_EVIDENCE_MAIL_TO: setting(
+    z.string().superRefine((s, ctx) => {
+      const bad = splitList(s).filter((a) => !EMAIL.test(a));
+      if (bad.length)
+        ctx.addIssue({ code: 'custom', message: `is not a list of e-mail addresses (${bad.join(', ')})` });
+    }),
+    `${ENV_FILE_HINT} to the addresses that receive the weekly evidence e-mail, separated by commas (e.g. security@contoso.com), or leave it unset to send none`,
+    { local: 'security-team@contoso.example' },
+  ),
+  ATTEST_EVIDENCE_MAIL_ALLOWED_DOMAINS: setting(
+    z.string().superRefine((s, ctx) => {
+      const bad = splitList(s).filter((d) => !DOMAIN.test(d));
+      if (bad.length)
+        ctx.addIssue({ code: 'custom', message: `is not a list of domains (${bad.join(', ')})` });
+    }),
+    `${ENV_FILE_HINT} to the mail domains evidence may be sent to, separated by commas (default: the domain of ATTEST_MAIL_SENDER)`,
+  ),
+  ATTEST_EVIDENCE_MAIL_ATTEMPTS: setting(
+    z.coerce.number().int().min(1).max(20),
+    `${ENV_FILE_HINT} to how many times a failed evidence e-mail is tried before Attest admins are told, 1 to 20 (default 5)`,
+    { local: '5', azure: '5' },
+  ),
+  ATTEST_EVIDENCE_MAIL_LINK_DAYS: setting(
+    z.coerce.number().int().min(1).max(7),
+    `${ENV_FILE_HINT} to how many days the link to a bundle too large to attach stays valid, 1 to 7 (a user delegation SAS lasts at most 7 days; default 7)`,
+    { local: '7', azure: '7' },
+  ),
   ATTEST_EVIDENCE_CONTAINER: setting(
     z
       .string()
@@ -428,11 +471,30 @@ export interface AttestConfig {
   reconcile: { schedule: string; intervalMs: number };
   /** The offboarding sweep (users disabled or deleted in Entra lose their access): schedule and interval. */
   offboarding: { schedule: string; intervalMs: number };
+  /** The weekly evidence e-mail (see {@link EvidenceMailConfig}). */
+  evidenceMail: EvidenceMailConfig;
   /**
    * The audit log's anchors: the blob container of digest anchors and evidence bundles, and the digest
    * interval (minutes) with its NCRONTAB schedule.
    */
   evidence: { container: string; digestIntervalMinutes: number; digestSchedule: string };
+}
+
+/**
+ * The scheduled evidence e-mail: when it goes, to whom, and how hard a failed send is tried. `recipients` empty
+ * means no evidence e-mail is sent. Every recipient is in `allowedDomains` (checked at load, and again before
+ * each send).
+ */
+export interface EvidenceMailConfig {
+  schedule: string;
+  /** Lower-case addresses, each once. */
+  recipients: string[];
+  /** Lower-case domains the evidence may go to. */
+  allowedDomains: string[];
+  /** Tries of a send before Attest admins are told (the first included). */
+  attempts: number;
+  /** How long the link to a bundle too large to attach stays valid. */
+  linkValidMs: number;
 }
 
 type Env = Record<string, string | undefined>;
@@ -670,6 +732,7 @@ export function loadConfig(env: Env, host: HostKind): AttestConfig {
     offboarding: reconcileSchedule(
       r.required('ATTEST_OFFBOARDING_SCHEDULE', 'to know when to look for users who left'),
     ),
+    evidenceMail: evidenceMailConfig(r, mail.sender),
     evidence: {
       container: r.required('ATTEST_EVIDENCE_CONTAINER', 'to know where audit digests are anchored'),
       ...digestInterval(
@@ -688,6 +751,53 @@ function digestInterval(minutes: number): Omit<AttestConfig['evidence'], 'contai
     digestIntervalMinutes: minutes,
     digestSchedule: minutes === 60 ? '0 0 * * * *' : `0 */${minutes} * * * *`,
   };
+}
+
+function evidenceMailConfig(r: Reader, sender: string): EvidenceMailConfig {
+  const recipients = [...new Set(splitList(r.optional('ATTEST_EVIDENCE_MAIL_TO') ?? '').map(lower))];
+  const domains = r.optional('ATTEST_EVIDENCE_MAIL_ALLOWED_DOMAINS');
+  const allowedDomains = domains ? splitList(domains).map(lower) : [lower(sender.split('@')[1])];
+  const outside = recipients.filter((a) => !allowedDomains.includes(a.split('@')[1]));
+  if (outside.length) {
+    throw new ConfigError(
+      'ATTEST_EVIDENCE_MAIL_TO',
+      `names ${outside.join(', ')}, outside the domains evidence may be sent to (${allowedDomains.join(', ')})`,
+      'Remove the address, or add its domain to ATTEST_EVIDENCE_MAIL_ALLOWED_DOMAINS if the evidence may leave for it',
+    );
+  }
+  return {
+    schedule: r.required('ATTEST_EVIDENCE_MAIL_SCHEDULE', 'to know when to send the evidence e-mail'),
+    recipients,
+    allowedDomains,
+    attempts: r.required('ATTEST_EVIDENCE_MAIL_ATTEMPTS', 'to know how often to try a failed send'),
+    linkValidMs:
+      r.required('ATTEST_EVIDENCE_MAIL_LINK_DAYS', 'to know how long a bundle link stays valid') * 86_400_000,
+  };
+}
+
+const lower = (s: string) => s.toLowerCase();
+
+/**
+ * The period a scheduled run covers: from the schedule's occurrence before the latest one at or before `at`, to
+ * that latest one (`[from, to)`, ISO). A run started late (a host down at 07:00) still covers the same period,
+ * so every tick for one occurrence names the same period.
+ */
+export function schedulePeriodAt(schedule: string, at: Date): { from: string; to: string } {
+  // Occurrences in a window before `at`, widened until it holds two (a yearly schedule needs a wide one).
+  for (let span = 120_000; span <= 800 * 86_400_000; span *= 4) {
+    const start = new Date(at.getTime() - span);
+    const job = new Cron(schedule, { timezone: 'UTC', paused: true });
+    const seen: Date[] = [];
+    for (let next = job.nextRun(start); next && next.getTime() <= at.getTime(); next = job.nextRun(next)) {
+      seen.push(next);
+    }
+    job.stop();
+    if (seen.length >= 2) {
+      const [from, to] = seen.slice(-2);
+      return { from: from.toISOString(), to: to.toISOString() };
+    }
+  }
+  throw new Error(`Schedule '${schedule}' has not fired twice in the 800 days before ${at.toISOString()}.`);
 }
 
 function reconcileSchedule(schedule: string): AttestConfig['reconcile'] {

@@ -17,7 +17,11 @@ import { ReviewService } from '../workflows/review.service';
 import { createTeamsChannel, type TeamsChannel } from '../adapters/teams/teams-channel';
 import { TeamsNotifier } from '../adapters/teams/teams-notifier';
 import { TeamsReviewNotifier } from '../adapters/teams/teams-review-notifier';
-import { GraphMailer } from '../adapters/graph/graph-mailer';
+import { GraphMailer, GraphMailSender } from '../adapters/graph/graph-mailer';
+import { writeEvidenceBundle } from '../adapters/evidence/evidence-bundle';
+import { ZippedEvidenceBundles } from '../adapters/evidence/evidence-mail.bundles';
+import { TableEvidenceDeliveryStore } from '../adapters/tables/evidence-mail.store';
+import { evidenceSummaryRows } from '../domain/evidence/evidence-mail';
 import { reviewsTabUrl } from '../adapters/cards/review.card';
 import type { TableFactory } from '../adapters/tables/table-client-factory';
 import { TableNames } from '../adapters/tables/table-names';
@@ -81,7 +85,9 @@ export function hostServicesFactory(opts: HostServicesOptions): () => Promise<Ho
     const snapshots = new CatalogSnapshotStore(tables.client(TableNames.catalogSnapshots));
     // The review store is also the review notices' outbox (a Teams delivery wraps it where the bot runs).
     const reviews = TableReviewStore.on(tables, clock);
+    const evidenceDeliveries = new TableEvidenceDeliveryStore(tables.client(TableNames.evidenceMail));
     await Promise.all([
+      evidenceDeliveries.init(),
       audit.init(),
       requests.init(),
       outbox.init(),
@@ -123,6 +129,27 @@ export function hostServicesFactory(opts: HostServicesOptions): () => Promise<Ho
         ...(inUse.fileProblem ? { unavailable: newRequestsPaused(inUse) } : {}),
       },
       adminGroupId: config.adminGroupId,
+      // The scheduled evidence e-mail, when ATTEST_EVIDENCE_MAIL_TO names anyone: the period's bundle (written to
+      // the anchor container with its zip), sent from ATTEST_MAIL_SENDER to the allowed domains only.
+      ...(config.evidenceMail.recipients.length
+        ? {
+            evidenceMail: {
+              bundles: new ZippedEvidenceBundles({
+                anchors,
+                write: (period) => writeEvidenceBundle({ audit, anchors, clock }, period),
+                rows: evidenceSummaryRows,
+              }),
+              deliveries: evidenceDeliveries,
+              sender: new GraphMailSender(
+                graphClient,
+                config.mail.sender,
+                config.evidenceMail.allowedDomains,
+              ),
+              recipients: config.evidenceMail.recipients,
+              linkValidMs: config.evidenceMail.linkValidMs,
+            },
+          }
+        : {}),
       ticketTarget: config.tickets.mode === 'none' ? undefined : config.tickets.mode,
       reviews,
       // Review notices: kept in the review store's outbox, and where the bot runs, delivered as the review card

@@ -29,6 +29,9 @@ import { reviewCampaignOrchestration } from '../workflows/review-campaign.orches
 import { REVIEW_SCHEDULE_TIMER, startDueCampaigns } from '../workflows/review-schedule';
 import type { InvocationContext } from '@azure/functions';
 import type { DigestOutcome, DigestSummary } from '../ports/audit-log.port';
+import * as evidenceMail from '../workflows/evidence-mail.activities';
+import { evidenceMailOrchestration, startEvidenceMail } from '../workflows/evidence-mail.orchestration';
+import { schedulePeriodAt } from '../config/config';
 import type { ActivityContext, ActivityFunction, FunctionDefinition } from './function-types';
 import { tabApiFunctions } from './tab-api';
 import { tabAuthFunctions } from './tab-auth.functions';
@@ -160,6 +163,26 @@ export function buildFunctionList(config: AttestConfig): FunctionDefinition[] {
         for (const f of tick.failed) invocation.error(`review ${f.definitionId} did not start: ${f.reason}`);
       },
     },
+    {
+      kind: 'timer',
+      name: FunctionNames.evidenceMailTimer,
+      // Mondays 07:00 UTC by default (ATTEST_EVIDENCE_MAIL_SCHEDULE): the period since the previous occurrence.
+      schedule: config.evidenceMail.schedule,
+      handler: async ({ services, durable, invocation }) => {
+        const deps = await services.workflow();
+        if (!deps.evidenceMail) {
+          invocation.log('evidence e-mail is off: ATTEST_EVIDENCE_MAIL_TO names no recipient');
+          return;
+        }
+        const period = schedulePeriodAt(config.evidenceMail.schedule, deps.clock.now());
+        const run = await startEvidenceMail(durable, deps.evidenceMail.deliveries, {
+          period,
+          attempts: config.evidenceMail.attempts,
+        });
+        for (const id of run.started) invocation.log(`evidence e-mail ${id} started`);
+        if (run.skipped) invocation.log(`evidence e-mail ${run.skipped} already ran: tick skipped`);
+      },
+    },
     { kind: 'orchestration', name: OrchestrationNames.accessRequest, handler: accessRequestOrchestration },
     { kind: 'orchestration', name: OrchestrationNames.reviewCampaign, handler: reviewCampaignOrchestration },
     {
@@ -172,6 +195,19 @@ export function buildFunctionList(config: AttestConfig): FunctionDefinition[] {
       name: OrchestrationNames.membershipReconcile,
       handler: membershipReconcileOrchestration,
     },
+    { kind: 'orchestration', name: OrchestrationNames.evidenceMail, handler: evidenceMailOrchestration },
+    activity<evidenceMail.EvidenceMailRef, unknown>(
+      ActivityNames.evidenceMailPrepare,
+      evidenceMail.evidenceMailPrepare,
+    ),
+    activity<evidenceMail.EvidenceMailRef, unknown>(
+      ActivityNames.evidenceMailSend,
+      evidenceMail.evidenceMailSend,
+    ),
+    activity<evidenceMail.EvidenceMailReportInput, unknown>(
+      ActivityNames.evidenceMailReport,
+      evidenceMail.evidenceMailReport,
+    ),
     activity<RecordStepInput, unknown>(ActivityNames.recordStep, activities.recordStep),
     activity<ResolveApproversInput, unknown>(ActivityNames.resolveApprovers, activities.resolveApprovers),
     activity<string, unknown>(ActivityNames.resolvePerson, activities.resolvePerson),

@@ -333,6 +333,9 @@ export async function startLocalHost(options: LocalHostOptions): Promise<LocalHo
         `  storage         ${modes.storage}${azurite ? ` (Azurite tables :${azurite.tablePort}, blobs :${azurite.blobPort}${azurite.adopted ? ', adopted' : ''}; data in ${dataDir})` : ''}`,
         `  directory       ${modes.directory}${graphSim ? ` (Graph simulator ${graphSim.url}, demo tenant)` : ` (${graph.baseUrl})`}`,
         `  mail            ${modes.mail}${config.mail.mode === 'simulator' ? ` (kept in ${path.join(dataDir, 'mail')})` : ''}`,
+        config.evidenceMail.recipients.length
+          ? `  evidence mail   to ${config.evidenceMail.recipients.join(', ')} on '${config.evidenceMail.schedule}' (UTC), from ${config.mail.sender}`
+          : '  evidence mail   off (ATTEST_EVIDENCE_MAIL_TO names no recipient)',
         `  tickets         ${modes.tickets}`,
         `  orchestrations  local replay host (${resumed} resumed)`,
         inUse.fileProblem

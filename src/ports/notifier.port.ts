@@ -20,7 +20,9 @@ export type NotificationKind =
   | 'access-revoked'
   | 'provisioning-failed'
   /** To Attest admins: one digest a day of ended grants whose removal from the group is overdue. */
-  | 'revocations-overdue';
+  | 'revocations-overdue'
+  /** To Attest admins: a period's evidence e-mail could not be prepared or sent after every try. */
+  | 'evidence-mail-failed';
 
 /** One message to one or more people. */
 export interface Notification {

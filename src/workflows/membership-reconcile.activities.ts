@@ -514,7 +514,7 @@ function overdueEvent(
  * The admin group's members now, remembered for later; while the directory is down, the members last read
  * (an outage is when revocations become overdue, and when the admins most need to hear of it).
  */
-async function adminsToTell(deps: WorkflowDeps, adminGroupId: string): Promise<string[]> {
+export async function adminsToTell(deps: WorkflowDeps, adminGroupId: string): Promise<string[]> {
   try {
     const ids = (await deps.directory.groupMembers(adminGroupId)).map((a) => a.id);
     await deps.reconcile.saveKnownAdmins(ids);

@@ -41,6 +41,8 @@ export const FunctionNames = {
   tabEvidence: 'tab-evidence',
   /** Timer: starts the catalog's review campaigns that are due (once per due time). */
   reviewScheduleTimer: 'review-schedule-timer',
+  /** Timer: starts the evidence e-mail of the period that just ended (schedule ATTEST_EVIDENCE_MAIL_SCHEDULE). */
+  evidenceMailTimer: 'evidence-mail-timer',
 } as const;
 
 /** Orchestrations. */
@@ -52,7 +54,14 @@ export const OrchestrationNames = {
   offboardingSweep: 'offboarding-sweep',
   /** One access-review campaign: snapshot, stages, reminders, deadlines, the guard, carrying decisions out. */
   reviewCampaign: 'review-campaign',
+  /** One period's evidence e-mail: build the bundle, send it (retried), or tell the admins (one per period). */
+  evidenceMail: 'evidence-mail',
 } as const;
+
+/** The instance id of a period's evidence e-mail: one per period, so a second tick for it starts nothing. */
+export function evidenceMailInstanceId(periodKey: string): string {
+  return `evidence-mail-${periodKey}`;
+}
 
 /** The instance id of a campaign's orchestration. */
 export function reviewInstanceId(campaignId: string): string {
@@ -115,6 +124,12 @@ export const ActivityNames = {
   reviewResume: 'review-resume',
   /** Close the campaign: counts, audit, ask the sign-off manager. */
   reviewComplete: 'review-complete',
+  /** Build a period's evidence bundle, zip it, write it to the immutable container, record it (once per period). */
+  evidenceMailPrepare: 'evidence-mail-prepare',
+  /** Send a period's evidence e-mail, unless its record says it was sent. */
+  evidenceMailSend: 'evidence-mail-send',
+  /** Record a period's evidence e-mail as failed and tell Attest admins (once per period). */
+  evidenceMailReport: 'evidence-mail-report',
 } as const;
 
 /** External events an access-request orchestration waits for. */

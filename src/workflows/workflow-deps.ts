@@ -3,6 +3,7 @@ import type { AnchorStore } from '../ports/anchor-store.port';
 import type { AuditLogPort } from '../ports/audit-log.port';
 import type { Clock } from '../ports/clock.port';
 import type { Directory } from '../ports/directory.port';
+import type { EvidenceBundles, EvidenceDeliveryStore, MailSender } from '../ports/evidence-mail.port';
 import type { MembershipLedger, ReconcileStore } from '../ports/membership-ledger.port';
 import type { Notifier } from '../ports/notifier.port';
 import type { RequestStore } from '../ports/request-store.port';
@@ -36,4 +37,17 @@ export interface WorkflowDeps {
   reviews?: ReviewStore;
   /** Where review notices go (the outbox table, or the Teams card with its e-mail fallback). */
   reviewNotifier?: ReviewNotifier;
+  /** The scheduled evidence e-mail (absent where a host does not send it: no anchor store, no recipients). */
+  evidenceMail?: EvidenceMailDeps;
+}
+
+/** What the evidence e-mail's activities use. */
+export interface EvidenceMailDeps {
+  bundles: EvidenceBundles;
+  deliveries: EvidenceDeliveryStore;
+  sender: MailSender;
+  /** ATTEST_EVIDENCE_MAIL_TO, lower-case. */
+  recipients: string[];
+  /** How long the link to a bundle too large to attach stays valid. */
+  linkValidMs: number;
 }

@@ -133,6 +133,8 @@ export function killableHost(prefix: string) {
         ...ANY_PORTS,
         // The offboarding sweep changes the demo tenant on its first tick: off unless the test turns it on.
         ATTEST_OFFBOARDING_SCHEDULE: '0 0 0 1 1 *',
+        // The weekly evidence e-mail likewise: only its own tests send it.
+        ATTEST_EVIDENCE_MAIL_SCHEDULE: '0 0 0 1 1 *',
         ...env,
       })),
     kill: async (): Promise<void> => {

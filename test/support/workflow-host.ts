@@ -61,6 +61,9 @@ export async function startWorkflowHost(
     // The offboarding sweep changes the demo tenant on its first tick (a disabled user still in a catalog group
     // loses that membership): off unless a test turns it on, so tests of other features keep their tenant.
     ATTEST_OFFBOARDING_SCHEDULE: OFFBOARDING_OFF,
+    // The weekly evidence e-mail (Mondays 07:00) would build bundles and send mail in tests that move the clock
+    // days ahead: off unless a test turns it on.
+    ATTEST_EVIDENCE_MAIL_SCHEDULE: OFFBOARDING_OFF,
     ...options.env,
   };
   const log = process.env.DEBUG_WORKFLOW ? (line: string) => console.log(line) : () => undefined;

@@ -197,6 +197,14 @@ export class BlobAnchorStore implements AnchorStore {
     );
   }
 
+  /** A bundle file's bytes as the container holds them (the evidence e-mail attaches the zip read back). */
+  async readBundleFile(bundleId: string, name: string): Promise<Uint8Array> {
+    const buffer = await this.containerClient
+      .getBlobClient(bundleBlobName(bundleId, name))
+      .downloadToBuffer();
+    return new Uint8Array(buffer.buffer, buffer.byteOffset, buffer.byteLength);
+  }
+
   /** {@inheritDoc AnchorStore.bundleFileUrl} */
   async bundleFileUrl(bundleId: string, name: string, validForMs: number): Promise<string> {
     if (!Number.isFinite(validForMs) || validForMs <= 0 || validForMs > MAX_LINK_MS) {

@@ -967,7 +967,12 @@ export class AuditLogStore implements AuditLogPort {
     if (given) add(given.seq, given.hash, `the anchor given (${given.seq}:${given.hash})`);
     const store = this.anchors;
     if (store)
-      for await (const a of store.digests()) add(a.seq, a.hash, `its anchor (${store.describe(a.seq)})`);
+      for await (const a of store.digests())
+        add(
+          a.seq,
+          a.hash,
+          `its anchor (${store.describe?.(a.seq) ?? `digest ${a.seq} in the anchor store`})`,
+        );
     return anchors;
   }
 

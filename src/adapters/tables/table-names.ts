@@ -56,6 +56,8 @@ export const TableNames = {
   reviewAssignments: 'ReviewAssignments',
   /** The outbox of review notices (assigned, reminder, delegated, guard held, sign-off requested). */
   reviewNotices: 'ReviewNotices',
+  /** The evidence e-mail's delivery record per period (PartitionKey `period`, RowKey the period's end). */
+  evidenceMail: 'EvidenceMail',
   /** The local host's own probe row, written at start-up to prove storage answers. */
   hostProbe: 'AttestHostProbe',
 } as const;

@@ -14,7 +14,7 @@ import {
 } from './audit-event.model';
 import { AuditErrorCodes } from './audit.errors';
 import { failure, type AuditFailure } from './audit-verify.result';
-import { hashCanonical } from './canonical-json.codec';
+import { canonicalJson, hashCanonical } from './canonical-json.codec';
 
 const ISO_UTC = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,9})?Z$/;
 
@@ -71,6 +71,14 @@ function hashedFields(e: Omit<AuditEvent, 'hash'>): Omit<AuditEvent, 'hash'> {
     correlation: e.correlation,
     prevHash: e.prevHash,
   };
+}
+
+/**
+ * The canonical JSON text an event's hash is computed over (every field but `hash`). The evidence bundle
+ * carries this text verbatim, so a verifier hashes the bytes it reads instead of re-encoding them.
+ */
+export function eventCanonicalText(event: Omit<AuditEvent, 'hash'>): string {
+  return canonicalJson(hashedFields(event));
 }
 
 /** `hash` of an event: hex SHA-256 of the canonical encoding of every field but `hash` itself. */

@@ -71,6 +71,20 @@ function instant(value: string | undefined, name: string): number | undefined {
   return ms;
 }
 
+function newState(stream: string): StreamState {
+  return {
+    stream,
+    lastSeq: 0,
+    lastHash: '',
+    autoApproved: false,
+    refused: false,
+    denied: false,
+    expiredUndecided: false,
+    revoking: false,
+    approvals: [],
+  };
+}
+
 function apply(s: StreamState, e: AuditEvent): void {
   const d = e.details;
   switch (e.action) {
@@ -241,17 +255,7 @@ export async function* lifecycleRows(
         { stream: e.stream, seq: e.seq },
       );
     }
-    current ??= {
-      stream: e.stream,
-      lastSeq: 0,
-      lastHash: '',
-      autoApproved: false,
-      refused: false,
-      denied: false,
-      expiredUndecided: false,
-      revoking: false,
-      approvals: [],
-    };
+    current ??= newState(e.stream);
     apply(current, e);
     current.lastSeq = e.seq;
     current.lastHash = e.hash;
@@ -260,4 +264,20 @@ export async function* lifecycleRows(
     const row = finish(current);
     if (row) yield row;
   }
+}
+
+/**
+ * The row of one whole stream held in memory (its events from seq 1, in order), or undefined when it is not
+ * a request stream; what the evidence bundle builds per stream, with no window applied. The caller checks the
+ * order (the bundle writer and verifier check the chain first).
+ */
+export function lifecycleRowOf(events: readonly AuditEvent[]): LifecycleRow | undefined {
+  if (events.length === 0) return undefined;
+  const state = newState(events[0].stream);
+  for (const e of events) {
+    apply(state, e);
+    state.lastSeq = e.seq;
+    state.lastHash = e.hash;
+  }
+  return toRow(state);
 }

@@ -520,6 +520,9 @@ interface MailAttachment {
 
 const EMAIL = /^[^@\s]+@[^@\s]+\.[^@\s]+$/;
 
+/** Graph's limit on a sendMail request (4 MB). */
+const SEND_MAIL_MAX_REQUEST = 4 * 1024 * 1024;
+
 function recipients(list: unknown, field: string): string[] {
   if (list === undefined || list === null) return [];
   if (!Array.isArray(list))
@@ -575,6 +578,21 @@ function sendMail(ctx: RouteContext, req: SimRequest, userId: string): SimRespon
   const rawAttachments = message.attachments ?? [];
   if (!Array.isArray(rawAttachments))
     throw badRequest('message.attachments must be an array.', 'ErrorInvalidRequest');
+  // Graph takes at most 4 MB in a sendMail request: attachments travel as base64 (4/3 of the file), so a file
+  // of more than about 3 MB needs a draft and an upload session instead.
+  const requestChars =
+    JSON.stringify(message.body ?? '').length +
+    (rawAttachments as MailAttachment[]).reduce(
+      (n, a) => n + (typeof a?.contentBytes === 'string' ? a.contentBytes.length : 0),
+      0,
+    );
+  if (requestChars > SEND_MAIL_MAX_REQUEST) {
+    throw new RouteError(
+      413,
+      'RequestEntityTooLarge',
+      'The maximum request length supported is 4MB. Attach larger files through an upload session.',
+    );
+  }
   const decoded = (rawAttachments as MailAttachment[]).map((a) => {
     if (a?.['@odata.type'] !== '#microsoft.graph.fileAttachment') {
       throw badRequest(

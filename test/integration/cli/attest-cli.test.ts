@@ -119,7 +119,15 @@ test('bad usage exits 2 with the usage', async () => {
   const result = await runToExit(CLI, ['frobnicate'], env);
   expect(result.code).toBe(2);
   expect(result.stderr).toContain('attest: unknown command frobnicate');
-  expect(result.stderr).toContain('usage: attest <command> [--data DIR]');
+  expect(result.stderr).toContain('Usage: attest <command> [--data DIR]');
+});
+
+test('attest <command> --help prints that command’s help on stdout and exits 0, touching no storage', async () => {
+  const result = await runToExit(CLI, ['catalog', 'check', '--help'], env);
+  expect(result.code).toBe(0);
+  expect(result.stderr).toBe('');
+  expect(result.stdout).toMatch(/^Usage: attest catalog check \[--file PATH\]\n/);
+  expect(result.stdout).toContain('--data <dir>');
 });
 
 test('without a running host the CLI starts Azurite for the command and stops it afterwards', async () => {
