@@ -20,7 +20,7 @@ export interface AnchorStore {
   /** Every anchored digest in seq order (a malformed object is a DomainError naming it). */
   digests(): AsyncIterable<DigestSummary>;
   /** Where digest `seq`'s anchor is, for messages (e.g. `blob attest-evidence/digests/0000000005.json`). */
-  describe(seq: number): string;
+  describe?(seq: number): string;
   /** The anchored digest with the highest seq, or undefined when none is. */
   latestDigest(): Promise<DigestSummary | undefined>;
   /** Writes one file of an evidence bundle, write-once (`exists` when the same bytes are already there). */
