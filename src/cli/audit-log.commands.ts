@@ -1,49 +1,64 @@
 /**
- * `attest verify` proves the audit log is intact; `attest log <stream>` prints a stream's events in order.
- * Both, and `attest export`, read the log of the data folder's storage through {@link withAuditLog}.
+ * `attest verify` proves the audit log is intact (or an evidence bundle, offline), `attest digest` writes and
+ * anchors a digest now, `attest log <stream>` prints a stream's events in order. They, and `attest export`, read
+ * the log of the data folder's storage through {@link withAuditLog} or the command modules.
  */
 import type { Command } from 'commander';
-import { sha256 } from '../adapters/crypto/sha256';
-import { systemClock } from '../adapters/system-clock';
-import { AuditLogStore } from '../adapters/tables/audit-log.store';
-import { TableNames } from '../adapters/tables/table-names';
+import type { AuditLogStore } from '../adapters/tables/audit-log.store';
 import { loadConfigFromProcess } from '../config/config';
-import { formatVerifyResult } from '../ports/audit-log.port';
-import type { CliContext } from './cli-program';
-import { openCliStorage } from './cli-storage';
+import { valueOption, type CliContext } from './cli-program';
+import { openAuditLog, openCliStorage } from './cli-storage';
+import { runDigest } from './digest.command';
+import { runVerifyBundle } from './evidence.command';
+import { runVerify } from './verify.command';
 import { formatEvent } from './event-format';
 
-/** Runs `fn` on the audit log of `dataDir`'s storage (as configured), and lets go of the storage after. */
+/**
+ * Runs `fn` on the audit log of `dataDir`'s storage (as configured) — anchored in the blob anchors and with the
+ * touched-streams index, as every writer must be — and lets go of the storage after.
+ */
 export async function withAuditLog<T>(dataDir: string, fn: (log: AuditLogStore) => Promise<T>): Promise<T> {
   const storage = await openCliStorage(loadConfigFromProcess('local'), dataDir);
   try {
-    const log = new AuditLogStore({
-      table: storage.tables.client(TableNames.auditLog),
-      digests: storage.tables.client(TableNames.auditDigests),
-      clock: systemClock,
-      sha256,
-    });
-    await log.init();
-    return await fn(log);
+    return await fn(await openAuditLog(storage));
   } finally {
     await storage.close();
   }
 }
 
-/** `attest verify`. */
+/** `attest verify [--anchor <seq>:<hash>]` against the storage, or `attest verify --bundle DIR` offline. */
 export function registerVerifyCommand(program: Command, cli: CliContext): void {
   program
     .command('verify')
-    .description('recompute every audit chain and digest; exit 1 and name the first problem if any')
+    .description(
+      'recompute every audit chain and digest and check the digests against their anchors outside the tables ' +
+        '(and --anchor, a value from an evidence e-mail); with --bundle, verify an evidence bundle offline. ' +
+        'Exit 1 and name the first problem if any',
+    )
+    .addOption(
+      valueOption('--anchor <seq:hash>', 'a digest held outside storage, as `attest digest` prints it', {
+        once: true,
+      }),
+    )
+    .addOption(valueOption('--bundle <dir>', 'an evidence bundle folder (no storage needed)', { once: true }))
     .action(
-      cli.action(({ dataDir, out }) =>
-        withAuditLog(dataDir, async (log) => {
-          const result = await log.verify();
-          out(formatVerifyResult(result));
-          return result.ok ? 0 : 1;
-        }),
+      cli.action<{ anchor?: string; bundle?: string }>(({ options, dataDir, out, err }) =>
+        options.bundle !== undefined
+          ? runVerifyBundle({ dir: options.bundle, anchor: options.anchor }, out, err)
+          : runVerify({ dataDir, anchor: options.anchor }, out, err),
       ),
     );
+}
+
+/** `attest digest`. */
+export function registerDigestCommand(program: Command, cli: CliContext): void {
+  program
+    .command('digest')
+    .description(
+      'write an audit digest now and anchor it outside the tables; prints its sequence, root, hash and the ' +
+        'anchor <seq>:<hash> (`attest verify --anchor` checks against it)',
+    )
+    .action(cli.action(({ dataDir, out, err }) => runDigest({ dataDir }, out, err)));
 }
 
 /** `attest log <stream>`. */

@@ -5,6 +5,8 @@
  * serving host sends it; otherwise this process does, and waits for it. Exit codes: 0 sent (or handed to the
  * serving host), 1 not sent (the admins were told, or it is still being retried), 2 usage or configuration error.
  */
+import type { Command } from 'commander';
+import { valueOption, type CliContext } from './cli-program';
 import { ConfigError, loadConfigFromProcess, schedulePeriodAt, type AttestConfig } from '../config/config';
 import { evidencePeriodKey } from '../domain/evidence/evidence-mail';
 import { PortInUseError } from '../local/port-check';
@@ -102,4 +104,20 @@ export async function runEvidenceMail(
   } finally {
     await session.close();
   }
+}
+
+/** `attest evidence-mail [--at <date>]`. */
+export function registerEvidenceMailCommand(program: Command, cli: CliContext): void {
+  program
+    .command('evidence-mail')
+    .description(
+      'send the evidence e-mail of the period that ended last at --at (default now) on ' +
+        'ATTEST_EVIDENCE_MAIL_SCHEDULE, and any earlier one still owed; a sent one is never sent again',
+    )
+    .addOption(valueOption('--at <date>', 'the instant whose last period is mailed', { once: true }))
+    .action(
+      cli.action<{ at?: string }>(({ options, dataDir, out, err }) =>
+        runEvidenceMail({ at: options.at, data: dataDir }, out, err),
+      ),
+    );
 }

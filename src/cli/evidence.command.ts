@@ -4,6 +4,8 @@
  * one offline, with no storage (adapters/evidence/bundle-verifier.ts). Exit codes: 0 ok, 1 a check failed,
  * 2 usage or configuration error.
  */
+import type { Command } from 'commander';
+import { valueOption, type CliContext } from './cli-program';
 import fs from 'node:fs';
 import path from 'node:path';
 import { writeEvidenceBundle } from '../adapters/evidence/evidence-bundle';
@@ -17,6 +19,7 @@ import { PortInUseError } from '../local/port-check';
 import type { AnchorStore } from '../ports/anchor-store.port';
 import type { AuditLogPort } from '../ports/audit-log.port';
 import type { Clock } from '../ports/clock.port';
+import { AnchorFormatError, parseAnchor } from './verify.command';
 import { openCliStorage } from './cli-storage';
 import { ExportArgumentError, parseDateBound } from './export.command';
 
@@ -133,13 +136,6 @@ export async function runEvidence(
   }
 }
 
-/** `--anchor <seq>:<hash>` as given; undefined when malformed. */
-export function parseAnchor(value: string): { seq: number; hash: string } | undefined {
-  const m = /^(\d{1,15}):([0-9a-fA-F]{64})$/.exec(value.trim());
-  if (!m || Number(m[1]) < 1) return undefined;
-  return { seq: Number(m[1]), hash: m[2].toLowerCase() };
-}
-
 /** Runs `attest verify --bundle DIR [--anchor <seq>:<hash>]`; resolves to the exit code. Needs no storage. */
 export async function runVerifyBundle(
   opts: { dir?: string; anchor?: string },
@@ -153,15 +149,35 @@ export async function runVerifyBundle(
   if (!opts.dir) return usage('--bundle needs the bundle folder, e.g. attest verify --bundle q4-evidence');
   let anchor: { seq: number; hash: string } | undefined;
   if (opts.anchor !== undefined) {
-    anchor = parseAnchor(opts.anchor);
-    if (!anchor)
-      return usage(
-        `--anchor ${opts.anchor} is not <digest seq>:<64 hex digits>, e.g. --anchor 42:9f86d081884c7d65…; copy it from the evidence email`,
-      );
+    try {
+      anchor = parseAnchor(opts.anchor);
+    } catch (e) {
+      if (e instanceof AnchorFormatError) return usage(e.message);
+      throw e;
+    }
   }
   if (!fs.existsSync(opts.dir) || !fs.statSync(opts.dir).isDirectory())
     return usage(`--bundle ${opts.dir} is not a folder (unzip a mailed bundle first)`);
   const result = await verifyBundle(opts.dir, anchor ? { anchor } : {});
   out(formatBundleResult(result));
   return result.ok ? 0 : 1;
+}
+
+/** `attest evidence --from --to --out`. */
+export function registerEvidenceCommand(program: Command, cli: CliContext): void {
+  program
+    .command('evidence')
+    .usage('--from <date> --to <date> --out <dir>')
+    .description(
+      'write the evidence bundle of [from, to) to a new folder: lifecycle CSV, reviews, drift, refused attempts, ' +
+        'summary (JSON and a one-page HTML report), raw streams, digest, inclusion proofs, manifest (docs/evidence.md)',
+    )
+    .addOption(valueOption('--from <date>', 'first day (or instant), inclusive', { once: true }))
+    .addOption(valueOption('--to <date>', 'end of the period, exclusive', { once: true }))
+    .addOption(valueOption('--out <dir>', 'a new (or empty) folder for the bundle', { once: true }))
+    .action(
+      cli.action<{ from?: string; to?: string; out?: string }>(({ options, dataDir, out, err }) =>
+        runEvidence({ ...options, data: dataDir }, out, err),
+      ),
+    );
 }

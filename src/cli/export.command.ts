@@ -291,7 +291,7 @@ const FILE_SYSCALLS: ReadonlySet<string> = new Set(['open', 'write', 'fsync', 'c
 export function registerExportCommand(program: Command, cli: CliContext): void {
   program
     .command('export')
-    .usage('--from <date> --to <date> [--format csv|jsonl] [--out FILE]')
+    .usage('--from <date> --to <date> [--format csv|jsonl] [--out FILE] [--no-verify]')
     .description(
       'one evidence row per access request submitted in [from, to) (dates as YYYY-MM-DD, UTC, or ISO 8601 with a zone); CSV by default; to stdout unless --out (see docs/evidence.md)',
     )
@@ -301,18 +301,23 @@ export function registerExportCommand(program: Command, cli: CliContext): void {
     .addOption(
       valueOption('--out <file>', 'write to FILE (whole or not at all) instead of stdout', { once: true }),
     )
+    .option(
+      '--no-verify',
+      'export without verifying the log first (says so on stderr); by default a log that does not verify is not exported',
+    )
     .action(
-      cli.action<Partial<Record<'from' | 'to' | 'format' | 'out', string>>>(
+      cli.action<Partial<Record<'from' | 'to' | 'format' | 'out', string>> & { verify?: boolean }>(
         async ({ options: given, dataDir, err }) => {
           const options = parseExportOptions({
             '--from': given.from,
             '--to': given.to,
             '--format': given.format,
             '--out': given.out,
+            '--no-verify': given.verify === false,
           });
           return withAuditLog(dataDir, async (log) => {
             try {
-              await runExport(eventsInStreamOrder(log), options, {
+              await runExport(eventsInStreamOrder(log, { verify: options.verify }), options, {
                 stdout: process.stdout,
                 stderr: process.stderr,
               });

@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 /**
- * `attest` — the command line, on commander (cli-program.ts): `verify` and `log` (audit-log.commands.ts),
- * `export` (export.command.ts), `request`, `decide`, `status`, `demo` (request.commands.ts), `catalog check`
+ * `attest` — the command line, on commander (cli-program.ts): `verify`, `digest` and `log`
+ * (audit-log.commands.ts), `export` (export.command.ts), `evidence` (evidence.command.ts), `evidence-mail`,
+ * `tickets list|release|skip` (tickets.command.ts), `request`, `decide`, `status`, `demo` (request.commands.ts), `catalog check`
  * (catalog.command.ts). Every command takes `--data DIR` (the embedded storage's data folder, default
  * `.attest`) and `--help`. Exit codes: 0 ok, 1 verification, export or a command failed, 2 usage or
  * configuration error.
@@ -10,7 +11,7 @@ import { CommanderError } from 'commander';
 import { ConfigError } from '../config/config';
 import { DomainError } from '../domain/domain-error';
 import { PortInUseError } from '../local/port-check';
-import { registerLogCommand, registerVerifyCommand } from './audit-log.commands';
+import { registerDigestCommand, registerLogCommand, registerVerifyCommand } from './audit-log.commands';
 import { registerCatalogCommand } from './catalog.command';
 import {
   CliUsageError,
@@ -23,16 +24,23 @@ import {
   type CommandRegistration,
 } from './cli-program';
 import { formatEvent } from './event-format';
+import { registerEvidenceMailCommand } from './evidence-mail.command';
+import { registerEvidenceCommand } from './evidence.command';
 import { registerExportCommand } from './export.command';
 import { registerRequestCommands } from './request.commands';
+import { registerTicketsCommand } from './tickets.command';
 
 /** The commands, in the order `attest --help` lists them. Adding one is one line here. */
 const COMMANDS: readonly CommandRegistration[] = [
   registerVerifyCommand,
+  registerDigestCommand,
   registerLogCommand,
   registerExportCommand,
+  registerEvidenceCommand,
+  registerEvidenceMailCommand,
   registerRequestCommands,
   registerCatalogCommand,
+  registerTicketsCommand,
 ];
 
 export { formatEvent };

@@ -5,13 +5,14 @@
  * the ticket's stream (`tickets:<id>`) and applied by the next drain. The lead wires the parsing (commander);
  * this module takes parsed options.
  */
-import { sha256 } from '../adapters/crypto/sha256';
+import type { Command } from 'commander';
+import { valueOption, type CliContext, type CommandRun } from './cli-program';
 import { systemClock } from '../adapters/system-clock';
 import { AuditLogStore } from '../adapters/tables/audit-log.store';
 import { TableNames } from '../adapters/tables/table-names';
 import { decideParkedRow } from '../adapters/tickets/ticket-sync';
 import { TicketSyncStore } from '../adapters/tickets/ticket-sync.store';
-import type { AttestConfig } from '../config/config';
+import { loadConfigFromProcess, type AttestConfig } from '../config/config';
 import type { AuditActor } from '../domain/audit/audit-event.model';
 import { DomainError } from '../domain/domain-error';
 import type { AuditLogPort } from '../ports/audit-log.port';
@@ -130,14 +131,52 @@ export async function openTicketsCommandDeps(
   dataDir: string,
 ): Promise<TicketsCommandDeps & { close(): Promise<void> }> {
   const storage = await openCliStorage(config, dataDir);
-  const log = new AuditLogStore({
-    table: storage.tables.client(TableNames.auditLog),
-    digests: storage.tables.client(TableNames.auditDigests),
-    touched: storage.tables.client(TableNames.auditTouched),
-    clock: systemClock,
-    sha256,
-  });
+  const log = AuditLogStore.on(storage.tables, systemClock, storage.anchors);
   const store = new TicketSyncStore(storage.tables.client(TableNames.ticketSync), systemClock);
   await Promise.all([log.init(), store.init()]);
   return { store, log, clock: systemClock, close: () => storage.close() };
+}
+
+/** `attest tickets list | release | skip`. */
+export function registerTicketsCommand(program: Command, cli: CliContext): void {
+  const tickets = program
+    .command('tickets')
+    .description('ticket updates the ticket sync parked: list them, release or skip one (audited)');
+  const run =
+    (action: 'list' | 'release' | 'skip') =>
+    async ({ options, args, dataDir, out, err }: CommandRun<{ as?: string; reason?: string }>) => {
+      const deps = await openTicketsCommandDeps(loadConfigFromProcess('local'), dataDir);
+      try {
+        return await runTicketsCommand(
+          { action, stream: args[0], rowKey: args[1], as: options.as, reason: options.reason },
+          deps,
+          out,
+          err,
+        );
+      } finally {
+        await deps.close();
+      }
+    };
+  tickets
+    .command('list')
+    .description('the parked ticket updates, with why and how often they failed')
+    .action(cli.action(run('list')));
+  for (const action of ['release', 'skip'] as const) {
+    tickets
+      .command(action)
+      .description(
+        action === 'release'
+          ? 'try a parked update again (after fixing its cause); the updates behind it follow'
+          : 'never carry a parked update to its ticket (the event stays in the log)',
+      )
+      .argument('<stream>', 'the audit stream of the parked row')
+      .argument('<rowKey>', 'the outbox row, e.g. o-0000000003-01')
+      .addOption(valueOption('--as <upn>', 'who decides (recorded in the audit log)', { once: true }))
+      .addOption(
+        valueOption('--reason <text>', action === 'skip' ? 'why (required)' : 'why (optional)', {
+          once: true,
+        }),
+      )
+      .action(cli.action(run(action)));
+  }
 }
