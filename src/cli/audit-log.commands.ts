@@ -4,27 +4,12 @@
  * the log of the data folder's storage through {@link withAuditLog} or the command modules.
  */
 import type { Command } from 'commander';
-import type { AuditLogStore } from '../adapters/tables/audit-log.store';
-import { loadConfigFromProcess } from '../config/config';
 import { valueOption, type CliContext } from './cli-program';
-import { openAuditLog, openCliStorage } from './cli-storage';
+import { withAuditLog } from './cli-storage';
 import { runDigest } from './digest.command';
 import { runVerifyBundle } from './evidence.command';
 import { runVerify } from './verify.command';
 import { formatEvent } from './event-format';
-
-/**
- * Runs `fn` on the audit log of `dataDir`'s storage (as configured) — anchored in the blob anchors and with the
- * touched-streams index, as every writer must be — and lets go of the storage after.
- */
-export async function withAuditLog<T>(dataDir: string, fn: (log: AuditLogStore) => Promise<T>): Promise<T> {
-  const storage = await openCliStorage(loadConfigFromProcess('local'), dataDir);
-  try {
-    return await fn(await openAuditLog(storage));
-  } finally {
-    await storage.close();
-  }
-}
 
 /** `attest verify [--anchor <seq>:<hash>]` against the storage, or `attest verify --bundle DIR` offline. */
 export function registerVerifyCommand(program: Command, cli: CliContext): void {

@@ -8,7 +8,7 @@ import { BlobAnchorStore } from '../adapters/blobs/blob-anchor.store';
 import { systemClock } from '../adapters/system-clock';
 import { AuditLogStore } from '../adapters/tables/audit-log.store';
 import { createTableFactory, type TableFactory } from '../adapters/tables/table-client-factory';
-import type { AttestConfig } from '../config/config';
+import { loadConfigFromProcess, type AttestConfig } from '../config/config';
 import { startAzurite } from '../local/azurite';
 import type { AnchorStore } from '../ports/anchor-store.port';
 import type { Clock } from '../ports/clock.port';
@@ -52,4 +52,17 @@ export async function openAuditLog(storage: CliStorage, clock: Clock = systemClo
   const log = AuditLogStore.on(storage.tables, clock, storage.anchors);
   await log.init();
   return log;
+}
+
+/**
+ * Runs `fn` on the audit log of `dataDir`'s storage (as configured) — anchored in the blob anchors and with the
+ * touched-streams index, as every writer must be — and lets go of the storage after.
+ */
+export async function withAuditLog<T>(dataDir: string, fn: (log: AuditLogStore) => Promise<T>): Promise<T> {
+  const storage = await openCliStorage(loadConfigFromProcess('local'), dataDir);
+  try {
+    return await fn(await openAuditLog(storage));
+  } finally {
+    await storage.close();
+  }
 }

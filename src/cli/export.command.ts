@@ -19,7 +19,7 @@ import { StreamVerifier } from '../domain/audit/hash-chain.math';
 import { DomainError } from '../domain/domain-error';
 import { EvidenceErrorCodes } from '../domain/evidence/evidence.errors';
 import { formatVerifyResult, type AuditEvent, type AuditLogPort } from '../ports/audit-log.port';
-import { withAuditLog } from './audit-log.commands';
+import { withAuditLog } from './cli-storage';
 import { CliUsageError, valueOption, type CliContext } from './cli-program';
 
 /** The export's options as given on the command line. */

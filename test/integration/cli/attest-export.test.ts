@@ -332,7 +332,7 @@ test.each([
 test('export options on another command are a usage error', async () => {
   const result = await runToExit(CLI, ['verify', '--from', '2026-11-01'], env);
   expect(result.code).toBe(2);
-  expect(result.stderr).toContain('--from is an option of export, not of verify');
+  expect(result.stderr).toContain('--from is an option of export, evidence, not of verify');
 });
 
 test('--out writes the file whole, leaves no partial file, and prints nothing when stderr is not a terminal', async () => {

@@ -44,7 +44,7 @@ test('attest demo runs the whole lifecycle on a fresh folder and ends with verif
   const result = await runToExit(CLI, ['demo'], {});
   const lines = result.stdout.trim().split('\n');
   expect(result.code).toBe(0);
-  expect(lines.at(-1)).toBe('verify: ok (1 streams, 9 events)');
+  expect(lines.at(-1)).toBe('verify: ok (1 streams, 9 events; digests checked against 1 anchor, newest 1)');
   expect(result.stdout).toContain('5. expired and revoked');
   const folder = /demo data folder: (.+)/.exec(result.stdout)?.[1];
   if (folder) dirs.push(folder);

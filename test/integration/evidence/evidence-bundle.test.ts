@@ -730,7 +730,7 @@ test('an altered proof or digest, and a wrong or later anchor, fail and say why'
       (l) => lines.push(l),
     ),
   ).toBe(2);
-  expect(lines.at(-1)).toContain('is not <digest seq>:<64 hex digits>');
+  expect(lines.at(-1)).toContain('--anchor must be <seq>:<hash>');
 });
 
 test('a copied bundle verifies with the storage stopped', async () => {

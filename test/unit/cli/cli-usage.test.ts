@@ -19,9 +19,12 @@ test('attest --help lists every command with what it takes, and exits 0', async 
   const help = out.join('\n');
   expect(help).toMatch(/^Usage: attest <command> \[--data DIR\]/);
   for (const line of [
-    /^ {2}verify +recompute every audit chain/m,
+    /^ {2}verify \[options\] +recompute every audit chain/m,
+    /^ {2}digest +write an audit digest now/m,
+    /^ {2}evidence --from <date> --to <date> --out <dir>$/m,
+    /^ {2}tickets release \[options\] <stream> <rowKey>$/m,
     /^ {2}log <stream> +print one stream/m,
-    /^ {2}export --from <date> --to <date> \[--format csv\|jsonl\] \[--out FILE\]$/m,
+    /^ {2}export --from <date> --to <date> \[--format csv\|jsonl\] \[--out FILE\] \[--no-verify\]$/m,
     /^ {2}request --as <user> --app <app> --role <role> --duration <4h\|7d\|permanent> /m,
     /^ {2}decide --as <user> <requestId> approve\|deny \[--comment "..."\]$/m,
     /^ {2}status <requestId> +where a request is/m,
@@ -90,12 +93,12 @@ test('an unknown option exits 2 and names it, with the help of the command it wa
   await usageError(['verify', '--dta', 'x'], 'unknown option --dta (did you mean --data?)', 'verify');
   await usageError(
     ['status', 'r-1', '--as', 'alex'],
-    '--as is an option of request, decide, not of status',
+    '--as is an option of request, decide, tickets release, tickets skip, not of status',
     'status',
   );
   await usageError(
     ['verify', '--from', '2026-11-01'],
-    '--from is an option of export, not of verify',
+    '--from is an option of export, evidence, not of verify',
     'verify',
   );
   await usageError(
