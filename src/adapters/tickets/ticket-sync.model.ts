@@ -8,7 +8,7 @@
  *   subject, actor, details, mode }` — `mode: 'campaign'` for the campaign's own ticket, `'existing'` for a
  *   revocation commented on a request's ticket only when that ticket exists.
  */
-import { isTerminal, type RequestStatus } from '../../domain/request/request-lifecycle';
+import { isRequestStatus, isTerminal } from '../../domain/request/request-lifecycle';
 import type { OutboxRow } from '../../ports/audit-log.port';
 import type { TicketComment, TicketDraft } from '../../ports/ticket-system.port';
 
@@ -79,7 +79,7 @@ export function jobOf(row: OutboxRowLike): TicketJob | string {
   };
   const requestId = str(p.requestId);
   if (requestId) {
-    const status = str(p.status) as RequestStatus | undefined;
+    const status = str(p.status);
     const requester = details.requester as Record<string, unknown> | undefined;
     const who = str(requester?.displayName) ?? str(requester?.upn) ?? str(requester?.id) ?? actor;
     const app = str(details.appId);
@@ -96,7 +96,7 @@ export function jobOf(row: OutboxRowLike): TicketJob | string {
       action,
       actor,
       create: true,
-      terminal: status !== undefined && isKnownStatus(status) && isTerminal(status),
+      terminal: status !== undefined && isRequestStatus(status) && isTerminal(status),
       ...(action === 'request.submitted' && str(details.ticketReference)
         ? { reference: String(details.ticketReference) }
         : {}),
@@ -141,24 +141,6 @@ export function jobOf(row: OutboxRowLike): TicketJob | string {
     };
   }
   return 'its payload names neither a request nor a review campaign';
-}
-
-const STATUSES = new Set<string>([
-  'Submitted',
-  'PendingApproval',
-  'Approved',
-  'Active',
-  'Revoking',
-  'Revoked',
-  'Denied',
-  'Cancelled',
-  'ExpiredUndecided',
-  'NoApprover',
-  'Failed',
-]);
-
-function isKnownStatus(s: string): s is RequestStatus {
-  return STATUSES.has(s);
 }
 
 /** The closing text of a resolved ticket. */

@@ -47,6 +47,11 @@ const NEXT: Record<RequestStatus, readonly RequestStatus[]> = {
   Failed: [],
 };
 
+/** True when `s` names a status (statuses arrive as text from stored rows and outbox payloads). */
+export function isRequestStatus(s: string): s is RequestStatus {
+  return Object.prototype.hasOwnProperty.call(NEXT, s);
+}
+
 /** True for a status nothing follows. */
 export function isTerminal(status: RequestStatus): boolean {
   return NEXT[status].length === 0;

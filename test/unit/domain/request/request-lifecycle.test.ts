@@ -2,6 +2,7 @@ import { DomainError } from '../../../../src/domain/domain-error';
 import {
   isTerminal,
   nextStatuses,
+  isRequestStatus,
   outcomeOf,
   transition,
   type RequestStatus,
@@ -70,4 +71,10 @@ test('every status can be reached from Submitted', () => {
     }
   }
   expect([...seen].sort()).toEqual([...ALL].sort());
+});
+
+test('isRequestStatus knows every status and nothing else (not even an Object.prototype name)', () => {
+  for (const s of ALL) expect(isRequestStatus(s)).toBe(true);
+  for (const s of ['', 'active', 'toString', 'constructor', '__proto__'])
+    expect(isRequestStatus(s)).toBe(false);
 });
