@@ -13,6 +13,7 @@ import {
   type ContainerClient,
 } from '@azure/storage-blob';
 import { AuditErrorCodes } from '../../domain/audit/audit.errors';
+import { digestSummaryOf } from '../../domain/audit/audit-digest.math';
 import { canonicalJson, utf8 } from '../../domain/audit/canonical-json.codec';
 import { DomainError } from '../../domain/domain-error';
 import type { AnchorStore, DigestSummary } from '../../ports/anchor-store.port';
@@ -47,17 +48,7 @@ export interface BlobAnchorStoreOptions {
 
 /** The canonical bytes of a digest's anchor: exactly the summary's fields, canonical JSON. */
 export function digestAnchorBytes(d: DigestSummary): Uint8Array {
-  return utf8(
-    canonicalJson({
-      seq: d.seq,
-      time: d.time,
-      root: d.root,
-      streams: d.streams,
-      events: d.events,
-      prevDigestHash: d.prevDigestHash,
-      hash: d.hash,
-    }),
-  );
+  return utf8(canonicalJson(digestSummaryOf(d)));
 }
 
 function isStatus(err: unknown, ...codes: number[]): boolean {

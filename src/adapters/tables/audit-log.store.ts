@@ -19,6 +19,7 @@ import {
   buildDigest,
   DigestChainVerifier,
   DigestCheckpoints,
+  digestSummaryOf,
   type AuditDigest,
   type DigestSummary,
 } from '../../domain/audit/audit-digest.math';
@@ -141,19 +142,6 @@ async function* take<T>(items: AsyncIterable<T>, n: number): AsyncIterable<T> {
     yield item;
     if (++i >= n) return;
   }
-}
-
-/** A digest without its heads: what is anchored. */
-function summaryOf(d: DigestSummary): DigestSummary {
-  return {
-    seq: d.seq,
-    time: d.time,
-    root: d.root,
-    streams: d.streams,
-    events: d.events,
-    prevDigestHash: d.prevDigestHash,
-    hash: d.hash,
-  };
 }
 
 function entityBytes(actions: TransactionAction[]): number {
@@ -624,21 +612,21 @@ export class AuditLogStore implements AuditLogPort {
               if (err instanceof RestError) throw err;
               return undefined; // malformed: the full path below writes the next digest from a scan
             });
-      if (newest) this.lastSeen = summaryOf(newest);
+      if (newest) this.lastSeen = digestSummaryOf(newest);
       if (
         newest &&
         newest.hash === latest.hash &&
         Date.parse(newest.time) >= since + TOUCH_BUCKET_MINUTES * 60_000
       ) {
         const [touched] = await collect(take(this.touchedSince(newest.time), 1));
-        if (touched === undefined) return { ...summaryOf(newest), written: false, anchored: true };
+        if (touched === undefined) return { ...digestSummaryOf(newest), written: false, anchored: true };
       }
     }
     const d = await this.digest(true);
     if (!d) return undefined;
-    this.lastSeen = summaryOf(d);
+    this.lastSeen = digestSummaryOf(d);
     const { written, anchored, anchorProblem } = d;
-    return { ...summaryOf(d), written, anchored, ...(anchorProblem ? { anchorProblem } : {}) };
+    return { ...digestSummaryOf(d), written, anchored, ...(anchorProblem ? { anchorProblem } : {}) };
   }
 
   private async digest(ifChanged: boolean): Promise<WrittenDigest | undefined> {
@@ -750,12 +738,12 @@ export class AuditLogStore implements AuditLogPort {
         try {
           const earlier = await this.readDigestAt(seq, false);
           if (!earlier) problems.push(`digest ${seq} is not in the tables, so it cannot be anchored`);
-          else await this.anchors.putDigest(summaryOf(earlier));
+          else await this.anchors.putDigest(digestSummaryOf(earlier));
         } catch (err) {
           problems.push(`digest ${seq}: ${(err as Error).message}`);
         }
       }
-      await this.anchors.putDigest(summaryOf(digest));
+      await this.anchors.putDigest(digestSummaryOf(digest));
       if (problems.length) return { anchored: true, anchorProblem: problems.join('; ') };
       this.anchoredThrough = Math.max(this.anchoredThrough, digest.seq);
       return { anchored: true };

@@ -27,6 +27,19 @@ export interface AuditDigest {
 /** The digest without its heads: what an evidence email or an immutable blob needs to anchor the log. */
 export type DigestSummary = Omit<AuditDigest, 'heads'>;
 
+/** The digest's summary fields, in a fixed order (what an anchor, digest.json or a caller holds). */
+export function digestSummaryOf(d: DigestSummary): DigestSummary {
+  return {
+    seq: d.seq,
+    time: d.time,
+    root: d.root,
+    streams: d.streams,
+    events: d.events,
+    prevDigestHash: d.prevDigestHash,
+    hash: d.hash,
+  };
+}
+
 /** Orders heads by stream in UTF-16 code units (the order the Merkle leaves use). */
 export function sortHeads(heads: readonly StreamHead[]): StreamHead[] {
   return [...heads].sort((a, b) => (a.stream < b.stream ? -1 : a.stream > b.stream ? 1 : 0));

@@ -2,7 +2,7 @@
  * The evidence bundle's file layout and line formats (docs/evidence.md, "The evidence bundle"), shared by the
  * writer and the offline verifier so the two cannot drift apart.
  */
-import type { DigestSummary } from '../audit/audit-digest.math';
+import { digestSummaryOf, type DigestSummary } from '../audit/audit-digest.math';
 
 /** The manifest's `format`: bumped when a file's meaning changes. */
 export const BUNDLE_FORMAT = 'attest-evidence-bundle/1';
@@ -81,15 +81,7 @@ export function prettyJson(value: unknown): string {
 
 /** digest.json's content: the summary fields in a fixed order. */
 export function digestJson(d: DigestSummary): string {
-  return prettyJson({
-    seq: d.seq,
-    time: d.time,
-    root: d.root,
-    streams: d.streams,
-    events: d.events,
-    prevDigestHash: d.prevDigestHash,
-    hash: d.hash,
-  });
+  return prettyJson(digestSummaryOf(d));
 }
 
 /** `<from YYYY-MM-DD>_<to YYYY-MM-DD>_d<digest seq>`. */
