@@ -8,7 +8,9 @@ import { BlobAnchorStore } from '../adapters/blobs/blob-anchor.store';
 import { systemClock } from '../adapters/system-clock';
 import { AuditLogStore } from '../adapters/tables/audit-log.store';
 import { createTableFactory, type TableFactory } from '../adapters/tables/table-client-factory';
-import { loadConfigFromProcess, type AttestConfig } from '../config/config';
+import { ConfigError, loadConfigFromProcess, type AttestConfig } from '../config/config';
+import { DomainError } from '../domain/domain-error';
+import { PortInUseError } from '../local/port-check';
 import { startAzurite } from '../local/azurite';
 import type { AnchorStore } from '../ports/anchor-store.port';
 import type { Clock } from '../ports/clock.port';
@@ -62,6 +64,40 @@ export async function withAuditLog<T>(dataDir: string, fn: (log: AuditLogStore) 
   const storage = await openCliStorage(loadConfigFromProcess('local'), dataDir);
   try {
     return await fn(await openAuditLog(storage));
+  } finally {
+    await storage.close();
+  }
+}
+
+/**
+ * Runs a command body on the configured storage of `dataDir` and lets go of it after: a configuration or port
+ * problem opening it is printed and exit 2, a DomainError from the body `attest: <code>: <message>` and exit 1.
+ */
+export async function withCommandStorage(
+  options: { dataDir: string; config?: AttestConfig },
+  err: (line: string) => void,
+  body: (storage: CliStorage, config: AttestConfig) => Promise<number>,
+): Promise<number> {
+  let config: AttestConfig;
+  let storage: CliStorage;
+  try {
+    config = options.config ?? loadConfigFromProcess('local');
+    storage = await openCliStorage(config, options.dataDir);
+  } catch (e) {
+    if (e instanceof ConfigError || e instanceof PortInUseError) {
+      err(e.message);
+      return 2;
+    }
+    throw e;
+  }
+  try {
+    return await body(storage, config);
+  } catch (e) {
+    if (e instanceof DomainError) {
+      err(`attest: ${e.code}: ${e.message}`);
+      return 1;
+    }
+    throw e;
   } finally {
     await storage.close();
   }

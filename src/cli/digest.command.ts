@@ -5,16 +5,8 @@
  * Exit 0 when written and anchored, 1 when the digest was written but could not be anchored (the next digest
  * anchors it), 2 for a usage or configuration error.
  */
-import { ConfigError, loadConfigFromProcess, type AttestConfig } from '../config/config';
-import { DomainError } from '../domain/domain-error';
-import { PortInUseError } from '../local/port-check';
-import { openAuditLog, openCliStorage, type CliStorage } from './cli-storage';
-
-/** The usage lines this command adds to `attest --help`. */
-export const DIGEST_USAGE = [
-  '  digest            write an audit digest now and anchor it outside the tables; prints its sequence, root,',
-  '                    hash and the anchor <seq>:<hash> (keep it: `attest verify --anchor` checks against it)',
-];
+import type { AttestConfig } from '../config/config';
+import { openAuditLog, withCommandStorage } from './cli-storage';
 
 /** Options of `attest digest`. */
 export interface DigestCommandOptions {
@@ -30,19 +22,7 @@ export async function runDigest(
   out: (line: string) => void,
   err: (line: string) => void,
 ): Promise<number> {
-  let config: AttestConfig;
-  let storage: CliStorage;
-  try {
-    config = options.config ?? loadConfigFromProcess('local');
-    storage = await openCliStorage(config, options.dataDir);
-  } catch (e) {
-    if (e instanceof ConfigError || e instanceof PortInUseError) {
-      err(e.message);
-      return 2;
-    }
-    throw e;
-  }
-  try {
+  return withCommandStorage(options, err, async (storage, config) => {
     const log = await openAuditLog(storage);
     const d = await log.writeDigest();
     out(`digest ${d.seq}: ${d.streams} streams, ${d.events} events, at ${d.time}`);
@@ -63,13 +43,5 @@ export async function runDigest(
       return 1;
     }
     return 0;
-  } catch (e) {
-    if (e instanceof DomainError) {
-      err(`attest: ${e.code}: ${e.message}`);
-      return 1;
-    }
-    throw e;
-  } finally {
-    await storage.close();
-  }
+  });
 }

@@ -6,18 +6,9 @@
  * Exit 0 ok, 1 a failed check (or anchors that cannot be read), 2 usage or configuration error.
  */
 import { RestError } from '@azure/storage-blob';
-import { ConfigError, loadConfigFromProcess, type AttestConfig } from '../config/config';
-import { DomainError } from '../domain/domain-error';
-import { PortInUseError } from '../local/port-check';
+import type { AttestConfig } from '../config/config';
 import { formatVerifyResult, type VerifyOptions } from '../ports/audit-log.port';
-import { openAuditLog, openCliStorage, type CliStorage } from './cli-storage';
-
-/** The usage lines this command adds to `attest --help`. */
-export const VERIFY_USAGE = [
-  '  verify [--anchor <seq>:<hash>]',
-  '                    recompute every audit chain and digest and check the digests against their anchors',
-  '                    outside the tables (and the one given); exit 1 and name the first problem if any',
-];
+import { openAuditLog, withCommandStorage } from './cli-storage';
 
 /** An example of the anchor's format, for messages. */
 export const ANCHOR_EXAMPLE = `42:${'3f'.repeat(32)}`;
@@ -69,38 +60,22 @@ export async function runVerify(
       throw e;
     }
   }
-  let config: AttestConfig;
-  let storage: CliStorage;
-  try {
-    config = options.config ?? loadConfigFromProcess('local');
-    storage = await openCliStorage(config, options.dataDir);
-  } catch (e) {
-    if (e instanceof ConfigError || e instanceof PortInUseError) {
-      err(e.message);
-      return 2;
+  return withCommandStorage(options, err, async (storage, config) => {
+    try {
+      const log = await openAuditLog(storage);
+      const result = await log.verify(anchor ? { anchor } : {});
+      out(formatVerifyResult(result));
+      return result.ok ? 0 : 1;
+    } catch (e) {
+      if (e instanceof RestError && e.request?.url.includes(`/${config.evidence.container}`)) {
+        // The anchors could not be read: the log is not verified against them, which is not "ok".
+        err(
+          `attest: verify could not read the anchors in container ${config.evidence.container} ` +
+            `(${e.statusCode ?? e.code ?? 'no answer'}: ${e.message.split('\n')[0]}). Check the storage account and try again.`,
+        );
+        return 1;
+      }
+      throw e;
     }
-    throw e;
-  }
-  try {
-    const log = await openAuditLog(storage);
-    const result = await log.verify(anchor ? { anchor } : {});
-    out(formatVerifyResult(result));
-    return result.ok ? 0 : 1;
-  } catch (e) {
-    if (e instanceof DomainError) {
-      err(`attest: ${e.code}: ${e.message}`);
-      return 1;
-    }
-    if (e instanceof RestError && e.request?.url.includes(`/${config.evidence.container}`)) {
-      // The anchors could not be read: the log is not verified against them, which is not "ok".
-      err(
-        `attest: verify could not read the anchors in container ${config.evidence.container} ` +
-          `(${e.statusCode ?? e.code ?? 'no answer'}: ${e.message.split('\n')[0]}). Check the storage account and try again.`,
-      );
-      return 1;
-    }
-    throw e;
-  } finally {
-    await storage.close();
-  }
+  });
 }
