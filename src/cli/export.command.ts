@@ -28,9 +28,6 @@ export const EXPORT_OPTIONS = ['--from', '--to', '--format', '--out'] as const;
 /** One of {@link EXPORT_OPTIONS}. */
 export type ExportOptionName = (typeof EXPORT_OPTIONS)[number];
 
-/** The export's flags (options without a value). */
-export const EXPORT_FLAGS = ['--no-verify'] as const;
-
 /** The output formats. */
 export type ExportFormat = 'csv' | 'jsonl';
 

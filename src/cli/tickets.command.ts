@@ -19,15 +19,6 @@ import type { AuditLogPort } from '../ports/audit-log.port';
 import type { Clock } from '../ports/clock.port';
 import { openCliStorage } from './cli-storage';
 
-/** The usage lines this command adds to `attest --help`. */
-export const TICKETS_USAGE = [
-  '  tickets list        the outbox rows ticket sync parked (failed for good), with why and how often',
-  '  tickets release <stream> <rowKey> --as UPN [--reason TEXT]',
-  '                      try a parked row again (after fixing its cause); the rows behind it follow',
-  '  tickets skip <stream> <rowKey> --as UPN --reason TEXT',
-  '                      never carry a parked row to its ticket (the event stays in the log); audited',
-];
-
 /** Parsed options of `attest tickets`. */
 export interface TicketsCommandOptions {
   action: string;
