@@ -83,15 +83,7 @@ export function parseDigestAnchor(name: string, bytes: Uint8Array): DigestSummar
   if (!isCount(v.streams) || !isCount(v.events)) throw bad('streams or events is not a count');
   if (!isHex64(v.prevDigestHash) || !isHex64(v.hash))
     throw bad('prevDigestHash or hash is not a SHA-256 in hex');
-  const summary: DigestSummary = {
-    seq: v.seq,
-    time: v.time,
-    root: v.root,
-    streams: v.streams,
-    events: v.events,
-    prevDigestHash: v.prevDigestHash,
-    hash: v.hash,
-  };
+  const summary = digestSummaryOf(v as DigestSummary);
   if (!sameBytes(digestAnchorBytes(summary), bytes))
     throw bad('it is not in canonical form or has extra fields');
   return summary;

@@ -10,7 +10,7 @@
 import { createHash, type Hash } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
-import type { AuditDigest, DigestSummary } from '../../domain/audit/audit-digest.math';
+import { digestSummaryOf, type AuditDigest, type DigestSummary } from '../../domain/audit/audit-digest.math';
 import { GENESIS_HASH, type AuditEvent } from '../../domain/audit/audit-event.model';
 import { canonicalJson, toHex, utf8 } from '../../domain/audit/canonical-json.codec';
 import { eventCanonicalText } from '../../domain/audit/hash-chain.math';
@@ -185,15 +185,7 @@ export async function writeEvidenceBundle(
   }
   const dir = await prepareOutDir(opts.outDir);
   const digest: AuditDigest = await deps.audit.writeDigest();
-  const digestSummary: DigestSummary = {
-    seq: digest.seq,
-    time: digest.time,
-    root: digest.root,
-    streams: digest.streams,
-    events: digest.events,
-    prevDigestHash: digest.prevDigestHash,
-    hash: digest.hash,
-  };
+  const digestSummary: DigestSummary = digestSummaryOf(digest);
   // NB. putDigest is idempotent: an audit log that anchors its own digests (as every host's does) has already
   // written this one, and this call answers `exists`. It matters only for a log opened without its anchor store.
   if (deps.anchors) await deps.anchors.putDigest(digestSummary);

@@ -662,13 +662,7 @@ export class AuditLogStore implements AuditLogPort {
       const summary: TableEntity<DigestEntity> = {
         partitionKey: DIGEST_PARTITION,
         rowKey: digestRowKey(digest.seq),
-        seq: digest.seq,
-        time: digest.time,
-        root: digest.root,
-        streams: digest.streams,
-        events: digest.events,
-        prevDigestHash: digest.prevDigestHash,
-        hash: digest.hash,
+        ...digestSummaryOf(digest),
         headsKey: nonce,
         headsRows: chunks.length,
       };
