@@ -38,6 +38,21 @@ import type { AppServices } from './function-types';
 import { tabAuthServices } from './tab-route';
 
 /**
+ * `build` run on the first call, its promise shared by every later one; a failed build (storage not up yet) is
+ * forgotten, so the next call tries again.
+ */
+function buildOnce<T>(build: () => Promise<T>): () => Promise<T> {
+  let pending: Promise<T> | undefined;
+  return () => {
+    pending ??= build().catch((err) => {
+      pending = undefined;
+      throw err;
+    });
+    return pending;
+  };
+}
+
+/**
  * Creates the ports once (tables made, catalog file loaded and validated); later calls share the result. With
  * `teams`, notifications are also delivered in Teams (and the Teams channel is built with the ports);
  * without, they stay in the outbox table (the CLI's in-process session, the workflow tests).
@@ -72,7 +87,6 @@ export interface HostServices {
  * waits on Microsoft Graph: the catalog is checked against the directory in the background (catalog-check.ts).
  */
 export function hostServicesFactory(opts: HostServicesOptions): () => Promise<HostServices> {
-  let pending: Promise<HostServices> | undefined;
   const build = async (): Promise<HostServices> => {
     const { config, tables, graph, clock } = opts;
     // Every group write of this process shares one pacer: Graph's write quota is per app and tenant.
@@ -177,13 +191,7 @@ export function hostServicesFactory(opts: HostServicesOptions): () => Promise<Ho
     };
     return { deps, teams, catalog: inUse };
   };
-  return () => {
-    pending ??= build().catch((err) => {
-      pending = undefined; // a failed start (storage not up yet) may be retried
-      throw err;
-    });
-    return pending;
-  };
+  return buildOnce(build);
 }
 
 /**
@@ -261,7 +269,6 @@ export function ticketSyncFactory(
   deps: () => Promise<WorkflowDeps>,
   log: (line: string) => void = (line) => console.log(line),
 ): () => Promise<TicketSync | undefined> {
-  let pending: Promise<TicketSync | undefined> | undefined;
   const build = async (): Promise<TicketSync | undefined> => {
     const system = createTicketSystem(config.tickets, { log, now: () => clock.now() });
     if (!system) return undefined;
@@ -282,11 +289,5 @@ export function ticketSyncFactory(
       logLine: log,
     });
   };
-  return () => {
-    pending ??= build().catch((err) => {
-      pending = undefined;
-      throw err;
-    });
-    return pending;
-  };
+  return buildOnce(build);
 }
