@@ -11,7 +11,6 @@ import path from 'node:path';
 import { writeEvidenceBundle } from '../adapters/evidence/evidence-bundle';
 import { formatBundleResult, verifyBundle } from '../adapters/evidence/bundle-verifier';
 import { systemClock } from '../adapters/system-clock';
-import { AuditLogStore } from '../adapters/tables/audit-log.store';
 import { ConfigError, loadConfigFromProcess } from '../config/config';
 import { DomainError } from '../domain/domain-error';
 import { EvidenceErrorCodes } from '../domain/evidence/evidence.errors';
@@ -20,7 +19,7 @@ import type { AnchorStore } from '../ports/anchor-store.port';
 import type { AuditLogPort } from '../ports/audit-log.port';
 import type { Clock } from '../ports/clock.port';
 import { AnchorFormatError, parseAnchor } from './verify.command';
-import { openCliStorage } from './cli-storage';
+import { openAuditLog, openCliStorage } from './cli-storage';
 import { ExportArgumentError, parseDateBound } from './export.command';
 
 /** The usage lines these commands add to `attest --help`. */
@@ -54,8 +53,7 @@ type Line = (line: string) => void;
 async function openDeps(dataDir: string): Promise<{ deps: EvidenceDeps; close(): Promise<void> }> {
   const storage = await openCliStorage(loadConfigFromProcess('local'), dataDir);
   // The log anchors its own digests (backfilling any a blob outage left); the bundle files go to the same store.
-  const log = AuditLogStore.on(storage.tables, systemClock, storage.anchors);
-  await log.init();
+  const log = await openAuditLog(storage);
   // Every bundle file also goes to the write-once container, beside the digest anchors.
   return {
     deps: { audit: log, anchors: storage.anchors, clock: systemClock },

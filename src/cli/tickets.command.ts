@@ -8,7 +8,6 @@
 import type { Command } from 'commander';
 import { valueOption, type CliContext, type CommandRun } from './cli-program';
 import { systemClock } from '../adapters/system-clock';
-import { AuditLogStore } from '../adapters/tables/audit-log.store';
 import { TableNames } from '../adapters/tables/table-names';
 import { decideParkedRow } from '../adapters/tickets/ticket-sync';
 import { TicketSyncStore } from '../adapters/tickets/ticket-sync.store';
@@ -17,7 +16,7 @@ import type { AuditActor } from '../domain/audit/audit-event.model';
 import { DomainError } from '../domain/domain-error';
 import type { AuditLogPort } from '../ports/audit-log.port';
 import type { Clock } from '../ports/clock.port';
-import { openCliStorage } from './cli-storage';
+import { openAuditLog, openCliStorage } from './cli-storage';
 
 /** Parsed options of `attest tickets`. */
 export interface TicketsCommandOptions {
@@ -122,9 +121,8 @@ export async function openTicketsCommandDeps(
   dataDir: string,
 ): Promise<TicketsCommandDeps & { close(): Promise<void> }> {
   const storage = await openCliStorage(config, dataDir);
-  const log = AuditLogStore.on(storage.tables, systemClock, storage.anchors);
   const store = new TicketSyncStore(storage.tables.client(TableNames.ticketSync), systemClock);
-  await Promise.all([log.init(), store.init()]);
+  const [log] = await Promise.all([openAuditLog(storage), store.init()]);
   return { store, log, clock: systemClock, close: () => storage.close() };
 }
 
