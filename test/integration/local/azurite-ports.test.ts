@@ -12,6 +12,27 @@ afterAll(async () => {
   fs.rmSync(dataDir, { recursive: true, force: true });
 });
 
+/**
+ * SIGKILL returns before the process is gone: until the kernel has torn it down, its pid still runs and its
+ * port may still answer, and a start in that window rightly adopts it. Wait for the death the test stages.
+ */
+async function kill(pid: number): Promise<void> {
+  process.kill(pid, 'SIGKILL');
+  const gone = () => {
+    try {
+      // A zombie (killed, not yet reaped by this process) has an empty command line.
+      return fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8') === '';
+    } catch {
+      return true;
+    }
+  };
+  const deadline = Date.now() + 10000;
+  while (!gone()) {
+    if (Date.now() > deadline) throw new Error(`pid ${pid} still runs 10 s after SIGKILL`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
 const record = () =>
   JSON.parse(fs.readFileSync(path.join(dataDir, 'azurite', 'azurite.json'), 'utf8')) as {
     table: { pid: number; port: number };
@@ -32,15 +53,14 @@ test('Azurite started on port 0 reports the ports it bound, records them, and bi
 
   // Both services die without a clean stop: the record remains, and the next start binds the same ports.
   const { table, blob } = record();
-  process.kill(table.pid, 'SIGKILL');
-  process.kill(blob.pid, 'SIGKILL');
+  await kill(table.pid);
+  await kill(blob.pid);
   const again = await startAzurite({ dataDir, tablePort: 0, blobPort: 0 });
   expect(again).toMatchObject({ adopted: false, tablePort: first.tablePort, blobPort: first.blobPort });
 
   // Dead again, and something else took the table port meanwhile: a clear error naming the setting.
-  process.kill(record().table.pid, 'SIGKILL');
-  process.kill(record().blob.pid, 'SIGKILL');
-  await new Promise((r) => setTimeout(r, 200));
+  await kill(record().table.pid);
+  await kill(record().blob.pid);
   const blocker = net.createServer();
   await new Promise<void>((r) => blocker.listen(first.tablePort, '127.0.0.1', r));
   try {
