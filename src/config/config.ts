@@ -508,6 +508,15 @@ export const SETTINGS = {
     `${ENV_FILE_HINT} to the minutes between audit digests when anything changed (they also run daily regardless), one of ${'1, 2, 3, 4, 5, 6, 10, 12, 15, 20, 30, 60'}; 15 is the default. It bounds how long a cut-off tail of the log can go unseen`,
     { local: '15', azure: '15' },
   ),
+  APPLICATIONINSIGHTS_CONNECTION_STRING: setting(
+    z
+      .string()
+      .regex(
+        /InstrumentationKey=/,
+        'must be an Application Insights connection string (InstrumentationKey=...)',
+      ),
+    `${ENV_FILE_HINT} to the Application Insights connection string (Overview blade; infra/ sets it), or remove it to send no telemetry`,
+  ),
 } as const;
 
 export type SettingName = keyof typeof SETTINGS;
@@ -648,6 +657,12 @@ export interface AttestConfig {
    * interval (minutes) with its NCRONTAB schedule.
    */
   evidence: { container: string; digestIntervalMinutes: number; digestSchedule: string };
+  /**
+   * Telemetry: with a connection string, spans, metrics and logs go to Application Insights through
+   * @azure/monitor-opentelemetry (Azure host only; the local host writes JSON lines and exports nothing).
+   * `clientId`: the user-assigned identity that signs in to ingestion (AZURE_CLIENT_ID), else the system one.
+   */
+  telemetry: { connectionString?: string; clientId?: string };
 }
 
 /**
@@ -893,6 +908,10 @@ export function loadConfig(env: Env, host: HostKind): AttestConfig {
       ...digestInterval(
         r.required('ATTEST_DIGEST_INTERVAL_MINUTES', 'to know how often the audit log is digested'),
       ),
+    },
+    telemetry: {
+      connectionString: r.optional('APPLICATIONINSIGHTS_CONNECTION_STRING'),
+      clientId: r.optional('AZURE_CLIENT_ID'),
     },
     local: {
       httpPort: r.optional('ATTEST_HTTP_PORT') ?? 3978,

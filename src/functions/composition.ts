@@ -2,6 +2,7 @@
  * Builds the workflow's ports from configuration: the one place that knows which adapter serves which
  * port. Both hosts call it; nothing here runs until the first activity or API call needs it.
  */
+import { logger } from '../adapters/telemetry/logger';
 import path from 'node:path';
 import { createGraphClient } from '../adapters/graph/graph-client';
 import { GraphDirectory } from '../adapters/graph/graph-directory';
@@ -25,6 +26,7 @@ import { evidenceSummaryRows } from '../domain/evidence/evidence-mail';
 import { reviewsTabUrl } from '../adapters/cards/review.card';
 import type { TableFactory } from '../adapters/tables/table-client-factory';
 import { TableNames } from '../adapters/tables/table-names';
+import { countWork } from '../adapters/telemetry/work-gauges';
 import { createTicketSystem } from '../adapters/tickets/create-ticket-system';
 import { TicketSync } from '../adapters/tickets/ticket-sync';
 import { TicketSyncStore } from '../adapters/tickets/ticket-sync.store';
@@ -226,7 +228,7 @@ export function appServices(opts: {
       ? undefined
       : new BackgroundCatalogCheck({
           clock: opts.clock,
-          log: opts.log ?? ((line) => console.log(line)),
+          log: opts.log ?? logger('catalog-check'),
           retryDelayMs: opts.catalogRetryDelayMs,
         });
   const tab = tabAuthServices(opts.config, opts.clock, async () => (await both()).deps.directory);
@@ -248,6 +250,12 @@ export function appServices(opts: {
       async () => (await both()).deps,
       opts.log,
     ),
+    workCounts: () =>
+      countWork(opts.tables, {
+        now: opts.clock.now(),
+        overdueAfterMs: opts.config.reconcile.intervalMs,
+        tickets: opts.config.tickets.mode !== 'none',
+      }),
     stop: () => check?.stop(),
     teams: async () => {
       const { teams } = await both();
@@ -267,7 +275,7 @@ export function ticketSyncFactory(
   tables: TableFactory,
   clock: Clock,
   deps: () => Promise<WorkflowDeps>,
-  log: (line: string) => void = (line) => console.log(line),
+  log: (line: string) => void = logger('ticket-sync'),
 ): () => Promise<TicketSync | undefined> {
   const build = async (): Promise<TicketSync | undefined> => {
     const system = createTicketSystem(config.tickets, { log, now: () => clock.now() });

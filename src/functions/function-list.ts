@@ -42,6 +42,8 @@ import { tabApiFunctions } from './tab-api';
 import { tabAuthFunctions } from './tab-auth.functions';
 import { tabRoute } from './tab-route';
 import { tabStaticFunction } from './tab-static';
+import { recordWorkCounts } from '../adapters/telemetry/work-gauges';
+import { instrumentFunctions } from './instrument';
 
 /** An activity entry: validates that an input arrived, then calls the workflow's activity with the ports. */
 function activity<I, O>(name: string, run: (deps: WorkflowDeps, input: I) => Promise<O>): ActivityFunction {
@@ -73,12 +75,16 @@ function reportDigest(
   }
 }
 
+/** NCRONTAB of the work counts the telemetry gauges report: every 5 minutes. */
+export const WORK_COUNTS_SCHEDULE = '0 */5 * * * *';
+
 /** NCRONTAB (second first) of the audit digest: daily at 02:00 UTC. */
 export const AUDIT_DIGEST_SCHEDULE = '0 0 2 * * *';
 
 /** Builds the list for one configuration. */
 export function buildFunctionList(config: AttestConfig): FunctionDefinition[] {
-  return [
+  // Every handler runs in its work's context and span (instrument.ts); orchestrations are left as they are.
+  return instrumentFunctions([
     {
       kind: 'http',
       name: FunctionNames.botMessages,
@@ -194,6 +200,21 @@ export function buildFunctionList(config: AttestConfig): FunctionDefinition[] {
         ]),
     {
       kind: 'timer',
+      name: FunctionNames.workCountsTimer,
+      // Every 5 minutes: the gauges report these counts between ticks, so an export never queries the tables.
+      schedule: WORK_COUNTS_SCHEDULE,
+      handler: async ({ services, invocation }) => {
+        if (!services.workCounts) return;
+        const counts = await services.workCounts();
+        recordWorkCounts(counts);
+        invocation.log(
+          `work counts: ${counts.pendingApprovals} pending approvals, ${counts.overdueRevocations} overdue revocations, ` +
+            `${counts.parkedTicketRows ?? 'no'} parked ticket rows, ${counts.driftFindings} drift findings`,
+        );
+      },
+    },
+    {
+      kind: 'timer',
       name: FunctionNames.evidenceMailTimer,
       // Mondays 07:00 UTC by default (ATTEST_EVIDENCE_MAIL_SCHEDULE): the period since the previous occurrence.
       schedule: config.evidenceMail.schedule,
@@ -302,5 +323,5 @@ export function buildFunctionList(config: AttestConfig): FunctionDefinition[] {
       ActivityNames.reviewComplete,
       review.reviewComplete,
     ),
-  ];
+  ]);
 }

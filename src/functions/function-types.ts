@@ -17,6 +17,7 @@ import type { TabTokenValidator } from '../adapters/tab-auth/tab-token.validator
 import type { CallerRoleResolver } from '../adapters/tab-auth/caller-roles';
 import type { LocalTabIssuer } from '../adapters/tab-auth/local-issuer';
 import type { TicketSync } from '../adapters/tickets/ticket-sync';
+import type { WorkCounts } from '../adapters/telemetry/work-gauges';
 
 /** What a function can use besides its trigger: built once per host from the configuration. */
 export interface AppServices {
@@ -36,6 +37,8 @@ export interface AppServices {
   tab?: TabAuthServices;
   /** The ticket-sync drain (audit outbox to Jira or ServiceNow); undefined when tickets are off. */
   ticketSync?: () => Promise<TicketSync | undefined>;
+  /** Counts the work waiting on people (pending approvals, overdue revocations, ...) for the telemetry gauges. */
+  workCounts?: () => Promise<WorkCounts>;
   /** Stops background work (the catalog check's retries). */
   stop?: () => void;
 }

@@ -2,7 +2,10 @@
  * The Azure entry point (package.json `main`): registers the declarative function list with
  * @azure/functions and durable-functions. The local host mounts the same list (src/local).
  */
+// NB. First: starts telemetry export before the modules below create their clients.
+import './telemetry-start';
 import { app, type InvocationContext } from '@azure/functions';
+import { stopAzureMonitor } from '../adapters/telemetry/azure-monitor';
 import * as df from 'durable-functions';
 import { azureDurableClient } from '../adapters/durable/azure-durable-client';
 import { graphAccessFor } from '../adapters/graph/graph-access';
@@ -32,6 +35,9 @@ const contextFor = (invocation: InvocationContext): FunctionContext => ({
   services,
   durable: azureDurableClient(df.getClient(invocation), eventIds),
 });
+
+// Flushes the last spans and gauges when the worker is told to stop.
+app.hook.appTerminate(() => stopAzureMonitor());
 
 for (const f of list) {
   switch (f.kind) {

@@ -4,6 +4,7 @@
  * every registered route (the bot's /api/messages included) plus /healthz, the timer triggers, the durable
  * replay host, and the Agents Playground.
  */
+import { logger } from '../adapters/telemetry/logger';
 import fs from 'node:fs';
 import path from 'node:path';
 import { InvocationContext } from '@azure/functions';
@@ -91,7 +92,7 @@ export interface LocalHost {
 export async function startLocalHost(options: LocalHostOptions): Promise<LocalHost> {
   const { config } = options;
   const serve = options.serve !== false;
-  const log = options.log ?? ((line: string) => console.log(line));
+  const log = options.log ?? logger('local-host');
   const dataDir = path.resolve(options.dataDir);
   const stops: (() => Promise<void>)[] = [];
   const stopAll = async () => {

@@ -25,6 +25,8 @@ export const FunctionNames = {
   offboardingTimer: 'offboarding-timer',
   /** Timer: one ticket-sync drain (schedule ATTEST_TICKETS_SYNC_SCHEDULE) unless another drain holds the lease. */
   ticketSyncTimer: 'ticket-sync-timer',
+  /** Timer: counts pending approvals, overdue revocations, parked ticket rows and drift findings for the gauges. */
+  workCountsTimer: 'work-counts-timer',
   /** The tab API (routes under /api/tabapi/v1, src/functions/tab-api.ts). */
   tabMe: 'tab-me',
   tabItems: 'tab-items',

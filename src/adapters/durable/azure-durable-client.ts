@@ -3,6 +3,7 @@
  * Table Storage (the binding itself delivers every raise, so a retried card action would be seen twice): a
  * row per event id, written once the event was raised.
  */
+import { writeLog } from '../telemetry/logger';
 import { RestError, type TableClient } from '@azure/data-tables';
 import * as df from 'durable-functions';
 import {
@@ -97,7 +98,9 @@ export function azureDurableClient(
         // 409: a racing retry marked it. Anything else: the event is delivered all the same; without the
         // marker a later retry raises it again, which the orchestration ignores.
         if (!(err instanceof RestError && err.statusCode === 409)) {
-          console.warn(
+          writeLog(
+            'warn',
+            'durable-client',
             `durable: event ${eventName} for ${instanceId} delivered but not marked: ${String(err)}`,
           );
         }

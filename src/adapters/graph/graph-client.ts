@@ -12,6 +12,8 @@ import {
   type Middleware,
 } from '@microsoft/microsoft-graph-client';
 import type { TokenCredential } from '@azure/identity';
+import { SpanKind, SpanStatusCode, type Span } from '@opentelemetry/api';
+import { attestTracer } from '../telemetry/tracing';
 
 /** The scope for app-only tokens: every application permission granted to the app. */
 export const GRAPH_DEFAULT_SCOPE = 'https://graph.microsoft.com/.default';
@@ -61,6 +63,109 @@ class BearerTokenMiddleware implements Middleware {
 }
 
 /**
+ * The path of a Graph URL with ids replaced by `{id}` (object ids, UPNs, opaque tokens), without the version
+ * and query: a span name that groups calls and names no person. `/v1.0/users/<guid>/memberOf` → `/users/{id}/memberOf`.
+ */
+export function graphPathTemplate(url: string, serviceRoot: string): string {
+  let path: string;
+  try {
+    path = new URL(url, `${serviceRoot.replace(/\/+$/, '')}/`).pathname;
+  } catch {
+    return '/';
+  }
+  const version = new URL(serviceRoot).pathname.replace(/\/+$/, '');
+  if (version && path.startsWith(`${version}/`)) path = path.slice(version.length);
+  return (
+    path
+      .split('/')
+      .map((seg) => {
+        const s = decodeURIComponent(seg);
+        if (s === '' || s.startsWith('$') || s === 'microsoft.graph.delta()') return seg;
+        return /^[a-z][a-zA-Z.]*(\(\))?$/.test(s) ? seg : '{id}';
+      })
+      .join('/') || '/'
+  );
+}
+
+/** The span and attempt count of one Graph call, shared by the two telemetry middlewares. */
+const graphCalls = new WeakMap<Context, { span: Span; attempts: number }>();
+
+/**
+ * Opens one span per Graph call (`graph <METHOD> <path template>`) around the retry handler, so a call retried
+ * after a 429 is one span with `attest.retries` and an event per attempt. Status codes only: no tokens, no
+ * bodies, no query strings (a `$filter` can name a person).
+ */
+class GraphSpanMiddleware implements Middleware {
+  private next: Middleware | undefined;
+
+  constructor(private readonly serviceRoot: string) {}
+
+  async execute(context: Context): Promise<void> {
+    const method = (context.options?.method ?? 'GET').toUpperCase();
+    const url = typeof context.request === 'string' ? context.request : context.request.url;
+    const template = graphPathTemplate(absoluteNextLink(url, this.serviceRoot), this.serviceRoot);
+    await attestTracer().startActiveSpan(
+      `graph ${method} ${template}`,
+      {
+        kind: SpanKind.CLIENT,
+        attributes: {
+          'http.request.method': method,
+          'url.template': template,
+          'server.address': new URL(this.serviceRoot).host,
+        },
+      },
+      async (span) => {
+        const call = { span, attempts: 0 };
+        graphCalls.set(context, call);
+        try {
+          if (!this.next) throw new Error('GraphSpanMiddleware has no next middleware');
+          await this.next.execute(context);
+          const status = context.response?.status;
+          if (status !== undefined) span.setAttribute('http.response.status_code', status);
+          if (status !== undefined && status >= 400) span.setStatus({ code: SpanStatusCode.ERROR });
+        } catch (err) {
+          span.setStatus({ code: SpanStatusCode.ERROR, message: (err as Error).message });
+          throw err;
+        } finally {
+          span.setAttribute('attest.retries', Math.max(0, call.attempts - 1));
+          graphCalls.delete(context);
+          span.end();
+        }
+      },
+    );
+  }
+
+  setNext(next: Middleware): void {
+    this.next = next;
+  }
+}
+
+/** Counts the attempts the retry handler makes, noting each answer that was retried (status, Retry-After). */
+class GraphAttemptMiddleware implements Middleware {
+  private next: Middleware | undefined;
+
+  async execute(context: Context): Promise<void> {
+    const call = graphCalls.get(context);
+    if (!this.next) throw new Error('GraphAttemptMiddleware has no next middleware');
+    await this.next.execute(context);
+    if (!call) return;
+    call.attempts++;
+    const status = context.response?.status;
+    if (status === 429 || status === 503 || status === 504) {
+      call.span.addEvent('graph.retryable_response', {
+        'http.response.status_code': status,
+        'attest.retry_after': context.response?.headers.get('Retry-After') ?? '',
+        'attest.attempt': call.attempts,
+      });
+    }
+  }
+
+  setNext(next: Middleware): void {
+    this.next = next;
+  }
+}
+
+/**
  * NB. `client.api(nextLink)` only recognises absolute links that start with https://; an http link from the
  * simulator is glued after the service root (`http://h/v1.0/http://h/v1.0/users?...`). Undo that here so
  * paging over `@odata.nextLink` works the same against the simulator as against Graph.
@@ -83,8 +188,10 @@ export function createGraphClient(opts: GraphClientOptions): Client {
   const origin = root.origin;
   const retryOptions = new RetryHandlerOptions(opts.retry?.delaySeconds, opts.retry?.maxRetries);
   const chain: Middleware[] = [
+    new GraphSpanMiddleware(`${origin}/${version}`),
     new BearerTokenMiddleware(opts.getToken, `${origin}/${version}`),
     new RetryHandler(retryOptions),
+    new GraphAttemptMiddleware(),
     new RedirectHandler(),
     new HTTPMessageHandler(),
   ];

@@ -5,6 +5,7 @@
 import { TableClient, TableServiceClient } from '@azure/data-tables';
 import { DefaultAzureCredential, ManagedIdentityCredential, type TokenCredential } from '@azure/identity';
 import type { StorageConfig } from '../../config/config';
+import { tableSpanPolicies } from '../telemetry/storage-spans';
 
 /** Azurite's well-known development account (public, documented by Microsoft; not a secret). */
 export const AZURITE_ACCOUNT = 'devstoreaccount1';
@@ -39,14 +40,19 @@ export function createTableFactory(storage: StorageConfig): TableFactory {
     const credential: TokenCredential = storage.clientId
       ? new ManagedIdentityCredential({ clientId: storage.clientId })
       : new DefaultAzureCredential();
-    make = (table) => new TableClient(storage.tableUrl, table, credential);
-    service = () => new TableServiceClient(storage.tableUrl, credential);
+    const options = { additionalPolicies: tableSpanPolicies };
+    make = (table) => new TableClient(storage.tableUrl, table, credential, options);
+    service = () => new TableServiceClient(storage.tableUrl, credential, options);
   } else {
     const cs =
       storage.mode === 'embedded'
         ? azuriteConnectionString(storage.tablePort, storage.blobPort)
         : storage.connectionString;
-    const options = { allowInsecureConnection: storage.mode === 'embedded' || cs.includes('http://') };
+    const options = {
+      allowInsecureConnection: storage.mode === 'embedded' || cs.includes('http://'),
+      // Spans for every call (telemetry/storage-spans.ts): no-ops unless a tracer provider is registered.
+      additionalPolicies: tableSpanPolicies,
+    };
     make = (table) => TableClient.fromConnectionString(cs, table, options);
     service = () => TableServiceClient.fromConnectionString(cs, options);
   }

@@ -8,6 +8,7 @@
  * NB. An invoke must answer within seconds however slow Graph is: handlers touch only Table Storage and the
  * requester cache (see requester-cache.ts); the orchestration does the slow work.
  */
+import { annotateWork } from '../telemetry/work-context';
 import { ActivityTypes, type TurnContext } from 'botbuilder';
 import type { AdaptiveCard } from '@microsoft/teams-ai/lib/AdaptiveCards';
 import { Application, type TeamsAdapter, type TurnState } from '@microsoft/teams-ai';
@@ -413,6 +414,15 @@ async function runVerb(verb: CardVerb, context: TurnContext, data: unknown): Pro
   const actor = actorOf(context);
   const record = (typeof data === 'object' && data !== null ? data : {}) as Record<string, unknown>;
   if (!actor) return NO_ACTOR;
+  // The turn's spans and log lines from here on carry the request or campaign the card names (ids only, and
+  // only when they look like ids: the card's data is not trusted for anything else).
+  annotateWork({
+    requestId: requestIdSchema.safeParse(record.requestId).data,
+    campaignId:
+      typeof record.campaignId === 'string' && /^[\w.:|-]{1,120}$/.test(record.campaignId)
+        ? record.campaignId
+        : undefined,
+  });
   try {
     return await VERB_HANDLERS[verb](context, actor, record);
   } catch (err) {

@@ -16,6 +16,8 @@ import type { Activity, ConversationReference, TurnContext } from 'botbuilder';
 import { DomainError } from '../../domain/domain-error';
 import type { Clock } from '../../ports/clock.port';
 import { systemClock } from '../system-clock';
+import { traced } from '../telemetry/tracing';
+import { currentWork, withWork, type WorkIds } from '../telemetry/work-context';
 
 /**
  * Sends one activity to one conversation. It throws on failure; an error with a numeric `statusCode` (and,
@@ -198,6 +200,8 @@ class SlidingWindow {
 interface Job {
   activity: object;
   tenant: string;
+  /** The work that queued it: the send runs (and is traced) in that context, not the pump's. */
+  work: WorkIds;
   attempts: number;
   resolve: (activityId: string | undefined) => void;
   reject: (error: ProactiveSendError) => void;
@@ -297,7 +301,14 @@ export class ProactiveQueue {
     }
     return new Promise<string | undefined>((resolve, reject) => {
       const conversation = this.conversationFor(conversationId);
-      conversation.jobs.push({ activity, tenant: options.tenantId ?? '', attempts: 0, resolve, reject });
+      conversation.jobs.push({
+        activity,
+        tenant: options.tenantId ?? '',
+        work: currentWork(),
+        attempts: 0,
+        resolve,
+        reject,
+      });
       this.unsettled++;
       if (!conversation.inFlight) this.ready.add(conversation);
       this.kick();
@@ -440,7 +451,13 @@ export class ProactiveQueue {
     let outcome: Outcome | undefined;
     let activityId: string | undefined;
     try {
-      activityId = (await this.sender(conversation.id, job.activity)) ?? undefined;
+      const update = typeof (job.activity as { id?: unknown }).id === 'string';
+      activityId =
+        (await withWork(job.work, () =>
+          traced(`teams ${update ? 'update' : 'send'}`, { 'attest.teams.attempt': job.attempts }, () =>
+            this.sender(conversation.id, job.activity),
+          ),
+        )) ?? undefined;
     } catch (err) {
       outcome = this.judge(conversation.id, job.attempts, err);
     }

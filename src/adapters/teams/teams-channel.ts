@@ -3,6 +3,7 @@
  * configured authentication), the teams-ai application, the conversation and delivery stores, the proactive
  * queue, and the requester cache.
  */
+import { writeLog } from '../telemetry/logger';
 import type { ConfigurationBotFrameworkAuthenticationOptions, ConversationReference } from 'botbuilder';
 import { TeamsAdapter, type Application, type TurnState } from '@microsoft/teams-ai';
 import type { BotConfig } from '../../config/config';
@@ -64,7 +65,7 @@ export async function createTeamsChannel(opts: {
     send: botbuilderSender(proactive, appId ?? '', (id) => references.get(id)),
   });
   adapter.onTurnError = async (context, error) => {
-    console.error(`bot: turn failed: ${error.message}`);
+    writeLog('error', 'bot', `bot: turn failed: ${error.message}`);
     if (context.activity.type === 'message') {
       await context.sendActivity('Sorry, something went wrong on our side. Try again in a minute.');
     }

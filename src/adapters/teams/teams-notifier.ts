@@ -10,6 +10,7 @@
  * logged and recorded, never thrown: a notification that could not be delivered must not stop a grant or a
  * revocation.
  */
+import { logger } from '../telemetry/logger';
 import type { ConversationReference } from 'botbuilder';
 import type { Catalog } from '../../domain/catalog/catalog.model';
 import type { AccessRequest } from '../../domain/request/access-request';
@@ -47,7 +48,7 @@ export class TeamsNotifier implements Notifier {
   private readonly log: (line: string) => void;
 
   constructor(private readonly deps: TeamsNotifierDeps) {
-    this.log = deps.log ?? ((line) => console.warn(line));
+    this.log = deps.log ?? logger('notifier', 'warn');
   }
 
   async notify(n: Notification): Promise<NotifyResult> {

@@ -11,6 +11,7 @@
  * outbox, undelivered and unrecorded, so a retry delivers it; it is never thrown: a notice that could not be
  * delivered must not stop a campaign.
  */
+import { logger } from '../telemetry/logger';
 import type { ConversationReference } from 'botbuilder';
 import type { Directory } from '../../ports/directory.port';
 import type {
@@ -62,7 +63,7 @@ export class TeamsReviewNotifier implements ReviewNotifier {
   private readonly log: (line: string) => void;
 
   constructor(private readonly deps: TeamsReviewNotifierDeps) {
-    this.log = deps.log ?? ((line) => console.warn(line));
+    this.log = deps.log ?? logger('review-notifier', 'warn');
   }
 
   async notifyReviewer(n: ReviewNotice): Promise<ReviewNoticeResult> {

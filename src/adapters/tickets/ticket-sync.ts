@@ -18,6 +18,7 @@
  * (rows for other tickets go on), the admins are told, and the park is audited. An admin releases or skips it
  * (`attest tickets`); nothing is dropped.
  */
+import { logger } from '../telemetry/logger';
 import { randomUUID } from 'node:crypto';
 import { DomainError } from '../../domain/domain-error';
 import type { AuditActor } from '../../domain/audit/audit-event.model';
@@ -150,7 +151,7 @@ export class TicketSync {
     this.s = { ...TICKET_SYNC_DEFAULTS, ...o.settings };
     this.holder = o.holder ?? `ticket-sync-${randomUUID().slice(0, 8)}`;
     this.sleep = o.sleep ?? ((ms) => new Promise((r) => setTimeout(r, ms)));
-    this.logLine = o.logLine ?? ((line) => console.log(line));
+    this.logLine = o.logLine ?? logger('ticket-sync');
   }
 
   private now(): number {

@@ -1,0 +1,76 @@
+/**
+ * Spans for Table Storage calls: an Azure SDK pipeline policy added to every TableClient Attest makes
+ * (table-client-factory.ts). One span per call, `tables <METHOD> <table>`, with the status code and how many
+ * times the SDK's retry policy sent it. Keys are not recorded (a partition key can be a person's object id);
+ * the work's ids are, by the span processor.
+ */
+import { SpanKind, SpanStatusCode, type Span } from '@opentelemetry/api';
+import type { TableServiceClientOptions } from '@azure/data-tables';
+import { attestTracer } from './tracing';
+
+type PolicyEntry = NonNullable<TableServiceClientOptions['additionalPolicies']>[number];
+type Policy = PolicyEntry['policy'];
+type PipelineRequest = Parameters<Policy['sendRequest']>[0];
+
+/** `AccessRequests` from `/devstoreaccount1/AccessRequests(PartitionKey='a',RowKey='b')`, `$batch`, `Tables`. */
+export function tableOfUrl(url: string): string {
+  const segments = new URL(url).pathname.split('/').filter(Boolean);
+  const last = segments[segments.length - 1] ?? '';
+  return decodeURIComponent(last.replace(/\(.*$/s, '')) || 'service';
+}
+
+/** The span of each call in flight, so the per-retry policy counts its attempts. */
+const spans = new WeakMap<PipelineRequest, { span: Span; attempts: number }>();
+
+const perCall: Policy = {
+  name: 'attestTableSpans',
+  async sendRequest(request, next) {
+    const table = tableOfUrl(request.url);
+    return attestTracer().startActiveSpan(
+      `tables ${request.method} ${table}`,
+      {
+        kind: SpanKind.CLIENT,
+        attributes: {
+          'db.system': 'azure_table_storage',
+          'attest.storage.table': table,
+          'http.request.method': request.method,
+          'server.address': new URL(request.url).host,
+        },
+      },
+      async (span) => {
+        const entry = { span, attempts: 0 };
+        spans.set(request, entry);
+        try {
+          const response = await next(request);
+          span.setAttribute('http.response.status_code', response.status);
+          if (response.status >= 400) span.setStatus({ code: SpanStatusCode.ERROR });
+          return response;
+        } catch (err) {
+          const status = (err as { statusCode?: unknown }).statusCode;
+          if (typeof status === 'number') span.setAttribute('http.response.status_code', status);
+          span.setStatus({ code: SpanStatusCode.ERROR, message: (err as Error).message });
+          throw err;
+        } finally {
+          span.setAttribute('attest.retries', Math.max(0, entry.attempts - 1));
+          spans.delete(request);
+          span.end();
+        }
+      },
+    );
+  },
+};
+
+const perRetry: Policy = {
+  name: 'attestTableAttempts',
+  async sendRequest(request, next) {
+    const entry = spans.get(request);
+    if (entry) entry.attempts++;
+    return next(request);
+  },
+};
+
+/** The policies to pass as TableClient `additionalPolicies`. */
+export const tableSpanPolicies: PolicyEntry[] = [
+  { policy: perCall, position: 'perCall' },
+  { policy: perRetry, position: 'perRetry' },
+];
