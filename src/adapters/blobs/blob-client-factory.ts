@@ -4,10 +4,18 @@
  * account's blob endpoint reached with a managed identity (ATTEST_STORAGE_BLOB_URL, or — when unset — the
  * table endpoint's account with `.blob.` for `.table.`).
  */
-import { BlobServiceClient, StorageSharedKeyCredential } from '@azure/storage-blob';
+import { BlobServiceClient, StorageSharedKeyCredential, newPipeline } from '@azure/storage-blob';
 import { DefaultAzureCredential, ManagedIdentityCredential, type TokenCredential } from '@azure/identity';
 import type { StorageConfig } from '../../config/config';
 import { azuriteConnectionString } from '../tables/table-client-factory';
+import { blobSpanFactory } from '../telemetry/storage-spans';
+
+/** The client with a span per call (telemetry/storage-spans.ts); no-op spans unless a tracer provider is set. */
+function withSpans(service: BlobServiceClient): BlobServiceClient {
+  const pipeline = newPipeline(service.credential);
+  pipeline.factories.push(blobSpanFactory);
+  return new BlobServiceClient(service.url, pipeline);
+}
 
 /**
  * How links to blobs are signed: with the account key (connection strings, Azurite), with a user delegation
@@ -46,13 +54,16 @@ export function createBlobAccess(storage: StorageConfig): BlobAccess {
     const credential: TokenCredential = storage.clientId
       ? new ManagedIdentityCredential({ clientId: storage.clientId })
       : new DefaultAzureCredential();
-    return { service: new BlobServiceClient(blobUrlOf(storage), credential), signing: 'user-delegation' };
+    return {
+      service: withSpans(new BlobServiceClient(blobUrlOf(storage), credential)),
+      signing: 'user-delegation',
+    };
   }
   const cs =
     storage.mode === 'embedded'
       ? azuriteConnectionString(storage.tablePort, storage.blobPort)
       : storage.connectionString;
-  const service = BlobServiceClient.fromConnectionString(cs);
+  const service = withSpans(BlobServiceClient.fromConnectionString(cs));
   // NB. a connection string with a SAS instead of a key can write blobs but sign no links; bundleFileUrl says so.
   return {
     service,

@@ -1,11 +1,12 @@
 /**
- * Spans for Table Storage calls: an Azure SDK pipeline policy added to every TableClient Attest makes
+ * Spans for Table Storage and Blob Storage calls. Tables: an Azure SDK pipeline policy added to every TableClient Attest makes
  * (table-client-factory.ts). One span per call, `tables <METHOD> <table>`, with the status code and how many
  * times the SDK's retry policy sent it. Keys are not recorded (a partition key can be a person's object id);
  * the work's ids are, by the span processor.
  */
 import { SpanKind, SpanStatusCode, type Span } from '@opentelemetry/api';
 import type { TableServiceClientOptions } from '@azure/data-tables';
+import type { RequestPolicy, RequestPolicyFactory, WebResource } from '@azure/storage-blob';
 import { attestTracer } from './tracing';
 
 type PolicyEntry = NonNullable<TableServiceClientOptions['additionalPolicies']>[number];
@@ -74,3 +75,53 @@ export const tableSpanPolicies: PolicyEntry[] = [
   { policy: perCall, position: 'perCall' },
   { policy: perRetry, position: 'perRetry' },
 ];
+
+/** The container (and not the blob: a blob name can carry a bundle's subject) of a blob URL. */
+export function containerOfUrl(url: string): string {
+  const segments = new URL(url).pathname.split('/').filter(Boolean);
+  // Azurite's URLs start with the account (`/devstoreaccount1/<container>/...`); Azure's with the container.
+  const host = new URL(url).hostname;
+  const container = /^(127\.0\.0\.1|localhost)$/.test(host) ? segments[1] : segments[0];
+  return container ? decodeURIComponent(container) : 'service';
+}
+
+/**
+ * The same span for Blob Storage calls (digest anchors, evidence bundles): a request policy factory added to
+ * the blob client's pipeline (blob-client-factory.ts), which @azure/storage-blob places before its retry policy.
+ * One span per call: `blobs <METHOD> <container>`.
+ */
+export const blobSpanFactory: RequestPolicyFactory = {
+  create(nextPolicy: RequestPolicy): RequestPolicy {
+    return {
+      sendRequest(request: WebResource) {
+        const container = containerOfUrl(request.url);
+        return attestTracer().startActiveSpan(
+          `blobs ${request.method} ${container}`,
+          {
+            kind: SpanKind.CLIENT,
+            attributes: {
+              'attest.storage.container': container,
+              'http.request.method': request.method,
+              'server.address': new URL(request.url).host,
+            },
+          },
+          async (span) => {
+            try {
+              const response = await nextPolicy.sendRequest(request);
+              span.setAttribute('http.response.status_code', response.status);
+              if (response.status >= 400) span.setStatus({ code: SpanStatusCode.ERROR });
+              return response;
+            } catch (err) {
+              const status = (err as { statusCode?: unknown }).statusCode;
+              if (typeof status === 'number') span.setAttribute('http.response.status_code', status);
+              span.setStatus({ code: SpanStatusCode.ERROR, message: (err as Error).message });
+              throw err;
+            } finally {
+              span.end();
+            }
+          },
+        );
+      },
+    };
+  },
+};

@@ -15,6 +15,7 @@ import {
 } from '@opentelemetry/sdk-trace-base';
 import { MeterProvider, MetricReader, type GaugeMetricData } from '@opentelemetry/sdk-metrics';
 import { InvocationContext } from '@azure/functions';
+import { createBlobAccess } from '../../../src/adapters/blobs/blob-client-factory';
 import { createGraphClient } from '../../../src/adapters/graph/graph-client';
 import { TableNames } from '../../../src/adapters/tables/table-names';
 import { TicketSyncStore } from '../../../src/adapters/tickets/ticket-sync.store';
@@ -135,6 +136,21 @@ test('a review activity and the Table Storage reads under it carry the campaign 
   const reads = traceOf(activity as ReadableSpan).filter((s) => s.name.startsWith('tables '));
   expect(reads.length).toBeGreaterThan(0);
   for (const s of reads) expect(s.attributes[WorkAttributes.campaignId]).toBe(campaignId);
+});
+
+test('Blob Storage calls (digest anchors, bundles) are spans too, naming the container and not the blob', async () => {
+  const { service } = createBlobAccess(w.host.tables.storage);
+  const container = service.getContainerClient('telemetry-check');
+  await withWork({ campaignId: 'camp-blob' }, async () => {
+    await container.createIfNotExists();
+    await container.getBlockBlobClient('person@contoso.example.txt').upload('x', 1);
+  });
+  const blobSpans = spans().filter((s) => s.attributes[WorkAttributes.campaignId] === 'camp-blob');
+  expect(blobSpans.map((s) => [s.name, s.attributes['http.response.status_code']])).toEqual([
+    ['blobs PUT telemetry-check', 201],
+    ['blobs PUT telemetry-check', 201],
+  ]);
+  expect(JSON.stringify(blobSpans.map((s) => [s.name, s.attributes]))).not.toContain('person@contoso');
 });
 
 test('a Graph call answered 429 once and retried is one span with the retry and the 429 noted', async () => {
