@@ -14,6 +14,7 @@ import { TableNames } from '../adapters/tables/table-names';
 import { systemClock } from '../adapters/system-clock';
 import { loadConfigFromProcess } from '../config/config';
 import { appServices } from './composition';
+import { stampUserLog } from './log-hook';
 import { buildFunctionList } from './function-list';
 import { validateFunctionList, type AppServices, type FunctionContext } from './function-types';
 
@@ -38,6 +39,8 @@ const contextFor = (invocation: InvocationContext): FunctionContext => ({
 
 // Flushes the last spans and gauges when the worker is told to stop.
 app.hook.appTerminate(() => stopAzureMonitor());
+// context.log lines become JSON carrying the work's request / campaign id, as the local host's lines are.
+app.hook.log(stampUserLog);
 
 for (const f of list) {
   switch (f.kind) {

@@ -17,6 +17,7 @@ function loadEntryPoint(env: Record<string, string>) {
     timer: [],
     orchestration: [],
     activity: [],
+    hook: [],
   };
   let list: FunctionDefinition[] = [];
   try {
@@ -29,6 +30,11 @@ function loadEntryPoint(env: Record<string, string>) {
       jest.spyOn(app, 'timer').mockImplementation(record('timer'));
       jest.spyOn(df.app, 'orchestration').mockImplementation(record('orchestration') as never);
       jest.spyOn(df.app, 'activity').mockImplementation(record('activity') as never);
+      for (const hook of ['appTerminate', 'log'] as const)
+        jest.spyOn(app.hook, hook).mockImplementation(((handler: unknown) => {
+          calls.hook.push([hook, { handler }]);
+          return { dispose: () => undefined };
+        }) as never);
       require('../../../src/functions/index');
       const { buildFunctionList } = require('../../../src/functions/function-list');
       const { loadConfig } = require('../../../src/config/config');
@@ -48,6 +54,8 @@ test('the Azure entry point registers every function of the list with its trigge
     expect(calls[kind].map(([name]) => name)).toEqual(names(kind));
   }
   expect(calls.http.length).toBeGreaterThan(0);
+  // Telemetry: the worker flushes on terminate, and its context.log lines carry the work's ids (log-hook.ts).
+  expect(calls.hook.map(([name]) => name).sort()).toEqual(['appTerminate', 'log']);
   const messages = calls.http.find(([name]) => name === 'bot-messages')?.[1];
   expect(messages).toMatchObject({ route: 'messages', methods: ['POST'], authLevel: 'anonymous' });
   expect(messages?.extraInputs).toHaveLength(1); // the durable client binding
