@@ -2,7 +2,7 @@
  * The gauges of work waiting on people: pending approvals, overdue revocations, parked ticket rows, drift
  * findings. NB. Counting is a table query, so it is NOT done when a gauge is exported (every minute or so, per
  * instance): a timer (function-list `telemetryCounts`, every 5 minutes) counts with narrow queries that return
- * only keys, and the gauges report the last counts this instance took. An instance that has not counted yet
+ * only keys, and the gauges report the last counts this instance took. An instance that has not counted lately
  * reports nothing (not zero).
  */
 import { metrics, type Meter } from '@opentelemetry/api';
@@ -30,6 +30,8 @@ export interface WorkCounts {
 }
 
 let latest: WorkCounts | undefined;
+/** Counts older than two timer periods and a minute are not reported (see registerWorkGauges). */
+const STALE_AFTER_MS = 11 * 60_000;
 const registered = new WeakSet<Meter>();
 
 /** Counts matching rows, reading only their keys. A table not created yet counts as empty. */
@@ -92,7 +94,10 @@ export function registerWorkGauges(meter: Meter = metrics.getMeter(ATTEST_SCOPE)
   registered.add(meter);
   const gauge = (name: string, description: string, read: (c: WorkCounts) => number | undefined) =>
     meter.createObservableGauge(name, { description, unit: '{item}' }).addCallback((result) => {
-      const value = latest && read(latest);
+      // NB. Only counts this instance took lately: Azure runs a timer on one instance at a time, and an instance
+      // the timer moved away from must stop reporting, not repeat its last counts for ever.
+      if (!latest || Date.now() - Date.parse(latest.at) > STALE_AFTER_MS) return;
+      const value = read(latest);
       if (value !== undefined) result.observe(value);
     });
   gauge(

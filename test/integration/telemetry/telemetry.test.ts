@@ -13,7 +13,12 @@ import {
   SimpleSpanProcessor,
   type ReadableSpan,
 } from '@opentelemetry/sdk-trace-base';
-import { MeterProvider, MetricReader, type GaugeMetricData } from '@opentelemetry/sdk-metrics';
+import {
+  AggregationTemporality,
+  MeterProvider,
+  MetricReader,
+  type GaugeMetricData,
+} from '@opentelemetry/sdk-metrics';
 import { InvocationContext } from '@azure/functions';
 import { createBlobAccess } from '../../../src/adapters/blobs/blob-client-factory';
 import { createGraphClient } from '../../../src/adapters/graph/graph-client';
@@ -50,7 +55,8 @@ const tracerProvider = new BasicTracerProvider({
   spanProcessors: [new AttestWorkSpanProcessor(), new SimpleSpanProcessor(exporter)],
 });
 const contextManager = new AsyncLocalStorageContextManager().enable();
-const reader = new TestMetricReader();
+// Delta temporality for gauges, as the Azure Monitor exporter selects (an unobserved gauge then reports nothing).
+const reader = new TestMetricReader({ aggregationTemporalitySelector: () => AggregationTemporality.DELTA });
 const meterProvider = new MeterProvider({ readers: [reader] });
 
 let w: WorkflowHost;
@@ -269,6 +275,15 @@ test('the gauges report the counts the timer took from the tables', async () => 
     [WorkMetrics.driftFindings]: after.driftFindings,
   });
   expect(after.pendingApprovals).toBeGreaterThan(0);
+
+  // Counts this instance took long ago (the timer runs elsewhere now) are not reported at all.
+  recordWorkCounts({ ...withTickets, at: new Date(Date.now() - 3_600_000).toISOString() });
+  const stale = await reader.collect();
+  const points = stale.resourceMetrics.scopeMetrics
+    .flatMap((s) => s.metrics)
+    .filter((m) => (Object.values(WorkMetrics) as string[]).includes(m.descriptor.name))
+    .flatMap((m) => (m as GaugeMetricData).dataPoints);
+  expect(points).toEqual([]);
 });
 
 test('log lines written inside a work context are JSON with its ids and the message unchanged', () => {
