@@ -390,6 +390,10 @@ export const SETTINGS = {
     guid,
     `${ENV_FILE_HINT} to the Teams app id (the manifest's "id", TEAMS_APP_ID in m365agents.yml), so cards and e-mails link to the Access reviews tab; unset, the bot's app id is used`,
   ),
+  ATTEST_TEAMS_CATALOG_APP_ID: setting(
+    guid,
+    `${ENV_FILE_HINT} to the Teams app's id in the org app catalog (Graph teamsApp.id; TEAMS_APP_PUBLISHED_APP_ID after \`atk publish\`), or leave it unset: Attest then installs the app for nobody and an approver it cannot reach is escalated past`,
+  ),
   ATTEST_HTTP_PORT: setting(
     port,
     `${ENV_FILE_HINT} to a free TCP port (default 3978, the port the Playground calls)`,
