@@ -6,6 +6,10 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import zlib from 'node:zlib';
+import {
+  GRAPH_APPLICATION_PERMISSIONS,
+  MICROSOFT_GRAPH_APP_ID,
+} from '../../src/adapters/graph/graph-permissions';
 
 const root = path.resolve(__dirname, '..', '..');
 const read = (relative: string): string => fs.readFileSync(path.join(root, relative), 'utf8');
@@ -298,6 +302,92 @@ describe("the tab's Entra app registration (aad.manifest.json, applied by aadApp
   });
 });
 
+describe("the Entra app's Graph application permissions (requiredResourceAccess)", () => {
+  const aad = JSON.parse(read('aad.manifest.json')) as {
+    requiredResourceAccess: { resourceAppId: string; resourceAccess: { id: string; type: string }[] }[];
+  };
+  const graph = aad.requiredResourceAccess.find((r) => r.resourceAppId === MICROSOFT_GRAPH_APP_ID);
+  const roles = (graph?.resourceAccess ?? []).filter((a) => a.type === 'Role').map((a) => a.id);
+
+  it('are exactly the app roles admin consent grants, from the one list the code declares', () => {
+    expect(roles.sort()).toEqual(
+      GRAPH_APPLICATION_PERMISSIONS.filter((p) => p.grantedBy === 'admin-consent')
+        .map((p) => p.appRoleId)
+        .sort(),
+    );
+  });
+
+  it('leave Mail.Send out: an Entra grant would cover every mailbox, so Exchange RBAC scopes it instead', () => {
+    const mailSend = GRAPH_APPLICATION_PERMISSIONS.find((p) => p.name === 'Mail.Send');
+    expect(mailSend?.grantedBy).toBe('exchange-rbac');
+    expect(roles).not.toContain(mailSend?.appRoleId);
+  });
+
+  it('cover every permission the Graph directory adapter names in its FORBIDDEN messages', () => {
+    const adapter = read('src/adapters/graph/graph-directory.ts');
+    const named = new Set(
+      [...adapter.matchAll(/\b([A-Z][A-Za-z]+\.(?:Read|ReadWrite)\.All)\b/g)].map((m) => m[1]),
+    );
+    const granted = GRAPH_APPLICATION_PERMISSIONS.map((p) => p.name);
+    // A ReadWrite permission covers its Read one (GroupMember.ReadWrite.All reads members too).
+    const covered = (name: string) =>
+      granted.includes(name) || granted.includes(name.replace('.Read.', '.ReadWrite.'));
+    expect(named.size).toBeGreaterThan(2);
+    expect([...named].filter((name) => !covered(name))).toEqual([]);
+  });
+});
+
+describe('host.json', () => {
+  interface Host {
+    logging: {
+      logLevel: Record<string, string>;
+      applicationInsights: { samplingSettings: { isEnabled: boolean; excludedTypes: string } };
+    };
+    extensionBundle: { id: string; version: string };
+    extensions: {
+      durableTask: {
+        hubName: string;
+        storageProvider: { partitionCount: number };
+        tracing: { traceInputsAndOutputs: boolean };
+      };
+    };
+  }
+  const host = JSON.parse(read('host.json')) as Host;
+
+  it('names the task hub from ATTEST_TASK_HUB, the setting the Bicep sets', () => {
+    expect(host.extensions.durableTask.hubName).toBe('%ATTEST_TASK_HUB%');
+  });
+
+  it('takes extension bundle 4 (Durable Functions 2.x/3.x for Node v4), no later major', () => {
+    expect(host.extensionBundle).toEqual({
+      id: 'Microsoft.Azure.Functions.ExtensionBundle',
+      version: '[4.*, 5.0.0)',
+    });
+  });
+
+  it("fixes the partition count at 4, within Azure Storage's 1-16 (docs/operations.md says why; it cannot change on a live hub)", () => {
+    expect(host.extensions.durableTask.storageProvider.partitionCount).toBe(4);
+    expect(read('docs/operations.md')).toMatch(/partitionCount/);
+  });
+
+  it('logs Information by default and for results and functions, Durable internals only from Warning', () => {
+    const levels = host.logging.logLevel;
+    expect(levels.default).toBe('Information');
+    expect(levels['Host.Results']).toBe('Information');
+    expect(levels.Function).toBe('Information');
+    expect(levels['DurableTask.AzureStorage']).toBe('Warning');
+    expect(levels['DurableTask.Core']).toBe('Warning');
+  });
+
+  it('samples telemetry but keeps every request and exception, and never traces orchestration inputs', () => {
+    const sampling = host.logging.applicationInsights.samplingSettings;
+    expect(sampling.isEnabled).toBe(true);
+    expect(sampling.excludedTypes.split(';').sort()).toEqual(['Exception', 'Request']);
+    // Inputs and outputs carry people's names, justifications and group ids.
+    expect(host.extensions.durableTask.tracing.traceInputsAndOutputs).toBe(false);
+  });
+});
+
 describe('the Azure templates', () => {
   const bicep = bicepFiles().map((file) => ({ file, text: read(file) }));
   const allBicep = bicep.map((b) => b.text).join('\n');
@@ -362,6 +452,17 @@ describe('the Azure templates', () => {
     const outputs = new Set(
       [...read('infra/azure.bicep').matchAll(/^output ([A-Z0-9_]+) /gm)].map((m) => m[1]),
     );
-    for (const name of ['BOT_ID', 'BOT_DOMAIN', 'FUNCTION_APP_NAME']) expect(outputs).toContain(name);
+    for (const name of [
+      'BOT_ID',
+      'BOT_DOMAIN',
+      'FUNCTION_APP_NAME',
+      'FUNCTION_PRINCIPAL_ID',
+      'FEDERATED_CREDENTIAL_ISSUER',
+    ])
+      expect(outputs).toContain(name);
+    // The provision step that creates the federated credential reads the two outputs.
+    expect(read('m365agents.yml')).toContain(
+      'bash scripts/federated-credential.sh ${{AAD_APP_CLIENT_ID}} ${{FUNCTION_PRINCIPAL_ID}} ${{FEDERATED_CREDENTIAL_ISSUER}}',
+    );
   });
 });
