@@ -54,6 +54,9 @@ param auditorGroupId string = ''
 @description('Application (client) id of the tab app registration (aadApp/create writes AAD_APP_CLIENT_ID).')
 param tabClientId string
 
+@description('The Attest app id in the org app catalog (teamsApp/publish writes TEAMS_APP_PUBLISHED_APP_ID); empty: Attest does not install the app for approvers who never opened it.')
+param teamsCatalogAppId string = ''
+
 @description('Where ticket sync goes.')
 @allowed([
   'none'
@@ -293,6 +296,7 @@ module appSettings 'modules/app-settings.bicep' = {
     adminGroupId: adminGroupId
     auditorGroupId: auditorGroupId
     tabClientId: tabClientId
+    teamsCatalogAppId: teamsCatalogAppId
     // The manifest's webApplicationInfo.resource: api://<BOT_DOMAIN>/<client id>.
     tabAppIdUri: 'api://${functionApp.outputs.hostName}/${tabClientId}'
     ticketsMode: ticketsMode

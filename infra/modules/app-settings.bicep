@@ -71,6 +71,9 @@ param tabClientId string
 @description('Application ID URI of the tab app registration, api://<host>/<client id>.')
 param tabAppIdUri string
 
+@description('The Attest app id in the org app catalog (Graph teamsApp.id); empty: no installation for people the bot cannot reach.')
+param teamsCatalogAppId string
+
 @description('Where ticket sync goes.')
 @allowed([
   'none'
@@ -219,6 +222,8 @@ var attestSettings = {
   ATTEST_TAB_AUTH: 'entra'
   ATTEST_TAB_CLIENT_ID: tabClientId
   ATTEST_TAB_APP_ID_URI: tabAppIdUri
+  // Empty reads as unset: approvers who never opened Attest are escalated past, as before.
+  ATTEST_TEAMS_CATALOG_APP_ID: teamsCatalogAppId
 }
 
 var ticketSyncSettings = ticketsMode != 'none' ? {
