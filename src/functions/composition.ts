@@ -18,6 +18,7 @@ import { createTeamsChannel, type TeamsChannel } from '../adapters/teams/teams-c
 import { TeamsNotifier } from '../adapters/teams/teams-notifier';
 import { TeamsReviewNotifier } from '../adapters/teams/teams-review-notifier';
 import { GraphMailer, GraphMailSender } from '../adapters/graph/graph-mailer';
+import { GraphTeamsAppInstaller, TEAMS_GLOBAL_SERVICE_URL } from '../adapters/graph/teams-app-installer';
 import { writeEvidenceBundle } from '../adapters/evidence/evidence-bundle';
 import { ZippedEvidenceBundles } from '../adapters/evidence/evidence-mail.bundles';
 import { TableEvidenceDeliveryStore } from '../adapters/tables/evidence-mail.store';
@@ -118,6 +119,26 @@ export function hostServicesFactory(opts: HostServicesOptions): () => Promise<Ho
     const teams = opts.teams
       ? await createTeamsChannel({ bot: config.bot, tables, directory, catalog: catalog.catalog, clock })
       : undefined;
+    // People the bot has no conversation with get the app installed through Graph (ATTEST_TEAMS_CATALOG_APP_ID).
+    const installer =
+      teams && config.teamsCatalogAppId
+        ? new GraphTeamsAppInstaller({
+            client: graphClient,
+            catalogAppId: config.teamsCatalogAppId,
+            conversations: teams.conversations,
+            audit,
+            fallback: {
+              tenantId:
+                config.directory.mode === 'graph'
+                  ? config.directory.tenantId
+                  : (config.bot.allowedTenants[0] ?? ''),
+              // Behind the Bot Service, Teams' global URL routes to the tenant's region; the local host has none.
+              ...('appId' in config.bot
+                ? { botId: `28:${config.bot.appId}`, serviceUrl: TEAMS_GLOBAL_SERVICE_URL }
+                : {}),
+            },
+          })
+        : undefined;
     const notifier = teams
       ? new TeamsNotifier({
           outbox,
@@ -129,6 +150,7 @@ export function hostServicesFactory(opts: HostServicesOptions): () => Promise<Ho
           queue: teams.queue,
           references: teams.references,
           approversChannelId: config.approversChannelId,
+          installer,
         })
       : outbox;
     const deps: WorkflowDeps = {
@@ -186,6 +208,7 @@ export function hostServicesFactory(opts: HostServicesOptions): () => Promise<Ho
             directory,
             mailer: new GraphMailer(graphClient, config.mail.sender),
             tabUrl: (campaignId) => reviewTabLink(config, campaignId, opts.hostUrl?.()),
+            installer,
           })
         : reviews,
     };

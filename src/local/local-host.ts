@@ -26,6 +26,7 @@ import { startGraphSimulator, type GraphSimulator } from './graph-sim/graph-sim'
 import { PLAYGROUND_USERS, TAB_SIGNIN_USERS, playgroundConfigYaml } from './graph-sim/demo-tenant';
 import { startHttpServer, type LocalHttpServer } from './http-server';
 import { startPlayground, type RunningPlayground } from './playground';
+import { PLAYGROUND_PERSONAL_CHAT_ID } from './graph-sim/playground-config';
 import { PortInUseError, isPortFree } from './port-check';
 import { ReplayHost, type ActivityRunner, type ReplayHostRegistry } from './replay-host/replay-host';
 import { TaskHubStore } from './replay-host/task-hub-store';
@@ -152,6 +153,9 @@ export async function startLocalHost(options: LocalHostOptions): Promise<LocalHo
         port: serve ? graphPort.port : d.port,
         dataDir,
         ...(options.clock ? { now: () => (options.clock as Clock).now() } : {}),
+        // Attest calls Graph as the tab's Entra app (the manifest's webApplicationInfo.id), as in Azure.
+        callerAppId: config.tab.clientId,
+        ...(options.playground !== false ? { personalChatId: () => PLAYGROUND_PERSONAL_CHAT_ID } : {}),
         faults: {
           latencyMs: d.latencyMs,
           throttleRate: d.throttleRate,

@@ -20,8 +20,7 @@ const read = (relative: string): string => fs.readFileSync(path.join(root, relat
 const PENDING = {
   /** `npm run package` (the deployable zip with the catalog; helper B). */
   scripts: ['package'],
-  /** ATTEST_GRAPH_CREDENTIAL=federated (helper C). */
-  settingValues: ['ATTEST_GRAPH_CREDENTIAL=federated'],
+  settingValues: [] as string[],
 };
 
 /** Environment names that are not Attest's settings but that the docs rightly name. */
