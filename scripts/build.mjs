@@ -1,0 +1,103 @@
+/**
+ * `npm run build`, and the first step of `npm start`, `npm test` and `npm run bench`: builds only what changed.
+ *
+ * 1. `tsc -b tsconfig.build.json`: tsconfig.build.json is incremental, its build info in
+ *    dist/tsconfig.build.tsbuildinfo. On an unchanged tree tsc only compares timestamps (half a second); a
+ *    changed file is compiled again with what depends on it; a fresh clone (no dist/) gets a full build.
+ * 2. Outputs whose source is gone are deleted: tsc never removes what it emitted for a file since deleted or
+ *    renamed, and a stale module left in dist/ could still be loaded (bench/run.js loads every *.bench.js).
+ * 3. The tab is bundled when its inputs changed (scripts/build-tab.mjs, its stamp in dist/tab.stamp.json).
+ *
+ * `node scripts/build.mjs [--force] [--root DIR]`: --force rebuilds everything; --root builds another
+ * checkout (the build's tests use a scratch project). Prints one line per step; a type error fails the build
+ * every time, not only the first (tsc keeps a build with errors out of date).
+ */
+import { spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import { createRequire } from 'node:module';
+import path from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { buildTab, parseBuildArgs } from './build-tab.mjs';
+
+/** The folders of dist/ that tsc writes (the build's `include`: src, test/support, bench; rootDir "."). */
+const TSC_OUTPUT_DIRS = ['src', 'test', 'bench'];
+
+/** The build info's modification time, or 0: it changes exactly when tsc built. */
+function buildInfoTime(root) {
+  try {
+    return fs.statSync(path.join(root, 'dist', 'tsconfig.build.tsbuildinfo')).mtimeMs;
+  } catch {
+    return 0;
+  }
+}
+
+/** Runs tsc in build mode; exits with its status on errors. Returns whether it compiled anything. */
+function compile(root, force) {
+  const tsc = createRequire(path.join(root, 'package.json')).resolve('typescript/bin/tsc');
+  const before = buildInfoTime(root);
+  const t0 = performance.now();
+  const run = spawnSync(
+    process.execPath,
+    [tsc, '-b', path.join(root, 'tsconfig.build.json'), ...(force ? ['--force'] : [])],
+    { cwd: root, stdio: 'inherit' },
+  );
+  if (run.status !== 0) {
+    console.error(
+      `build: tsc failed${run.signal ? ` (${run.signal})` : ''}: fix the errors above and run it again.`,
+    );
+    process.exit(run.status || 1);
+  }
+  const compiled = buildInfoTime(root) !== before;
+  const took = `${((performance.now() - t0) / 1000).toFixed(1)} s`;
+  if (!compiled) console.log('build: compiled code up to date');
+  else
+    console.log(before ? `build: compiled what changed (${took})` : `build: compiled everything (${took})`);
+  return compiled;
+}
+
+/** The source an output of tsc came from, relative to root, or undefined for a file tsc does not write. */
+function sourcesOf(output) {
+  if (output.endsWith('.js.map')) return [`${output.slice(0, -7)}.ts`, `${output.slice(0, -7)}.tsx`];
+  if (output.endsWith('.js')) return [`${output.slice(0, -3)}.ts`, `${output.slice(0, -3)}.tsx`];
+  if (output.endsWith('.json')) return [output]; // resolveJsonModule copies imported JSON as is
+  return undefined;
+}
+
+/** Deletes the outputs in dist/ whose source no longer exists, and folders left empty. Returns their paths. */
+function pruneStaleOutputs(root) {
+  const dist = path.join(root, 'dist');
+  const removed = [];
+  for (const top of TSC_OUTPUT_DIRS) {
+    const dir = path.join(dist, top);
+    if (!fs.existsSync(dir)) continue;
+    const entries = fs.readdirSync(dir, { recursive: true, withFileTypes: true });
+    for (const e of entries) {
+      if (!e.isFile()) continue;
+      const abs = path.join(e.parentPath ?? e.path, e.name);
+      const output = path.relative(dist, abs);
+      const sources = sourcesOf(output);
+      if (sources && !sources.some((s) => fs.existsSync(path.join(root, s)))) {
+        fs.rmSync(abs);
+        removed.push(path.relative(root, abs));
+      }
+    }
+    removeEmptyFolders(dir);
+  }
+  removed.sort();
+  if (removed.length) {
+    console.log(`build: deleted ${removed.length} output(s) whose source is gone: ${removed.join(', ')}`);
+  }
+  return removed;
+}
+
+function removeEmptyFolders(dir) {
+  for (const e of fs.readdirSync(dir, { withFileTypes: true })) {
+    if (e.isDirectory()) removeEmptyFolders(path.join(dir, e.name));
+  }
+  if (fs.readdirSync(dir).length === 0) fs.rmdirSync(dir);
+}
+
+const args = parseBuildArgs(process.argv.slice(2));
+compile(args.root, args.force);
+pruneStaleOutputs(args.root);
+await buildTab(args);
