@@ -31,11 +31,55 @@ function buildInfoTime(root) {
   }
 }
 
-/** Runs tsc in build mode; exits with its status on errors. Returns whether it compiled anything. */
+/**
+ * Marks a build that tsc finished without errors; its modification time is when that build STARTED, so a file
+ * saved while tsc ran is newer. Deleted before each run of tsc: after a failed build it is absent.
+ */
+const okStamp = (root) => path.join(root, 'dist', 'tsconfig.build.ok');
+
+/**
+ * The newest modification time among everything tsc's inputs could be: all files AND folders under src,
+ * test/support and bench (a folder's time changes when a file in it is added, deleted or renamed), the
+ * tsconfig files and the installed TypeScript. A superset of tsc's own inputs, so it never misses a change.
+ */
+function newestInput(root) {
+  let newest = 0;
+  const note = (abs) => {
+    try {
+      newest = Math.max(newest, fs.statSync(abs).mtimeMs);
+    } catch {
+      newest = Infinity; // cannot tell: let tsc decide
+    }
+  };
+  for (const top of ['src', 'test/support', 'bench']) {
+    const dir = path.join(root, top);
+    if (!fs.existsSync(dir)) continue;
+    note(dir);
+    for (const e of fs.readdirSync(dir, { recursive: true, withFileTypes: true })) {
+      note(path.join(e.parentPath ?? e.path, e.name));
+    }
+  }
+  for (const f of ['tsconfig.json', 'tsconfig.build.json', 'node_modules/typescript/package.json']) {
+    note(path.join(root, f));
+  }
+  return newest;
+}
+
+/**
+ * Runs tsc in build mode unless nothing changed since the last build without errors (checked here in a few
+ * milliseconds; tsc's own check costs half a second of loading the compiler). Exits with tsc's status on
+ * errors. Returns whether it compiled anything.
+ */
 function compile(root, force) {
+  if (!force && fs.existsSync(okStamp(root)) && newestInput(root) < fs.statSync(okStamp(root)).mtimeMs) {
+    console.log('build: compiled code up to date');
+    return false;
+  }
   const tsc = createRequire(path.join(root, 'package.json')).resolve('typescript/bin/tsc');
   const before = buildInfoTime(root);
   const t0 = performance.now();
+  const startedAt = new Date();
+  fs.rmSync(okStamp(root), { force: true });
   const run = spawnSync(
     process.execPath,
     [tsc, '-b', path.join(root, 'tsconfig.build.json'), ...(force ? ['--force'] : [])],
@@ -47,6 +91,11 @@ function compile(root, force) {
     );
     process.exit(run.status || 1);
   }
+  fs.writeFileSync(
+    okStamp(root),
+    'the last tsc -b of tsconfig.build.json succeeded; see scripts/build.mjs\n',
+  );
+  fs.utimesSync(okStamp(root), startedAt, startedAt);
   const compiled = buildInfoTime(root) !== before;
   const took = `${((performance.now() - t0) / 1000).toFixed(1)} s`;
   if (!compiled) console.log('build: compiled code up to date');
