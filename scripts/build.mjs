@@ -2,17 +2,18 @@
  * `npm run build`, and the first step of `npm start`, `npm test` and `npm run bench`: builds only what changed.
  *
  * 1. `tsc -b tsconfig.build.json`: tsconfig.build.json is incremental, its build info in
- *    dist/tsconfig.build.tsbuildinfo. On an unchanged tree tsc only compares timestamps (half a second); a
- *    changed file is compiled again with what depends on it; a fresh clone (no dist/) gets a full build.
- * 2. Outputs whose source is gone are deleted: tsc never removes what it emitted for a file since deleted or
+ *    dist/tsconfig.build.tsbuildinfo. A changed file is compiled again with what depends on it; a fresh clone
+ *    (no dist/) gets a full build. When no file or folder under src, test/support or bench is newer than the
+ *    last build without errors (dist/tsconfig.build.ok), tsc is not even started.
+ * 2. Meanwhile the tab is bundled, if its inputs changed (scripts/build-tab.mjs, stamp in dist/tab.stamp.json).
+ * 3. Outputs whose source is gone are deleted: tsc never removes what it emitted for a file since deleted or
  *    renamed, and a stale module left in dist/ could still be loaded (bench/run.js loads every *.bench.js).
- * 3. The tab is bundled when its inputs changed (scripts/build-tab.mjs, its stamp in dist/tab.stamp.json).
  *
  * `node scripts/build.mjs [--force] [--root DIR]`: --force rebuilds everything; --root builds another
  * checkout (the build's tests use a scratch project). Prints one line per step; a type error fails the build
- * every time, not only the first (tsc keeps a build with errors out of date).
+ * every time, not only the first.
  */
-import { spawnSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
@@ -67,29 +68,32 @@ function newestInput(root) {
 
 /**
  * Runs tsc in build mode unless nothing changed since the last build without errors (checked here in a few
- * milliseconds; tsc's own check costs half a second of loading the compiler). Exits with tsc's status on
- * errors. Returns whether it compiled anything.
+ * milliseconds; tsc's own check costs half a second of loading the compiler). Resolves to whether it compiled anything, or tsc's exit status when it failed.
  */
-function compile(root, force) {
+async function compile(root, force) {
   if (!force && fs.existsSync(okStamp(root)) && newestInput(root) < fs.statSync(okStamp(root)).mtimeMs) {
     console.log('build: compiled code up to date');
-    return false;
+    return { compiled: false };
   }
   const tsc = createRequire(path.join(root, 'package.json')).resolve('typescript/bin/tsc');
   const before = buildInfoTime(root);
   const t0 = performance.now();
   const startedAt = new Date();
   fs.rmSync(okStamp(root), { force: true });
-  const run = spawnSync(
+  const child = spawn(
     process.execPath,
     [tsc, '-b', path.join(root, 'tsconfig.build.json'), ...(force ? ['--force'] : [])],
     { cwd: root, stdio: 'inherit' },
   );
+  const run = await new Promise((resolve, reject) => {
+    child.once('error', reject);
+    child.once('exit', (status, signal) => resolve({ status, signal }));
+  });
   if (run.status !== 0) {
     console.error(
       `build: tsc failed${run.signal ? ` (${run.signal})` : ''}: fix the errors above and run it again.`,
     );
-    process.exit(run.status || 1);
+    return { failed: run.status || 1 };
   }
   fs.writeFileSync(
     okStamp(root),
@@ -101,7 +105,7 @@ function compile(root, force) {
   if (!compiled) console.log('build: compiled code up to date');
   else
     console.log(before ? `build: compiled what changed (${took})` : `build: compiled everything (${took})`);
-  return compiled;
+  return { compiled };
 }
 
 /** The source an output of tsc came from, relative to root, or undefined for a file tsc does not write. */
@@ -147,6 +151,7 @@ function removeEmptyFolders(dir) {
 }
 
 const args = parseBuildArgs(process.argv.slice(2));
-compile(args.root, args.force);
+// tsc runs in its own process: the tab is bundled meanwhile (on a fresh clone both have work to do).
+const [tsc] = await Promise.all([compile(args.root, args.force), buildTab(args)]);
+if (tsc.failed) process.exit(tsc.failed);
 pruneStaleOutputs(args.root);
-await buildTab(args);
