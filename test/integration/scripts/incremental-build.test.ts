@@ -55,6 +55,8 @@ beforeAll(() => {
   write('src/a.ts', "export function a(): string {\n  return 'a1';\n}\n");
   write('src/b.ts', "import { a } from './a';\n\nexport const b = (): string => `${a()}b`;\n");
   write('src/c.ts', 'export const c = 1;\n');
+  write('src/card.json', '{ "title": "one" }\n');
+  write('src/d.ts', "import card from './card.json';\n\nexport const title = card.title;\n");
   write('bench/x.bench.ts', 'export const x = 1;\n');
   write('src/tab/main.tsx', "document.body.textContent = 'tab one';\n");
 });
@@ -63,7 +65,15 @@ afterAll(() => fs.rmSync(project, { recursive: true, force: true }));
 test('a fresh checkout gets a full build: compiled code, its build info under dist/, the tab and its stamp', () => {
   const result = build();
   expect(result.code).toBe(0);
-  for (const f of ['src/a.js', 'src/b.js', 'src/c.js', 'bench/x.bench.js', 'tab/app.js', 'tab/index.html']) {
+  for (const f of [
+    'src/a.js',
+    'src/b.js',
+    'src/c.js',
+    'src/card.json',
+    'bench/x.bench.js',
+    'tab/app.js',
+    'tab/index.html',
+  ]) {
     expect(fs.existsSync(dist(f))).toBe(true);
   }
   expect(fs.existsSync(dist('tsconfig.build.tsbuildinfo'))).toBe(true);
@@ -92,6 +102,26 @@ test('a changed source file is emitted again, a file that does not depend on it 
   expect(after['src/c.js']).toBeGreaterThan(before['src/c.js']);
   expect(after['src/a.js']).toBe(before['src/a.js']);
   expect(after['tab/app.js']).toBe(before['tab/app.js']);
+});
+
+test('a source saved without a change is checked, and nothing is written', () => {
+  const before = distTimes();
+  write('src/c.ts', fs.readFileSync(path.join(project, 'src/c.ts'), 'utf8'));
+  const result = build();
+  expect(result.code).toBe(0);
+  expect(result.out).toContain('build: compiled code up to date (checked by tsc');
+  const after = distTimes();
+  for (const [file, time] of Object.entries(before)) {
+    if (!file.startsWith('tsconfig.build.')) expect([file, after[file]]).toEqual([file, time]);
+  }
+});
+
+test('an edited JSON file the code imports is copied again', () => {
+  write('src/card.json', '{ "title": "two" }\n');
+  const result = build();
+  expect(result.code).toBe(0);
+  expect(result.out).toContain('build: compiled what changed');
+  expect(JSON.parse(fs.readFileSync(dist('src/card.json'), 'utf8'))).toEqual({ title: 'two' });
 });
 
 test('a changed tab source bundles the tab again', () => {
