@@ -168,6 +168,7 @@ async function main() {
     { cwd: staging, stdio: ['ignore', 'inherit', 'inherit'] },
   );
   fs.rmSync(path.join(staging, 'node_modules', '.package-lock.json'), { force: true });
+  say('zipping');
 
   const entries = {};
   for (const name of filesUnder(staging).sort()) {
