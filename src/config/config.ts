@@ -347,8 +347,8 @@ export const SETTINGS = {
   ),
   ATTEST_CATALOG_PATH: setting(
     z.string().min(1),
-    `${ENV_FILE_HINT} to the path of the access catalog YAML file (format: docs/catalog.md)`,
-    { local: 'catalog/demo-catalog.yaml' },
+    `${ENV_FILE_HINT} to the path of the access catalog YAML file (format: docs/catalog.md); in Azure a relative path is resolved against the app root, where \`npm run package\` puts the catalog at catalog/catalog.yaml`,
+    { local: 'catalog/demo-catalog.yaml', azure: 'catalog/catalog.yaml' },
   ),
   ATTEST_ADMIN_GROUP_ID: setting(
     guid,

@@ -2,7 +2,6 @@
  * Builds the workflow's ports from configuration: the one place that knows which adapter serves which
  * port. Both hosts call it; nothing here runs until the first activity or API call needs it.
  */
-import path from 'node:path';
 import { createGraphClient } from '../adapters/graph/graph-client';
 import { GraphDirectory } from '../adapters/graph/graph-directory';
 import { GRAPH_WRITE_QUOTA, WritePacer, pacedDirectory } from '../adapters/graph/paced-directory';
@@ -33,7 +32,12 @@ import type { AttestConfig } from '../config/config';
 import type { Clock } from '../ports/clock.port';
 import type { WorkflowDeps } from '../workflows/workflow-deps';
 import { BackgroundCatalogCheck, type CatalogCheckStatus } from './catalog-check';
-import { loadCatalogOrLastGood, newRequestsPaused, type CatalogInUse } from './catalog-in-use';
+import {
+  catalogFilePath,
+  loadCatalogOrLastGood,
+  newRequestsPaused,
+  type CatalogInUse,
+} from './catalog-in-use';
 import type { GraphAccess } from '../adapters/graph/graph-access';
 import type { AppServices } from './function-types';
 import { tabAuthServices } from './tab-route';
@@ -113,7 +117,7 @@ export function hostServicesFactory(opts: HostServicesOptions): () => Promise<Ho
       snapshots.init(),
       reviews.init(),
     ]);
-    const inUse = await loadCatalogOrLastGood(path.resolve(config.catalogPath), snapshots, clock);
+    const inUse = await loadCatalogOrLastGood(catalogFilePath(config), snapshots, clock);
     const catalog = inUse.loaded;
     opts.catalogCheck?.start(directory, catalog.text, catalog.file);
     const teams = opts.teams

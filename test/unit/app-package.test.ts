@@ -6,6 +6,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import zlib from 'node:zlib';
+import { AppManifestUtils } from '@microsoft/app-manifest';
 import {
   GRAPH_APPLICATION_PERMISSIONS,
   MICROSOFT_GRAPH_APP_ID,
@@ -44,9 +45,59 @@ interface Manifest {
 const manifestText = read('appPackage/manifest.json');
 const manifest = JSON.parse(manifestText) as Manifest;
 
+/** The Teams manifest schemas @microsoft/app-manifest ships (build/json-schemas/teams/v<version>). */
+const schemaRoot = path.join(
+  path.dirname(require.resolve('@microsoft/app-manifest/package.json')),
+  'build',
+  'json-schemas',
+  'teams',
+);
+function shippedSchemaVersions(): string[] {
+  return fs
+    .readdirSync(schemaRoot)
+    .filter((d) => /^v\d+\.\d+$/.test(d))
+    .map((d) => d.slice(1))
+    .sort(
+      (a, b) =>
+        Number(a.split('.')[0]) - Number(b.split('.')[0]) ||
+        Number(a.split('.')[1]) - Number(b.split('.')[1]),
+    );
+}
+const schemaFor = (version: string): unknown =>
+  JSON.parse(fs.readFileSync(path.join(schemaRoot, `v${version}`, 'MicrosoftTeams.schema.json'), 'utf8'));
+
+/** Values as provisioning writes them (GUIDs, the function app's host name) and the dev environment's publisher. */
+const PROVISIONED: Record<string, string> = {
+  TEAMS_APP_ID: '3f1e2d4c-5b6a-4789-8a0b-1c2d3e4f5a6b',
+  BOT_ID: '1a2b3c4d-0000-4000-8000-000000000001',
+  AAD_APP_CLIENT_ID: '5b7e2d1c-3f4a-4b8c-9d0e-1f2a3b4c5d6e',
+  BOT_DOMAIN: 'attest-dev-fn.azurewebsites.net',
+};
+
+/** The manifest with every placeholder replaced, as the toolkit's zipAppPackage does. */
+function substituted(text: string): Manifest {
+  const values = { ...envValues(read('env/.env.dev')), ...PROVISIONED };
+  return JSON.parse(
+    text.replace(/\$\{\{\s*([A-Za-z0-9_]+)\s*\}\}/g, (_, name: string) => {
+      if (!values[name]) throw new Error(`no value for \${{${name}}}`);
+      return values[name];
+    }),
+  ) as Manifest;
+}
+
 /** `${{NAME}}` placeholders the Agents Toolkit substitutes from env/.env.<env>. */
 function placeholders(text: string): string[] {
   return [...new Set([...text.matchAll(/\$\{\{\s*([A-Za-z0-9_]+)\s*\}\}/g)].map((m) => m[1]))].sort();
+}
+
+/** Keys and values of a dotenv file. */
+function envValues(text: string): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const line of text.split(/\r?\n/).map((l) => l.trim())) {
+    if (line === '' || line.startsWith('#') || !line.includes('=')) continue;
+    out[line.slice(0, line.indexOf('=')).trim()] = line.slice(line.indexOf('=') + 1).trim();
+  }
+  return out;
 }
 
 /** Keys of a dotenv file; values may be empty (provisioning fills them). */
@@ -139,14 +190,41 @@ function declaredSettings(): Set<string> {
 }
 
 describe('the Teams app manifest', () => {
-  it('parses as JSON and declares schema version 1.19 in both $schema and manifestVersion', () => {
-    expect(manifest.manifestVersion).toBe('1.19');
+  it('declares the newest schema version @microsoft/app-manifest ships, in both $schema and manifestVersion', () => {
+    const newest = shippedSchemaVersions().at(-1);
+    expect(manifest.manifestVersion).toBe(newest);
     expect(manifest.$schema).toBe(
-      'https://developer.microsoft.com/json-schemas/teams/v1.19/MicrosoftTeams.schema.json',
+      `https://developer.microsoft.com/json-schemas/teams/v${newest}/MicrosoftTeams.schema.json`,
     );
   });
 
-  it('has every field schema 1.19 requires, within its length limits', () => {
+  it('validates against its schema once the placeholders have realistic values', async () => {
+    const problems = await AppManifestUtils.validateAgainstSchema(
+      substituted(manifestText) as never,
+      schemaFor(manifest.manifestVersion) as never,
+    );
+    expect(problems).toEqual([]);
+  });
+
+  it('is refused by the same validation when it breaks the schema', async () => {
+    const broken = substituted(manifestText) as Record<string, unknown> & Manifest;
+    broken.name = { ...broken.name, short: 'A short name far longer than thirty characters' };
+    broken.bots = [{ ...broken.bots[0], scopes: ['personal', 'everywhere'] }];
+    delete (broken as Partial<Manifest>).developer;
+    const problems = await AppManifestUtils.validateAgainstSchema(
+      broken as never,
+      schemaFor(manifest.manifestVersion) as never,
+    );
+    expect(problems).toEqual(
+      expect.arrayContaining([
+        expect.stringMatching(/^ must have required property 'developer'/),
+        expect.stringMatching(/^\/name\/short must NOT have more than 30 characters/),
+        expect.stringMatching(/^\/bots\/0\/scopes\/1 must be equal to one of the allowed values/),
+      ]),
+    );
+  });
+
+  it('has every field the schema requires, within its length limits', () => {
     for (const field of [
       'manifestVersion',
       'version',

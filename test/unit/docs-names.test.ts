@@ -13,16 +13,6 @@ import { SETTINGS } from '../../src/config/config';
 const root = path.resolve(__dirname, '..', '..');
 const read = (relative: string): string => fs.readFileSync(path.join(root, relative), 'utf8');
 
-/**
- * Names other issue-11 branches add, excused here until they are merged. NB. The lead empties this after merging:
- * a pending name that exists fails the last test below, so the list cannot go stale.
- */
-const PENDING = {
-  /** `npm run package` (the deployable zip with the catalog; helper B). */
-  scripts: ['package'],
-  settingValues: [] as string[],
-};
-
 /** Environment names that are not Attest's settings but that the docs rightly name. */
 const OTHER_SETTINGS = [
   'APPLICATIONINSIGHTS_CONNECTION_STRING',
@@ -109,9 +99,7 @@ describe('the admin docs and the README name only', () => {
       const def = (SETTINGS as Record<string, { schema: { safeParse(v: string): { success: boolean } } }>)[
         setting
       ];
-      return (
-        def !== undefined && !def.schema.safeParse(value).success && !PENDING.settingValues.includes(name)
-      );
+      return def !== undefined && !def.schema.safeParse(value).success;
     });
     expect(bad).toEqual([]);
   });
@@ -159,9 +147,7 @@ describe('the admin docs and the README name only', () => {
 
   it('`npm run` scripts package.json has', () => {
     const scripts = Object.keys((JSON.parse(read('package.json')) as { scripts: object }).scripts);
-    const unknown = named(docs, /\bnpm run ([a-z][\w:-]*)/g).filter(
-      (n) => !scripts.includes(n.name) && !PENDING.scripts.includes(n.name),
-    );
+    const unknown = named(docs, /\bnpm run ([a-z][\w:-]*)/g).filter((n) => !scripts.includes(n.name));
     expect(unknown).toEqual([]);
   });
 
@@ -188,21 +174,5 @@ describe('the admin docs and the README name only', () => {
     expect(unknown).toEqual([]);
     // The names the federated-credential step reads are outputs, not guesses.
     expect(outputs).toEqual(expect.arrayContaining(['FUNCTION_PRINCIPAL_ID', 'FEDERATED_CREDENTIAL_ISSUER']));
-  });
-
-  it('pending names that still do not exist (the lead empties PENDING once they do)', () => {
-    const scripts = Object.keys((JSON.parse(read('package.json')) as { scripts: object }).scripts);
-    expect(PENDING.scripts.filter((s) => scripts.includes(s))).toEqual([]);
-    const nowValid = PENDING.settingValues.filter((sv) => {
-      const [setting, value] = sv.split('=');
-      return (SETTINGS as Record<string, { schema: { safeParse(v: string): { success: boolean } } }>)[
-        setting
-      ].schema.safeParse(value).success;
-    });
-    expect(nowValid).toEqual([]);
-    // Each pending name is still named by a doc; otherwise it is not pending but gone.
-    const all = docs.map((d) => d.text).join('\n');
-    for (const s of PENDING.scripts) expect(all).toContain(`npm run ${s}`);
-    for (const sv of PENDING.settingValues) expect(all).toContain(sv);
   });
 });

@@ -67,7 +67,18 @@ describe('the Azure host', () => {
     expect(config.bot).toMatchObject({ auth: 'managed-identity', appId: AZURE_BASE.ATTEST_BOT_APP_ID });
   });
 
-  test.each(Object.keys(AZURE_BASE))('stops with one line naming %s when it is missing', (name) => {
+  // Those with an Azure default (ATTEST_CATALOG_PATH: the packaged catalog/catalog.yaml) may be left out.
+  const requiredInAzure = Object.keys(AZURE_BASE).filter(
+    (name) => SETTINGS[name as keyof typeof SETTINGS].default?.azure === undefined,
+  );
+
+  test('defaults the catalog to the packaged catalog/catalog.yaml', () => {
+    expect(requiredInAzure).not.toContain('ATTEST_CATALOG_PATH');
+    const { ATTEST_CATALOG_PATH: _demo, ...env } = AZURE_BASE;
+    expect(loadConfig(env, 'azure').catalogPath).toBe('catalog/catalog.yaml');
+  });
+
+  test.each(requiredInAzure)('stops with one line naming %s when it is missing', (name) => {
     const env: Record<string, string> = { ...AZURE_BASE };
     delete env[name];
     const err = errorOf(env, 'azure');
