@@ -1,4 +1,4 @@
-// Attest on Azure: a Flex Consumption function app (Linux, Node 20) with managed identities, one storage
+// Attest on Azure: a Flex Consumption function app (Linux, Node 22) with managed identities, one storage
 // account (tables, Durable task hub, WORM container for audit digests; no shared keys), Application Insights
 // on Log Analytics, Key Vault (RBAC) for ticketing secrets, and an Azure Bot with the Teams channel.
 //

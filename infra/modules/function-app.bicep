@@ -1,4 +1,4 @@
-// The Attest function app on the Flex Consumption plan (Linux, Node 20).
+// The Attest function app on the Flex Consumption plan (Linux, Node 22).
 //
 // Identities:
 // - system-assigned: everything Attest does as itself: Table/Blob/Queue storage (host, Durable Functions and
@@ -99,7 +99,7 @@ resource functionApp 'Microsoft.Web/sites@2024-04-01' = {
       // rejects.
       runtime: {
         name: 'node'
-        version: '20'
+        version: '22'
       }
     }
   }

@@ -520,6 +520,12 @@ describe('the Azure templates', () => {
     expect(allBicep).not.toMatch(/AccountKey=|listKeys\(|@secure\(\)/);
   });
 
+  it('run the app on Node 22: Node 20 left support in April 2026, and Functions retires runtimes with it', () => {
+    expect(read('infra/modules/function-app.bicep')).toMatch(
+      /runtime: \{\s*name: 'node'\s*version: '22'\s*\}/,
+    );
+  });
+
   it('disable shared-key access to storage and connect the host with its identity', () => {
     expect(allBicep).toMatch(/allowSharedKeyAccess: false/);
     expect(allBicep).toMatch(/AzureWebJobsStorage__accountName:/);
