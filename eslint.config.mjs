@@ -11,6 +11,8 @@ export default tseslint.config(
       'test-results/**',
       'src/tab/dist/**',
       'test-artifacts/**',
+      '.deploy/**',
+      'appPackage/build/**',
     ],
   },
   js.configs.recommended,

@@ -9,6 +9,8 @@ import { startAzurite } from '../src/local/azurite';
 export interface BenchRow {
   figure: string;
   value: string;
+  /** The figure the issue asks for, when it names one (e.g. `5 s`). */
+  goal?: string;
   note: string;
 }
 

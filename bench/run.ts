@@ -26,9 +26,9 @@ async function main(): Promise<void> {
   console.log(
     `Attest benchmarks — ${new Date().toISOString().slice(0, 10)}, Node ${process.version}, ${os.cpus().length} × ${cpu}\n`,
   );
-  console.log('| figure | value | note |');
-  console.log('| --- | ---: | --- |');
-  for (const r of rows) console.log(`| ${r.figure} | ${r.value} | ${r.note} |`);
+  console.log('| figure | value | goal | note |');
+  console.log('| --- | ---: | ---: | --- |');
+  for (const r of rows) console.log(`| ${r.figure} | ${r.value} | ${r.goal ?? ''} | ${r.note} |`);
 }
 
 main().catch((err) => {

@@ -1,10 +1,13 @@
-// Attest on Azure: a Flex Consumption function app (Linux, Node 20) with managed identities, one storage
+// Attest on Azure: a Flex Consumption function app (Linux, Node 22) with managed identities, one storage
 // account (tables, Durable task hub, WORM container for audit digests; no shared keys), Application Insights
 // on Log Analytics, Key Vault (RBAC) for ticketing secrets, and an Azure Bot with the Teams channel.
 //
 // Deploy with the Microsoft 365 Agents Toolkit (m365agents.yml) or directly:
 //   az deployment group create -g <rg> -f infra/azure.bicep -p resourceBaseName=attest mailSender=attest@contoso.com
-// docs/deploy.md walks through both, and through the Graph permissions no template can grant.
+// docs/deploy.md walks through both, and through what no template can do: the federated credential that lets the
+// function app's identity sign in as the Entra app (Bicep creates Entra objects only through the preview Microsoft
+// Graph extension, so scripts/federated-credential.sh does it), admin consent for the Graph permissions, and the
+// Exchange scope of Mail.Send.
 
 targetScope = 'resourceGroup'
 
@@ -42,7 +45,7 @@ param evidenceMailSchedule string = '0 0 7 * * 1'
 @description('Durable Functions task hub name (host.json durableTask.hubName must match).')
 param taskHub string = 'AttestHub'
 
-@description('Path of the access catalog YAML inside the deployed package (format: docs/catalog.md).')
+@description('Path of the access catalog YAML inside the deployed package, relative to the app root (the folder holding host.json). `npm run package -- --catalog <file>` puts the catalog there (format: docs/catalog.md).')
 param catalogPath string = 'catalog/catalog.yaml'
 
 @description('Object id of the Entra group whose members administer Attest (may revoke any access).')
@@ -51,8 +54,33 @@ param adminGroupId string
 @description('Object id of the Entra group whose members see everything in the review tab, read-only; empty for none.')
 param auditorGroupId string = ''
 
-@description('Application (client) id of the tab app registration (aadApp/create writes AAD_APP_CLIENT_ID).')
+@description('Application (client) id of THE Entra app (aadApp/create writes AAD_APP_CLIENT_ID): the tab\'s SSO app, and the app Attest calls Microsoft Graph as through a federated credential on the function app\'s identity.')
 param tabClientId string
+
+@description('The Teams app\'s id in the org app catalog (TEAMS_APP_PUBLISHED_APP_ID, written by `atk publish`); empty until the app is published: Attest then installs it for nobody.')
+param teamsCatalogAppId string = ''
+
+@description('The Teams app id of the manifest (TEAMS_APP_ID), for links to the Access reviews tab.')
+param teamsAppId string = ''
+
+@description('Teams channel that also receives every approval card, e.g. 19:abc123@thread.tacv2; empty for none.')
+param approversChannelId string = ''
+
+@description('NCRONTAB (UTC) of the membership reconcile: drift findings and overdue revocations.')
+param reconcileSchedule string = '0 */15 * * * *'
+
+@description('NCRONTAB (UTC) of the offboarding sweep.')
+param offboardingSchedule string = '0 */15 * * * *'
+
+@description('Tries of a failed evidence e-mail before Attest admins are told.')
+@minValue(1)
+@maxValue(20)
+param evidenceMailAttempts int = 5
+
+@description('Days the link to an evidence bundle too large to attach stays valid (at most 7).')
+@minValue(1)
+@maxValue(7)
+param evidenceMailLinkDays int = 7
 
 @description('Where ticket sync goes.')
 @allowed([
@@ -293,6 +321,16 @@ module appSettings 'modules/app-settings.bicep' = {
     adminGroupId: adminGroupId
     auditorGroupId: auditorGroupId
     tabClientId: tabClientId
+    // One Entra app for SSO and Graph: TeamsAppInstallation.ReadWriteSelfForUser.All installs only the Teams app
+    // whose webApplicationInfo.id is the calling app.
+    graphClientId: tabClientId
+    teamsCatalogAppId: teamsCatalogAppId
+    teamsAppId: teamsAppId
+    approversChannelId: approversChannelId
+    reconcileSchedule: reconcileSchedule
+    offboardingSchedule: offboardingSchedule
+    evidenceMailAttempts: evidenceMailAttempts
+    evidenceMailLinkDays: evidenceMailLinkDays
     // The manifest's webApplicationInfo.resource: api://<BOT_DOMAIN>/<client id>.
     tabAppIdUri: 'api://${functionApp.outputs.hostName}/${tabClientId}'
     ticketsMode: ticketsMode
@@ -351,11 +389,11 @@ output FUNCTION_APP_NAME string = functionApp.outputs.name
 @description('Function app resource id.')
 output FUNCTION_APP_RESOURCE_ID string = functionApp.outputs.id
 
-@description('Object id of the function app system-assigned identity: grant it the Graph app roles (docs/deploy.md).')
-output GRAPH_PRINCIPAL_ID string = functionApp.outputs.principalId
+@description('Object id of the function app\'s system-assigned identity: the subject of the federated credential on the Entra app AAD_APP_CLIENT_ID (scripts/federated-credential.sh). It holds no Graph permission itself.')
+output FUNCTION_PRINCIPAL_ID string = functionApp.outputs.principalId
 
-@description('Client id of the function app system-assigned identity (ATTEST_GRAPH_CLIENT_ID).')
-output GRAPH_CLIENT_ID string = appSettings.outputs.graphClientId
+@description('Issuer of the federated credential: the Entra tenant of the function app\'s identity, v2.0 endpoint.')
+output FEDERATED_CREDENTIAL_ISSUER string = '${environment().authentication.loginEndpoint}${tenant().tenantId}/v2.0'
 
 @description('Azure Bot resource name.')
 output AZURE_BOT_NAME string = bot.outputs.name

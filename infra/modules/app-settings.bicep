@@ -65,8 +65,36 @@ param adminGroupId string
 @description('Object id of the Entra group whose members see everything in the tab, read-only; empty for none.')
 param auditorGroupId string
 
-@description('Application (client) id of the tab app registration (Teams SSO).')
+@description('Application (client) id of THE Entra app: the tab\'s SSO app, which Attest also calls Microsoft Graph as (AAD_APP_CLIENT_ID).')
 param tabClientId string
+
+@description('Application (client) id Attest signs in to Microsoft Graph as (ATTEST_GRAPH_CLIENT_ID): the same Entra app as tabClientId, because TeamsAppInstallation.ReadWriteSelfForUser.All installs only the Teams app whose webApplicationInfo.id is the calling app.')
+param graphClientId string
+
+@description('The Teams app\'s id in the org app catalog (Graph teamsApp.id, TEAMS_APP_PUBLISHED_APP_ID after publishing); empty: Attest installs the app for nobody.')
+param teamsCatalogAppId string = ''
+
+@description('The Teams app id of the manifest (TEAMS_APP_ID), for links to the Access reviews tab; empty: the bot\'s app id.')
+param teamsAppId string = ''
+
+@description('Teams channel that also receives every approval card, e.g. 19:abc123@thread.tacv2; empty for none.')
+param approversChannelId string = ''
+
+@description('NCRONTAB (UTC) of the membership reconcile (drift, overdue revocations).')
+param reconcileSchedule string = '0 */15 * * * *'
+
+@description('NCRONTAB (UTC) of the offboarding sweep (users disabled or deleted in Entra lose their access).')
+param offboardingSchedule string = '0 */15 * * * *'
+
+@description('Tries of a failed evidence e-mail before Attest admins are told.')
+@minValue(1)
+@maxValue(20)
+param evidenceMailAttempts int = 5
+
+@description('Days the link to an evidence bundle too large to attach stays valid (a user delegation SAS lasts at most 7).')
+@minValue(1)
+@maxValue(7)
+param evidenceMailLinkDays int = 7
 
 @description('Application ID URI of the tab app registration, api://<host>/<client id>.')
 param tabAppIdUri string
@@ -164,13 +192,6 @@ resource functionApp 'Microsoft.Web/sites@2024-04-01' existing = {
   name: functionAppName
 }
 
-// The client id of the system-assigned identity is not on the site resource; the identity's own extension
-// resource has it. It is what ATTEST_GRAPH_CLIENT_ID names: the app that holds the Graph app roles.
-resource systemIdentity 'Microsoft.ManagedIdentity/identities@2023-01-31' existing = {
-  scope: functionApp
-  name: 'default'
-}
-
 // No version in the secret URI: the reference follows the latest version, so rotating a secret needs no
 // redeployment (App Service refreshes references within a day, or at once on restart).
 var jiraTokenReference = '@Microsoft.KeyVault(SecretUri=${keyVaultUri}secrets/${jiraApiTokenSecretName})'
@@ -189,7 +210,12 @@ var hostSettings = {
 }
 
 // NB. AZURE_CLIENT_ID is deliberately absent: setting it would make the user-assigned bot identity the
-// default credential for storage and Graph. Set it only if you move those to a user-assigned identity too.
+// default credential for storage and the Graph assertion. Set it only if you move those to a user-assigned
+// identity too.
+//
+// Graph: ATTEST_GRAPH_CREDENTIAL=federated. The system-assigned identity gets a token for
+// api://AzureADTokenExchange and presents it as a client assertion for the Entra app ATTEST_GRAPH_CLIENT_ID, whose
+// federated identity credential names that identity as its subject (docs/deploy.md, step 3). No secret anywhere.
 var attestSettings = {
   ATTEST_STORAGE_MODE: 'managed-identity'
   ATTEST_STORAGE_TABLE_URL: storageTableEndpoint
@@ -198,8 +224,12 @@ var attestSettings = {
   ATTEST_DIGEST_INTERVAL_MINUTES: string(digestIntervalMinutes)
   ATTEST_DIRECTORY_MODE: 'graph'
   ATTEST_GRAPH_TENANT_ID: graphTenantId
-  ATTEST_GRAPH_CLIENT_ID: systemIdentity.properties.clientId
-  ATTEST_GRAPH_CREDENTIAL: 'managed-identity'
+  ATTEST_GRAPH_CLIENT_ID: graphClientId
+  ATTEST_GRAPH_CREDENTIAL: 'federated'
+  // Empty: Attest installs its Teams app for nobody, and an approver it cannot reach is escalated past.
+  ATTEST_TEAMS_CATALOG_APP_ID: teamsCatalogAppId
+  ATTEST_TEAMS_APP_ID: teamsAppId
+  ATTEST_APPROVERS_CHANNEL_ID: approversChannelId
   ATTEST_TICKETS_MODE: ticketsMode
   ATTEST_MAIL_MODE: 'graph'
   ATTEST_MAIL_SENDER: mailSender
@@ -207,6 +237,10 @@ var attestSettings = {
   ATTEST_EVIDENCE_MAIL_TO: evidenceMailTo
   ATTEST_EVIDENCE_MAIL_ALLOWED_DOMAINS: evidenceMailAllowedDomains
   ATTEST_EVIDENCE_MAIL_SCHEDULE: evidenceMailSchedule
+  ATTEST_EVIDENCE_MAIL_ATTEMPTS: string(evidenceMailAttempts)
+  ATTEST_EVIDENCE_MAIL_LINK_DAYS: string(evidenceMailLinkDays)
+  ATTEST_RECONCILE_SCHEDULE: reconcileSchedule
+  ATTEST_OFFBOARDING_SCHEDULE: offboardingSchedule
   ATTEST_BOT_AUTH: 'managed-identity'
   ATTEST_BOT_APP_ID: botAppId
   ATTEST_BOT_TENANT_ID: botTenantId
@@ -262,6 +296,3 @@ resource appSettings 'Microsoft.Web/sites/config@2024-04-01' = {
   name: 'appsettings'
   properties: union(hostSettings, attestSettings, ticketSyncSettings, jiraSettings, serviceNowSettings)
 }
-
-@description('Client id of the function app system-assigned identity (ATTEST_GRAPH_CLIENT_ID).')
-output graphClientId string = systemIdentity.properties.clientId

@@ -1,8 +1,10 @@
-// The Attest function app on the Flex Consumption plan (Linux, Node 20).
+// The Attest function app on the Flex Consumption plan (Linux, Node 22).
 //
 // Identities:
 // - system-assigned: everything Attest does as itself: Table/Blob/Queue storage (host, Durable Functions and
-//   Attest's own tables), Key Vault references, Application Insights, Microsoft Graph.
+//   Attest's own tables), Key Vault references, Application Insights. For Microsoft Graph it is the subject of a
+//   federated identity credential on THE Entra app (the tab's SSO app): it fetches an assertion for
+//   api://AzureADTokenExchange and signs in as that app, which holds the Graph application permissions.
 // - user-assigned (botIdentityId): the Azure Bot's identity only. Azure Bot accepts a managed identity solely
 //   as msaAppType UserAssignedMSI, so the bot needs one; the bot adapter picks it by client id
 //   (ATTEST_BOT_APP_ID), so it never becomes the app's default credential.
@@ -97,7 +99,7 @@ resource functionApp 'Microsoft.Web/sites@2024-04-01' = {
       // rejects.
       runtime: {
         name: 'node'
-        version: '20'
+        version: '22'
       }
     }
   }

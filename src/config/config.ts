@@ -149,6 +149,9 @@ const DIGEST_INTERVALS: readonly number[] = [1, 2, 3, 4, 5, 6, 10, 12, 15, 20, 3
 const ENV_FILE_HINT =
   'Set it in the environment (locally e.g. `NAME=value npm start`; in Azure, in the Function App settings)';
 
+/** The Attest app's id in the Graph simulator's org app catalog (src/local/graph-sim/demo-tenant.ts). */
+export const SIMULATOR_TEAMS_CATALOG_APP_ID = '19e1e8dc-f54f-5abb-9263-eddbd26e70b2';
+
 /** Every environment variable Attest reads, in one place. */
 export const SETTINGS = {
   ATTEST_STORAGE_MODE: setting(
@@ -188,9 +191,9 @@ export const SETTINGS = {
   ),
   ATTEST_GRAPH_CLIENT_ID: setting(guid, `${ENV_FILE_HINT} to the app registration's Application (client) id`),
   ATTEST_GRAPH_CREDENTIAL: setting(
-    z.enum(['managed-identity', 'client-secret', 'certificate']),
-    `${ENV_FILE_HINT} to managed-identity, client-secret or certificate`,
-    { azure: 'managed-identity', local: 'client-secret' },
+    z.enum(['federated', 'managed-identity', 'client-secret', 'certificate']),
+    `${ENV_FILE_HINT} to federated (the Function App's managed identity signs in as the Entra app ATTEST_GRAPH_CLIENT_ID through a federated credential: no secret), managed-identity, client-secret or certificate`,
+    { azure: 'federated', local: 'client-secret' },
   ),
   ATTEST_GRAPH_CLIENT_SECRET: setting(
     z.string().min(8, 'is too short to be a client secret'),
@@ -344,8 +347,8 @@ export const SETTINGS = {
   ),
   ATTEST_CATALOG_PATH: setting(
     z.string().min(1),
-    `${ENV_FILE_HINT} to the path of the access catalog YAML file (format: docs/catalog.md)`,
-    { local: 'catalog/demo-catalog.yaml' },
+    `${ENV_FILE_HINT} to the path of the access catalog YAML file (format: docs/catalog.md); in Azure a relative path is resolved against the app root, where \`npm run package\` puts the catalog at catalog/catalog.yaml`,
+    { local: 'catalog/demo-catalog.yaml', azure: 'catalog/catalog.yaml' },
   ),
   ATTEST_ADMIN_GROUP_ID: setting(
     guid,
@@ -389,6 +392,10 @@ export const SETTINGS = {
   ATTEST_TEAMS_APP_ID: setting(
     guid,
     `${ENV_FILE_HINT} to the Teams app id (the manifest's "id", TEAMS_APP_ID in m365agents.yml), so cards and e-mails link to the Access reviews tab; unset, the bot's app id is used`,
+  ),
+  ATTEST_TEAMS_CATALOG_APP_ID: setting(
+    z.union([guid, z.literal('none')]),
+    `${ENV_FILE_HINT} to the Attest app's id in your org app catalog (Graph teamsApp.id; TEAMS_APP_PUBLISHED_APP_ID after \`atk publish\`, or Teams admin centre > Manage apps > Attest > App ID), so Attest installs the app for approvers and reviewers who never opened it; unset or none, they are escalated past (reviewers e-mailed). With the Graph simulator it defaults to the demo tenant's catalog app`,
   ),
   ATTEST_HTTP_PORT: setting(
     port,
@@ -542,6 +549,8 @@ export type DirectoryConfig =
       tenantId: string;
       clientId: string;
       credential:
+        /** The managed identity (AZURE_CLIENT_ID when user-assigned) signs an assertion for the Entra app. */
+        | { kind: 'federated'; managedIdentityClientId?: string }
         | { kind: 'managed-identity'; clientId?: string }
         | { kind: 'client-secret'; secret: string }
         | { kind: 'certificate'; certificatePath: string };
@@ -643,6 +652,11 @@ export interface AttestConfig {
   approversChannelId?: string;
   /** The Teams app id (the manifest's id), for deep links to the Access reviews tab; absent: the bot's app id. */
   teamsAppId?: string;
+  /**
+   * The Teams app's id in the org app catalog: set, Attest installs the app for approvers and reviewers it cannot
+   * reach (TeamsAppInstallation.ReadWriteSelfForUser.All); absent, they are escalated past as before.
+   */
+  teamsCatalogAppId?: string;
   local: { httpPort: number; playgroundPort: number };
   /** The membership reconcile: its NCRONTAB schedule and the interval between runs. */
   reconcile: { schedule: string; intervalMs: number };
@@ -793,20 +807,25 @@ export function loadConfig(env: Env, host: HostKind): AttestConfig {
     const clientId = r.required('ATTEST_GRAPH_CLIENT_ID', because);
     const kind = r.required('ATTEST_GRAPH_CREDENTIAL', because);
     const credential: Extract<DirectoryConfig, { mode: 'graph' }>['credential'] =
-      kind === 'managed-identity'
-        ? { kind, clientId: r.optional('AZURE_CLIENT_ID') }
-        : kind === 'client-secret'
-          ? {
-              kind,
-              secret: r.required('ATTEST_GRAPH_CLIENT_SECRET', 'when ATTEST_GRAPH_CREDENTIAL=client-secret'),
-            }
-          : {
-              kind,
-              certificatePath: r.required(
-                'ATTEST_GRAPH_CERTIFICATE_PATH',
-                'when ATTEST_GRAPH_CREDENTIAL=certificate',
-              ),
-            };
+      kind === 'federated'
+        ? { kind, managedIdentityClientId: r.optional('AZURE_CLIENT_ID') }
+        : kind === 'managed-identity'
+          ? { kind, clientId: r.optional('AZURE_CLIENT_ID') }
+          : kind === 'client-secret'
+            ? {
+                kind,
+                secret: r.required(
+                  'ATTEST_GRAPH_CLIENT_SECRET',
+                  'when ATTEST_GRAPH_CREDENTIAL=client-secret',
+                ),
+              }
+            : {
+                kind,
+                certificatePath: r.required(
+                  'ATTEST_GRAPH_CERTIFICATE_PATH',
+                  'when ATTEST_GRAPH_CREDENTIAL=certificate',
+                ),
+              };
     directory = { mode: 'graph', tenantId, clientId, credential };
   }
 
@@ -875,6 +894,21 @@ export function loadConfig(env: Env, host: HostKind): AttestConfig {
     auditorGroupId: r.optional('ATTEST_AUDITOR_GROUP_ID')?.toLowerCase(),
   };
 
+  // The simulator's demo tenant has Attest in its org catalog; a real tenant's id is the admin's to give.
+  const catalogSetting =
+    r.optional('ATTEST_TEAMS_CATALOG_APP_ID') ??
+    (directory.mode === 'simulator' ? SIMULATOR_TEAMS_CATALOG_APP_ID : undefined);
+  const teamsCatalogAppId = catalogSetting === 'none' ? undefined : catalogSetting?.toLowerCase();
+  // NB. TeamsAppInstallation.ReadWriteSelfForUser.All installs only the Teams app whose webApplicationInfo.id
+  // (the tab's SSO app) is the app calling Graph: with two apps, every installation would answer 403.
+  if (teamsCatalogAppId && directory.mode === 'graph' && directory.clientId.toLowerCase() !== tab.clientId) {
+    throw new ConfigError(
+      'ATTEST_GRAPH_CLIENT_ID',
+      `(${directory.clientId}) differs from ATTEST_TAB_CLIENT_ID (${tab.clientId}), but ATTEST_TEAMS_CATALOG_APP_ID is set: Graph lets an app install only the Teams app whose webApplicationInfo.id is that same app`,
+      "Call Graph as the tab's Entra app: set ATTEST_GRAPH_CLIENT_ID to ATTEST_TAB_CLIENT_ID with ATTEST_GRAPH_CREDENTIAL=federated (docs/deploy.md), or unset ATTEST_TEAMS_CATALOG_APP_ID to escalate past approvers who never opened Attest",
+    );
+  }
+
   return Object.freeze({
     host,
     storage,
@@ -891,6 +925,7 @@ export function loadConfig(env: Env, host: HostKind): AttestConfig {
     tab,
     approversChannelId: r.optional('ATTEST_APPROVERS_CHANNEL_ID'),
     teamsAppId: r.optional('ATTEST_TEAMS_APP_ID'),
+    teamsCatalogAppId,
     reconcile: reconcileSchedule(
       r.required('ATTEST_RECONCILE_SCHEDULE', 'to know when to reconcile group memberships'),
     ),

@@ -2,10 +2,49 @@
  * Which catalog a host runs on: the configured file when it loads (syntax and schema; no directory needed),
  * otherwise the last good one kept in Table Storage, with the file's problem so new requests can be refused.
  */
+import fs from 'node:fs';
+import path from 'node:path';
 import { loadCatalogFile, parseCatalog, type LoadedCatalog } from '../adapters/catalog/catalog-file.loader';
 import type { CatalogSnapshotStore } from '../adapters/tables/catalog-snapshot.store';
+import { ConfigError, type AttestConfig } from '../config/config';
 import { DomainError } from '../domain/domain-error';
 import type { Clock } from '../ports/clock.port';
+import { appRoot } from './app-root';
+
+/**
+ * The catalog file a host loads, from ATTEST_CATALOG_PATH: in Azure a relative path is resolved against the app
+ * root (the deployed package, where `npm run package` puts the admin's catalog at catalog/catalog.yaml), because
+ * the Functions worker's working directory is not the app's; locally against the working directory, as every
+ * other path a person types.
+ */
+export function catalogFilePath(
+  config: Pick<AttestConfig, 'host' | 'catalogPath'>,
+  root: string = appRoot(),
+): string {
+  return config.host === 'azure' ? path.resolve(root, config.catalogPath) : path.resolve(config.catalogPath);
+}
+
+/**
+ * Start-up check in Azure: the configured catalog file is there (its content is validated when the services
+ * are built, with the last good catalog as the fallback). Throws a ConfigError naming the setting, its value and
+ * the resolved path.
+ */
+export function requireCatalogFile(
+  config: Pick<AttestConfig, 'host' | 'catalogPath'>,
+  root: string = appRoot(),
+): string {
+  const file = catalogFilePath(config, root);
+  if (!fs.existsSync(file) || !fs.statSync(file).isFile()) {
+    throw new ConfigError(
+      'ATTEST_CATALOG_PATH',
+      `is "${config.catalogPath}", which resolves to ${file}, and there is no file there`,
+      config.host === 'azure'
+        ? 'Deploy the package `npm run package` builds (it holds the catalog at catalog/catalog.yaml, the default), or set ATTEST_CATALOG_PATH to a file inside the package, relative to its root'
+        : 'Set ATTEST_CATALOG_PATH to the catalog file (format: docs/catalog.md)',
+    );
+  }
+  return file;
+}
 
 /** The catalog a host runs on, and where it came from. */
 export interface CatalogInUse {

@@ -3,7 +3,6 @@
  * port. Both hosts call it; nothing here runs until the first activity or API call needs it.
  */
 import { logger } from '../adapters/telemetry/logger';
-import path from 'node:path';
 import { createGraphClient } from '../adapters/graph/graph-client';
 import { GraphDirectory } from '../adapters/graph/graph-directory';
 import { GRAPH_WRITE_QUOTA, WritePacer, pacedDirectory } from '../adapters/graph/paced-directory';
@@ -19,6 +18,7 @@ import { createTeamsChannel, type TeamsChannel } from '../adapters/teams/teams-c
 import { TeamsNotifier } from '../adapters/teams/teams-notifier';
 import { TeamsReviewNotifier } from '../adapters/teams/teams-review-notifier';
 import { GraphMailer, GraphMailSender } from '../adapters/graph/graph-mailer';
+import { GraphTeamsAppInstaller, TEAMS_GLOBAL_SERVICE_URL } from '../adapters/graph/teams-app-installer';
 import { writeEvidenceBundle } from '../adapters/evidence/evidence-bundle';
 import { ZippedEvidenceBundles } from '../adapters/evidence/evidence-mail.bundles';
 import { TableEvidenceDeliveryStore } from '../adapters/tables/evidence-mail.store';
@@ -34,7 +34,12 @@ import type { AttestConfig } from '../config/config';
 import type { Clock } from '../ports/clock.port';
 import type { WorkflowDeps } from '../workflows/workflow-deps';
 import { BackgroundCatalogCheck, type CatalogCheckStatus } from './catalog-check';
-import { loadCatalogOrLastGood, newRequestsPaused, type CatalogInUse } from './catalog-in-use';
+import {
+  catalogFilePath,
+  loadCatalogOrLastGood,
+  newRequestsPaused,
+  type CatalogInUse,
+} from './catalog-in-use';
 import type { GraphAccess } from '../adapters/graph/graph-access';
 import type { AppServices } from './function-types';
 import { tabAuthServices } from './tab-route';
@@ -114,12 +119,32 @@ export function hostServicesFactory(opts: HostServicesOptions): () => Promise<Ho
       snapshots.init(),
       reviews.init(),
     ]);
-    const inUse = await loadCatalogOrLastGood(path.resolve(config.catalogPath), snapshots, clock);
+    const inUse = await loadCatalogOrLastGood(catalogFilePath(config), snapshots, clock);
     const catalog = inUse.loaded;
     opts.catalogCheck?.start(directory, catalog.text, catalog.file);
     const teams = opts.teams
       ? await createTeamsChannel({ bot: config.bot, tables, directory, catalog: catalog.catalog, clock })
       : undefined;
+    // People the bot has no conversation with get the app installed through Graph (ATTEST_TEAMS_CATALOG_APP_ID).
+    const installer =
+      teams && config.teamsCatalogAppId
+        ? new GraphTeamsAppInstaller({
+            client: graphClient,
+            catalogAppId: config.teamsCatalogAppId,
+            conversations: teams.conversations,
+            audit,
+            fallback: {
+              tenantId:
+                config.directory.mode === 'graph'
+                  ? config.directory.tenantId
+                  : (config.bot.allowedTenants[0] ?? ''),
+              // Behind the Bot Service, Teams' global URL routes to the tenant's region; the local host has none.
+              ...('appId' in config.bot
+                ? { botId: `28:${config.bot.appId}`, serviceUrl: TEAMS_GLOBAL_SERVICE_URL }
+                : {}),
+            },
+          })
+        : undefined;
     const notifier = teams
       ? new TeamsNotifier({
           outbox,
@@ -131,6 +156,7 @@ export function hostServicesFactory(opts: HostServicesOptions): () => Promise<Ho
           queue: teams.queue,
           references: teams.references,
           approversChannelId: config.approversChannelId,
+          installer,
         })
       : outbox;
     const deps: WorkflowDeps = {
@@ -188,6 +214,7 @@ export function hostServicesFactory(opts: HostServicesOptions): () => Promise<Ho
             directory,
             mailer: new GraphMailer(graphClient, config.mail.sender),
             tabUrl: (campaignId) => reviewTabLink(config, campaignId, opts.hostUrl?.()),
+            installer,
           })
         : reviews,
     };

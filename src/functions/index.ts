@@ -13,6 +13,7 @@ import { createTableFactory } from '../adapters/tables/table-client-factory';
 import { TableNames } from '../adapters/tables/table-names';
 import { systemClock } from '../adapters/system-clock';
 import { loadConfigFromProcess } from '../config/config';
+import { requireCatalogFile } from './catalog-in-use';
 import { appServices } from './composition';
 import { stampUserLog } from './log-hook';
 import { buildFunctionList } from './function-list';
@@ -22,6 +23,9 @@ import { validateFunctionList, type AppServices, type FunctionContext } from './
 const config = loadConfigFromProcess('azure');
 if (config.directory.mode !== 'graph')
   throw new Error('The Azure host reaches the directory through Microsoft Graph only.');
+// The packaged catalog (catalog/catalog.yaml under the app root by default) must be there; its content is
+// validated when the services are built (file:line errors, or the last good catalog kept in storage).
+requireCatalogFile(config);
 const tables = createTableFactory(config.storage);
 const graph = graphAccessFor(config.directory);
 const services: AppServices = appServices({ config, tables, graph, clock: systemClock, teams: true });

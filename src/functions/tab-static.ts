@@ -6,6 +6,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { HttpResponseInit } from '@azure/functions';
 import { FunctionNames } from '../workflows/names';
+import { appRoot } from './app-root';
 import type { HttpFunction } from './function-types';
 import { errorResponse } from './tab-route';
 
@@ -50,18 +51,11 @@ const FRAME_ANCESTORS = [
 ].join(' ');
 
 /**
- * The folder of the built tab: `dist/tab` under the deployed package's root, found from this module's own
- * location (dist/src/functions when compiled, src/functions under ts-jest) by walking up to host.json, which
- * sits at the root of the repository and of the package deployed to Azure.
+ * The folder of the built tab: `dist/tab` under the app root (see {@link appRoot}: the repository, or the
+ * deployed package's root in Azure), found from `from` (this module's own location by default).
  */
 export function defaultTabRoot(from = __dirname): string {
-  let dir = from;
-  for (;;) {
-    if (fs.existsSync(path.join(dir, 'host.json'))) return path.join(dir, 'dist', 'tab');
-    const up = path.dirname(dir);
-    if (up === dir) return path.resolve(from, '..', '..', 'tab'); // dist/src/functions → dist/tab
-    dir = up;
-  }
+  return path.join(appRoot(from), 'dist', 'tab');
 }
 
 /** A file name with esbuild's content hash (`main-5QKJ2ZJ4.js`): it never changes, so it may be cached for good. */

@@ -92,6 +92,8 @@ export async function startAzurite(opts: {
   blobPort: number;
   /** Ports this folder's services had, when azurite.json is gone (a clean stop removes it): the host's record. */
   had?: { tablePort?: number; blobPort?: number };
+  /** Called once the services' processes are spawned (or adopted): the caller can work while they boot. */
+  spawned?: () => void;
 }): Promise<EmbeddedAzurite> {
   const location = path.join(opts.dataDir, 'azurite');
   fs.mkdirSync(location, { recursive: true });
@@ -106,6 +108,7 @@ export async function startAzurite(opts: {
     (await answers(previous.table.port)) &&
     (await answers(previous.blob.port))
   ) {
+    opts.spawned?.();
     return handle(opts.dataDir, previous, true);
   }
   // NB. The record stays until the new one replaces it: should a recorded port be taken, the next start
@@ -156,6 +159,7 @@ export async function startAzurite(opts: {
     blob: { pid: blob.pid, port: services.blob.port },
   };
   fs.writeFileSync(recordPath(opts.dataDir), JSON.stringify(record));
+  opts.spawned?.();
   try {
     const [tablePort, blobPort] = await Promise.all([
       listeningPort(table, services.table),

@@ -10,10 +10,9 @@ import path from 'node:path';
 import { InvocationContext } from '@azure/functions';
 import type * as df from 'durable-functions';
 import type { DurableClientPort } from '../ports/durable-client.port';
-import { createTableFactory, type TableFactory } from '../adapters/tables/table-client-factory';
+import type { TableFactory } from '../adapters/tables/table-client-factory';
 import { TableNames } from '../adapters/tables/table-names';
 import { describeModes, type AttestConfig } from '../config/config';
-import { buildFunctionList } from '../functions/function-list';
 import {
   validateFunctionList,
   type AppServices,
@@ -27,15 +26,13 @@ import { startGraphSimulator, type GraphSimulator } from './graph-sim/graph-sim'
 import { PLAYGROUND_USERS, TAB_SIGNIN_USERS, playgroundConfigYaml } from './graph-sim/demo-tenant';
 import { startHttpServer, type LocalHttpServer } from './http-server';
 import { startPlayground, type RunningPlayground } from './playground';
+import { PLAYGROUND_PERSONAL_CHAT_ID } from './graph-sim/playground-config';
 import { PortInUseError, isPortFree } from './port-check';
-import { ReplayHost, type ActivityRunner, type ReplayHostRegistry } from './replay-host/replay-host';
-import { TaskHubStore } from './replay-host/task-hub-store';
+import type { ActivityRunner, ReplayHost, ReplayHostRegistry } from './replay-host/replay-host';
 import { startTimers } from './timers';
 import type { TicketFake } from './ticket-fakes/fake-server';
 import { startLocalTicketFake } from './ticket-fakes/local-ticket-fake';
-import { graphAccessFor, type GraphAccess } from '../adapters/graph/graph-access';
-import { systemClock } from '../adapters/system-clock';
-import { appServices } from '../functions/composition';
+import type { GraphAccess } from '../adapters/graph/graph-access';
 import type { CatalogInUse } from '../functions/catalog-in-use';
 import type { Clock } from '../ports/clock.port';
 
@@ -88,6 +85,32 @@ export interface LocalHost {
   stop(): Promise<void>;
 }
 
+/**
+ * The app's own modules and the SDKs behind them: loading them is most of a start's first second, so the host
+ * loads them while Azurite boots in its own processes (the two overlap on a second core).
+ */
+async function loadApp() {
+  const [tableFactory, functionList, composition, replayHost, taskHubStore, graphAccess, systemClock] =
+    await Promise.all([
+      import('../adapters/tables/table-client-factory'),
+      import('../functions/function-list'),
+      import('../functions/composition'),
+      import('./replay-host/replay-host'),
+      import('./replay-host/task-hub-store'),
+      import('../adapters/graph/graph-access'),
+      import('../adapters/system-clock'),
+    ]);
+  return {
+    createTableFactory: tableFactory.createTableFactory,
+    buildFunctionList: functionList.buildFunctionList,
+    appServices: composition.appServices,
+    ReplayHost: replayHost.ReplayHost,
+    TaskHubStore: taskHubStore.TaskHubStore,
+    graphAccessFor: graphAccess.graphAccessFor,
+    systemClock: systemClock.systemClock,
+  };
+}
+
 /** Starts every part; on failure, stops what already started and rethrows. */
 export async function startLocalHost(options: LocalHostOptions): Promise<LocalHost> {
   const { config } = options;
@@ -127,15 +150,29 @@ export async function startLocalHost(options: LocalHostOptions): Promise<LocalHo
     fs.mkdirSync(dataDir, { recursive: true });
 
     let azurite: EmbeddedAzurite | undefined;
-    if (config.storage.mode === 'embedded') {
-      azurite = await startAzurite({
-        dataDir,
-        tablePort: config.storage.tablePort,
-        blobPort: config.storage.blobPort,
-        had: { tablePort: had?.azuriteTable, blobPort: had?.azuriteBlob },
-      });
-      stops.push(() => (azurite as EmbeddedAzurite).stop());
+    let spawned = () => {};
+    const azuriteSpawned = new Promise<void>((resolve) => (spawned = resolve));
+    const azuriteStarting =
+      config.storage.mode === 'embedded'
+        ? startAzurite({
+            dataDir,
+            tablePort: config.storage.tablePort,
+            blobPort: config.storage.blobPort,
+            had: { tablePort: had?.azuriteTable, blobPort: had?.azuriteBlob },
+            spawned,
+          })
+        : undefined;
+    // Once Azurite's processes are on their way (or it failed: awaited below), load the app meanwhile.
+    if (azuriteStarting) await Promise.race([azuriteSpawned, azuriteStarting.catch(() => undefined)]);
+    let app: Awaited<ReturnType<typeof loadApp>>;
+    try {
+      app = await loadApp();
+    } finally {
+      azurite = await azuriteStarting;
+      if (azurite) stops.push(() => (azurite as EmbeddedAzurite).stop());
     }
+    const { createTableFactory, buildFunctionList, appServices, ReplayHost, TaskHubStore, graphAccessFor } =
+      app;
     // Azurite's ports are the ones it bound (the configured ones may be 0).
     const tables = createTableFactory(
       azurite
@@ -153,6 +190,9 @@ export async function startLocalHost(options: LocalHostOptions): Promise<LocalHo
         port: serve ? graphPort.port : d.port,
         dataDir,
         ...(options.clock ? { now: () => (options.clock as Clock).now() } : {}),
+        // Attest calls Graph as the tab's Entra app (the manifest's webApplicationInfo.id), as in Azure.
+        callerAppId: config.tab.clientId,
+        ...(options.playground !== false ? { personalChatId: () => PLAYGROUND_PERSONAL_CHAT_ID } : {}),
         faults: {
           latencyMs: d.latencyMs,
           throttleRate: d.throttleRate,
@@ -181,7 +221,7 @@ export async function startLocalHost(options: LocalHostOptions): Promise<LocalHo
       config: appConfig,
       tables,
       graph,
-      clock: options.clock ?? systemClock,
+      clock: options.clock ?? app.systemClock,
       teams: options.teams ?? true,
       // The serving host checks the catalog against the directory in the background; CLI sessions do not.
       checkCatalog: serve,

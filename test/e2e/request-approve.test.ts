@@ -91,13 +91,10 @@ function card(page: Page, text: string) {
 const shot = (page: Page, name: string) => page.screenshot({ path: path.join(ARTIFACTS, `${name}.png`) });
 
 test('a requester asks on the card, the manager approves on theirs, and the grant is real and audited', async () => {
-  // The manager opens Attest once (installs it), so the bot can reach her later.
-  let page = await startAs('priya.raman', true);
-  await shot(page, 'e2e-1-approver-installed');
-  await page.close();
-
+  // On a fresh start the manager never opened Attest: the bot installs the app for her through Graph (the
+  // simulator's org catalog) when her approval card is due, instead of escalating past her.
   // The requester asks in their own words and completes the prefilled card.
-  page = await startAs('alex.chen');
+  let page = await startAs('alex.chen', true);
   await say(page, 'I need Snowflake analyst for 3 days');
   const form = card(page, 'Request access');
   await form.waitFor({ timeout: 20000 });
@@ -159,6 +156,14 @@ test('a requester asks on the card, the manager approves on theirs, and the gran
   expect(verify.code).toBe(0);
   expect(verify.stdout).toMatch(/ok/i);
   const log = await runToExit(CLI, ['log', requestId, '--data', dataDir], { ...ports });
+  expect(log.stdout).not.toContain('approval.escalated');
+  // The app was installed for Priya in the simulated tenant, and that is on record.
+  const tenant = JSON.parse(fs.readFileSync(path.join(dataDir, 'graph-sim', 'tenant.json'), 'utf8')) as {
+    tenant: { appInstallations?: { userId: string }[] };
+  };
+  expect(tenant.tenant.appInstallations?.map((i) => i.userId)).toEqual([priya.id]);
+  const installed = await runToExit(CLI, ['log', `teams:${priya.id}`, '--data', dataDir], { ...ports });
+  expect(installed.stdout).toContain('teams.app-installed');
   expect(log.stdout).toContain('approval.decided by priya.raman@contoso.example (teams)');
   expect(log.stdout).toContain('access.granted');
 });

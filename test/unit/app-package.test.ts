@@ -6,6 +6,11 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import zlib from 'node:zlib';
+import { AppManifestUtils } from '@microsoft/app-manifest';
+import {
+  GRAPH_APPLICATION_PERMISSIONS,
+  MICROSOFT_GRAPH_APP_ID,
+} from '../../src/adapters/graph/graph-permissions';
 
 const root = path.resolve(__dirname, '..', '..');
 const read = (relative: string): string => fs.readFileSync(path.join(root, relative), 'utf8');
@@ -40,9 +45,59 @@ interface Manifest {
 const manifestText = read('appPackage/manifest.json');
 const manifest = JSON.parse(manifestText) as Manifest;
 
+/** The Teams manifest schemas @microsoft/app-manifest ships (build/json-schemas/teams/v<version>). */
+const schemaRoot = path.join(
+  path.dirname(require.resolve('@microsoft/app-manifest/package.json')),
+  'build',
+  'json-schemas',
+  'teams',
+);
+function shippedSchemaVersions(): string[] {
+  return fs
+    .readdirSync(schemaRoot)
+    .filter((d) => /^v\d+\.\d+$/.test(d))
+    .map((d) => d.slice(1))
+    .sort(
+      (a, b) =>
+        Number(a.split('.')[0]) - Number(b.split('.')[0]) ||
+        Number(a.split('.')[1]) - Number(b.split('.')[1]),
+    );
+}
+const schemaFor = (version: string): unknown =>
+  JSON.parse(fs.readFileSync(path.join(schemaRoot, `v${version}`, 'MicrosoftTeams.schema.json'), 'utf8'));
+
+/** Values as provisioning writes them (GUIDs, the function app's host name) and the dev environment's publisher. */
+const PROVISIONED: Record<string, string> = {
+  TEAMS_APP_ID: '3f1e2d4c-5b6a-4789-8a0b-1c2d3e4f5a6b',
+  BOT_ID: '1a2b3c4d-0000-4000-8000-000000000001',
+  AAD_APP_CLIENT_ID: '5b7e2d1c-3f4a-4b8c-9d0e-1f2a3b4c5d6e',
+  BOT_DOMAIN: 'attest-dev-fn.azurewebsites.net',
+};
+
+/** The manifest with every placeholder replaced, as the toolkit's zipAppPackage does. */
+function substituted(text: string): Manifest {
+  const values = { ...envValues(read('env/.env.dev')), ...PROVISIONED };
+  return JSON.parse(
+    text.replace(/\$\{\{\s*([A-Za-z0-9_]+)\s*\}\}/g, (_, name: string) => {
+      if (!values[name]) throw new Error(`no value for \${{${name}}}`);
+      return values[name];
+    }),
+  ) as Manifest;
+}
+
 /** `${{NAME}}` placeholders the Agents Toolkit substitutes from env/.env.<env>. */
 function placeholders(text: string): string[] {
   return [...new Set([...text.matchAll(/\$\{\{\s*([A-Za-z0-9_]+)\s*\}\}/g)].map((m) => m[1]))].sort();
+}
+
+/** Keys and values of a dotenv file. */
+function envValues(text: string): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const line of text.split(/\r?\n/).map((l) => l.trim())) {
+    if (line === '' || line.startsWith('#') || !line.includes('=')) continue;
+    out[line.slice(0, line.indexOf('=')).trim()] = line.slice(line.indexOf('=') + 1).trim();
+  }
+  return out;
 }
 
 /** Keys of a dotenv file; values may be empty (provisioning fills them). */
@@ -135,14 +190,41 @@ function declaredSettings(): Set<string> {
 }
 
 describe('the Teams app manifest', () => {
-  it('parses as JSON and declares schema version 1.19 in both $schema and manifestVersion', () => {
-    expect(manifest.manifestVersion).toBe('1.19');
+  it('declares the newest schema version @microsoft/app-manifest ships, in both $schema and manifestVersion', () => {
+    const newest = shippedSchemaVersions().at(-1);
+    expect(manifest.manifestVersion).toBe(newest);
     expect(manifest.$schema).toBe(
-      'https://developer.microsoft.com/json-schemas/teams/v1.19/MicrosoftTeams.schema.json',
+      `https://developer.microsoft.com/json-schemas/teams/v${newest}/MicrosoftTeams.schema.json`,
     );
   });
 
-  it('has every field schema 1.19 requires, within its length limits', () => {
+  it('validates against its schema once the placeholders have realistic values', async () => {
+    const problems = await AppManifestUtils.validateAgainstSchema(
+      substituted(manifestText) as never,
+      schemaFor(manifest.manifestVersion) as never,
+    );
+    expect(problems).toEqual([]);
+  });
+
+  it('is refused by the same validation when it breaks the schema', async () => {
+    const broken = substituted(manifestText) as Record<string, unknown> & Manifest;
+    broken.name = { ...broken.name, short: 'A short name far longer than thirty characters' };
+    broken.bots = [{ ...broken.bots[0], scopes: ['personal', 'everywhere'] }];
+    delete (broken as Partial<Manifest>).developer;
+    const problems = await AppManifestUtils.validateAgainstSchema(
+      broken as never,
+      schemaFor(manifest.manifestVersion) as never,
+    );
+    expect(problems).toEqual(
+      expect.arrayContaining([
+        expect.stringMatching(/^ must have required property 'developer'/),
+        expect.stringMatching(/^\/name\/short must NOT have more than 30 characters/),
+        expect.stringMatching(/^\/bots\/0\/scopes\/1 must be equal to one of the allowed values/),
+      ]),
+    );
+  });
+
+  it('has every field the schema requires, within its length limits', () => {
     for (const field of [
       'manifestVersion',
       'version',
@@ -298,6 +380,92 @@ describe("the tab's Entra app registration (aad.manifest.json, applied by aadApp
   });
 });
 
+describe("the Entra app's Graph application permissions (requiredResourceAccess)", () => {
+  const aad = JSON.parse(read('aad.manifest.json')) as {
+    requiredResourceAccess: { resourceAppId: string; resourceAccess: { id: string; type: string }[] }[];
+  };
+  const graph = aad.requiredResourceAccess.find((r) => r.resourceAppId === MICROSOFT_GRAPH_APP_ID);
+  const roles = (graph?.resourceAccess ?? []).filter((a) => a.type === 'Role').map((a) => a.id);
+
+  it('are exactly the app roles admin consent grants, from the one list the code declares', () => {
+    expect(roles.sort()).toEqual(
+      GRAPH_APPLICATION_PERMISSIONS.filter((p) => p.grantedBy === 'admin-consent')
+        .map((p) => p.appRoleId)
+        .sort(),
+    );
+  });
+
+  it('leave Mail.Send out: an Entra grant would cover every mailbox, so Exchange RBAC scopes it instead', () => {
+    const mailSend = GRAPH_APPLICATION_PERMISSIONS.find((p) => p.name === 'Mail.Send');
+    expect(mailSend?.grantedBy).toBe('exchange-rbac');
+    expect(roles).not.toContain(mailSend?.appRoleId);
+  });
+
+  it('cover every permission the Graph directory adapter names in its FORBIDDEN messages', () => {
+    const adapter = read('src/adapters/graph/graph-directory.ts');
+    const named = new Set(
+      [...adapter.matchAll(/\b([A-Z][A-Za-z]+\.(?:Read|ReadWrite)\.All)\b/g)].map((m) => m[1]),
+    );
+    const granted = GRAPH_APPLICATION_PERMISSIONS.map((p) => p.name);
+    // A ReadWrite permission covers its Read one (GroupMember.ReadWrite.All reads members too).
+    const covered = (name: string) =>
+      granted.includes(name) || granted.includes(name.replace('.Read.', '.ReadWrite.'));
+    expect(named.size).toBeGreaterThan(2);
+    expect([...named].filter((name) => !covered(name))).toEqual([]);
+  });
+});
+
+describe('host.json', () => {
+  interface Host {
+    logging: {
+      logLevel: Record<string, string>;
+      applicationInsights: { samplingSettings: { isEnabled: boolean; excludedTypes: string } };
+    };
+    extensionBundle: { id: string; version: string };
+    extensions: {
+      durableTask: {
+        hubName: string;
+        storageProvider: { partitionCount: number };
+        tracing: { traceInputsAndOutputs: boolean };
+      };
+    };
+  }
+  const host = JSON.parse(read('host.json')) as Host;
+
+  it('names the task hub from ATTEST_TASK_HUB, the setting the Bicep sets', () => {
+    expect(host.extensions.durableTask.hubName).toBe('%ATTEST_TASK_HUB%');
+  });
+
+  it('takes extension bundle 4 (Durable Functions 2.x/3.x for Node v4), no later major', () => {
+    expect(host.extensionBundle).toEqual({
+      id: 'Microsoft.Azure.Functions.ExtensionBundle',
+      version: '[4.*, 5.0.0)',
+    });
+  });
+
+  it("fixes the partition count at 4, within Azure Storage's 1-16 (docs/operations.md says why; it cannot change on a live hub)", () => {
+    expect(host.extensions.durableTask.storageProvider.partitionCount).toBe(4);
+    expect(read('docs/operations.md')).toMatch(/partitionCount/);
+  });
+
+  it('logs Information by default and for results and functions, Durable internals only from Warning', () => {
+    const levels = host.logging.logLevel;
+    expect(levels.default).toBe('Information');
+    expect(levels['Host.Results']).toBe('Information');
+    expect(levels.Function).toBe('Information');
+    expect(levels['DurableTask.AzureStorage']).toBe('Warning');
+    expect(levels['DurableTask.Core']).toBe('Warning');
+  });
+
+  it('samples telemetry but keeps every request and exception, and never traces orchestration inputs', () => {
+    const sampling = host.logging.applicationInsights.samplingSettings;
+    expect(sampling.isEnabled).toBe(true);
+    expect(sampling.excludedTypes.split(';').sort()).toEqual(['Exception', 'Request']);
+    // Inputs and outputs carry people's names, justifications and group ids.
+    expect(host.extensions.durableTask.tracing.traceInputsAndOutputs).toBe(false);
+  });
+});
+
 describe('the Azure templates', () => {
   const bicep = bicepFiles().map((file) => ({ file, text: read(file) }));
   const allBicep = bicep.map((b) => b.text).join('\n');
@@ -352,6 +520,12 @@ describe('the Azure templates', () => {
     expect(allBicep).not.toMatch(/AccountKey=|listKeys\(|@secure\(\)/);
   });
 
+  it('run the app on Node 22: Node 20 left support in April 2026, and Functions retires runtimes with it', () => {
+    expect(read('infra/modules/function-app.bicep')).toMatch(
+      /runtime: \{\s*name: 'node'\s*version: '22'\s*\}/,
+    );
+  });
+
   it('disable shared-key access to storage and connect the host with its identity', () => {
     expect(allBicep).toMatch(/allowSharedKeyAccess: false/);
     expect(allBicep).toMatch(/AzureWebJobsStorage__accountName:/);
@@ -362,6 +536,17 @@ describe('the Azure templates', () => {
     const outputs = new Set(
       [...read('infra/azure.bicep').matchAll(/^output ([A-Z0-9_]+) /gm)].map((m) => m[1]),
     );
-    for (const name of ['BOT_ID', 'BOT_DOMAIN', 'FUNCTION_APP_NAME']) expect(outputs).toContain(name);
+    for (const name of [
+      'BOT_ID',
+      'BOT_DOMAIN',
+      'FUNCTION_APP_NAME',
+      'FUNCTION_PRINCIPAL_ID',
+      'FEDERATED_CREDENTIAL_ISSUER',
+    ])
+      expect(outputs).toContain(name);
+    // The provision step that creates the federated credential reads the two outputs.
+    expect(read('m365agents.yml')).toContain(
+      'bash scripts/federated-credential.sh ${{AAD_APP_CLIENT_ID}} ${{FUNCTION_PRINCIPAL_ID}} ${{FEDERATED_CREDENTIAL_ISSUER}}',
+    );
   });
 });

@@ -50,6 +50,19 @@ export class ConversationStore {
     return this.get(CHANNEL, channelId);
   }
 
+  /**
+   * Any person's stored reference: what every conversation with the bot in this tenant shares (the Teams
+   * serviceUrl of the tenant's region, the bot's account), to reach a person who never wrote to the bot.
+   */
+  async anyUser(): Promise<Partial<ConversationReference> | undefined> {
+    for await (const row of this.table.listEntities<{ reference: string }>({
+      queryOptions: { filter: `PartitionKey eq '${USER}'`, select: ['reference'] },
+    })) {
+      return JSON.parse(row.reference) as Partial<ConversationReference>;
+    }
+    return undefined;
+  }
+
   /** Forgets a person the bot can no longer reach (Teams answered 403 or 404: app removed, user gone). */
   async forgetUser(userId: string): Promise<void> {
     this.written.delete(`${USER}/${rowKey(userId)}`);
@@ -96,6 +109,8 @@ export interface Delivery {
   reference?: Partial<ConversationReference>;
   /** True once an approval card was replaced by its final state (it is not updated again). */
   closed?: boolean;
+  /** For `unreachable`: why (e.g. Graph refused to install the app for them), for an admin to act on. */
+  reason?: string;
 }
 
 interface DeliveryRow {
@@ -108,6 +123,7 @@ interface DeliveryRow {
   activityId?: string;
   reference?: string;
   closed?: boolean;
+  reason?: string;
 }
 
 /** Deliveries by request. */
@@ -147,6 +163,7 @@ export class DeliveryStore {
         activityId: d.activityId,
         reference: d.reference ? JSON.stringify(d.reference) : undefined,
         closed: d.closed ?? false,
+        reason: d.reason,
       },
       'Replace',
     );
@@ -176,5 +193,6 @@ function fromRow(requestId: string, row: DeliveryRow): Delivery {
     activityId: row.activityId || undefined,
     reference: row.reference ? (JSON.parse(row.reference) as Partial<ConversationReference>) : undefined,
     closed: row.closed === true,
+    ...(row.reason ? { reason: row.reason } : {}),
   };
 }

@@ -5,8 +5,10 @@
  *
  * Every notification is first kept in the outbox table (what the CLI shows). Delivery is idempotent: each
  * (notification, recipient) is recorded once sent, so a retried activity sends nothing twice. A person with
- * no stored conversation reference (never installed the app, never wrote to the bot) or whom Teams refuses
- * (403/404: app removed, user gone) is reported unreachable, and the workflow escalates. Any other failure is
+ * no stored conversation reference (never installed the app, never wrote to the bot) gets the app installed
+ * through Graph first, when an installer is configured (ATTEST_TEAMS_CATALOG_APP_ID); one whom that cannot reach
+ * (installation refused, or no installer) or whom Teams refuses (403/404: app removed, user gone) is reported
+ * unreachable, with the reason kept on the delivery, and the workflow escalates. Any other failure is
  * logged and recorded, never thrown: a notification that could not be delivered must not stop a grant or a
  * revocation.
  */
@@ -19,6 +21,7 @@ import type { Directory } from '../../ports/directory.port';
 import type { Notification, Notifier, NotifyResult } from '../../ports/notifier.port';
 import type { RequestStore } from '../../ports/request-store.port';
 import { renderNotificationCard, type NotificationCardModel } from '../cards/notification.card';
+import type { TeamsAppInstaller } from '../graph/teams-app-installer';
 import type { ConversationStore, Delivery, DeliveryStore } from '../tables/teams.store';
 import { ProactiveErrorCodes, ProactiveSendError, type ProactiveQueue } from './proactive-queue';
 import { approvalCardFor, cardActivity, decidedCardFor, deciderName, namesOf } from './request-cards';
@@ -40,8 +43,14 @@ export interface TeamsNotifierDeps {
   references: Map<string, Partial<ConversationReference>>;
   /** Teams channel id (`19:...@thread.tacv2`) that also receives every approval card. */
   approversChannelId?: string;
+  /** Installs the app for a person with no conversation reference; absent, such a person is unreachable. */
+  installer?: TeamsAppInstaller;
   log?: (line: string) => void;
 }
+
+/** Why a person with no conversation reference was not reached, when no installer is configured. */
+export const NOT_INSTALLED_REASON =
+  'no conversation with the bot: the Attest app is not installed for them, and Attest does not install it (ATTEST_TEAMS_CATALOG_APP_ID is unset)';
 
 /** A Notifier that delivers in Teams. */
 export class TeamsNotifier implements Notifier {
@@ -86,7 +95,7 @@ export class TeamsNotifier implements Notifier {
     const done = await this.deps.deliveries.get(n.requestId, n.id, recipient);
     if (done) return done.status;
     const channel = recipient.startsWith('channel:') ? recipient.slice('channel:'.length) : undefined;
-    const reference = channel
+    let reference = channel
       ? await this.deps.conversations.channel(channel)
       : await this.deps.conversations.user(recipient);
     const record = (d: Partial<Delivery> & Pick<Delivery, 'status'>) =>
@@ -97,6 +106,27 @@ export class TeamsNotifier implements Notifier {
         kind: n.kind,
         ...d,
       });
+    if (!channel && !reference?.conversation?.id) {
+      if (!this.deps.installer) {
+        await record({ status: 'unreachable', reason: NOT_INSTALLED_REASON });
+        return 'unreachable';
+      }
+      try {
+        const reached = await this.deps.installer.reach(recipient, { kind: n.kind, about: n.requestId });
+        if (!reached.reached) {
+          await record({ status: 'unreachable', reason: reached.reason });
+          return 'unreachable';
+        }
+        reference = reached.reference;
+      } catch (err) {
+        // Graph unavailable past its retries: unreachable for now (the stage goes on to its fallback rather than
+        // wait on someone nobody told), and not recorded, so a retried activity tries the installation again.
+        this.log(
+          `teams: could not install the Attest app for ${recipient} (${n.kind} of request ${n.requestId}): ${(err as Error).message}`,
+        );
+        return 'unreachable';
+      }
+    }
     const conversationId = reference?.conversation?.id;
     if (!reference || !conversationId) {
       await record({ status: 'unreachable' });

@@ -1,8 +1,9 @@
 /**
  * Delivers access-review notices: the review card in the reviewer's personal chat with Attest, sent through
- * the proactive queue; or, when the bot cannot reach the person (no conversation reference: they never
- * installed the app or wrote to the bot; or Teams refuses for good with 403/404: the app was removed), an
- * e-mail through Graph sendMail with a link to the Access reviews tab.
+ * the proactive queue; a reviewer with no conversation reference (never installed the app or wrote to the bot)
+ * gets the app installed through Graph first when an installer is configured; or, when the bot cannot reach the
+ * person (installation refused or not configured; or Teams refuses for good with 403/404: the app was
+ * removed), an e-mail through Graph sendMail with a link to the Access reviews tab.
  *
  * Every notice is first handed to the outbox notifier (when given), so it is kept whatever happens next.
  * Delivery is idempotent per notice id and recipient: a delivered notice is recorded (DeliveryStore, under
@@ -23,6 +24,7 @@ import type {
 import { cardTimestamp } from '../cards/card-template';
 import { describeRecommendation, renderReviewCard, REVIEW_CARD_MAX_ITEMS } from '../cards/review.card';
 import { escapeHtml, type Mailer } from '../graph/graph-mailer';
+import type { TeamsAppInstaller } from '../graph/teams-app-installer';
 import type { ConversationStore, Delivery, DeliveryStore } from '../tables/teams.store';
 import { ProactiveErrorCodes, ProactiveSendError, type ProactiveQueue } from './proactive-queue';
 import { cardActivity } from './request-cards';
@@ -42,6 +44,8 @@ export interface TeamsReviewNotifierDeps {
   mailer: Mailer;
   /** The deep link to the Access reviews tab on one campaign. */
   tabUrl: (campaignId: string) => string;
+  /** Installs the app for a reviewer with no conversation reference; absent, such a reviewer is e-mailed. */
+  installer?: TeamsAppInstaller;
   log?: (line: string) => void;
 }
 
@@ -108,7 +112,21 @@ export class TeamsReviewNotifier implements ReviewNotifier {
     { sent: true; conversationId: string; activityId?: string } | { sent: false; unreachable: boolean }
   > {
     const { deps } = this;
-    const reference = await deps.conversations.user(recipient);
+    let reference = await deps.conversations.user(recipient);
+    if (!reference?.conversation?.id && deps.installer) {
+      try {
+        const reached = await deps.installer.reach(recipient, {
+          kind: n.kind,
+          about: reviewDeliveryKey(n.campaignId),
+        });
+        if (!reached.reached) return { sent: false, unreachable: true };
+        reference = reached.reference;
+      } catch (err) {
+        // Graph unavailable past its retries: the e-mail fallback tells them now rather than not at all.
+        this.log(`reviews: could not install the Attest app for ${recipient}: ${(err as Error).message}`);
+        return { sent: false, unreachable: true };
+      }
+    }
     const conversationId = reference?.conversation?.id;
     if (!reference || !conversationId) return { sent: false, unreachable: true };
     const card = renderReviewCard({

@@ -39,6 +39,8 @@ export const AUDIT_ACTIONS = [
   'ticket.row-parked',
   'ticket.row-released',
   'ticket.row-skipped',
+  'teams.app-installed',
+  'teams.app-install-refused',
 ] as const;
 
 /** One action of the vocabulary. */

@@ -649,3 +649,60 @@ export function ticketRowSkipped(
 ): AuditEventInput {
   return event('ticket.row-skipped', ctx, { row: rowJson(d.row), reason: d.reason });
 }
+
+/**
+ * The stream where Attest records what it did in Teams for one person (installing its app for them, or being
+ * refused): a request's or a campaign's own stream keeps one writer, its orchestration.
+ */
+export function teamsStream(userId: string): string {
+  return `teams:${userId.toLowerCase()}`;
+}
+
+/** What a Teams app installation was for: the notification that needed the person, and its request or campaign. */
+export interface InstallPurpose {
+  /** The notification kind, e.g. `approval-requested` or `review-assigned`. */
+  kind: string;
+  /** The request id, or `review:<campaignId>`. */
+  about: string;
+}
+
+/**
+ * Attest installed its Teams app for a person who had no chat with the bot, so a notification could reach them:
+ * the org-catalog app id, whether it was new or already there (409), the chat it reached, and what for.
+ */
+export function teamsAppInstalled(
+  ctx: AuditContext,
+  d: { catalogAppId: string; already: boolean; chatId: string; purpose: InstallPurpose },
+): AuditEventInput {
+  return event('teams.app-installed', ctx, {
+    catalogAppId: d.catalogAppId,
+    already: d.already,
+    chatId: d.chatId,
+    purpose: { kind: d.purpose.kind, about: d.purpose.about },
+  });
+}
+
+/**
+ * Graph refused to install Attest's Teams app for a person (403: not permitted or blocked by policy; 404: the
+ * app is not in the org catalog): the HTTP status, Graph's code and message, and what an admin can do.
+ */
+export function teamsAppInstallRefused(
+  ctx: AuditContext,
+  d: {
+    catalogAppId: string;
+    status: number;
+    code: string;
+    error: string;
+    remedy: string;
+    purpose: InstallPurpose;
+  },
+): AuditEventInput {
+  return event('teams.app-install-refused', ctx, {
+    catalogAppId: d.catalogAppId,
+    status: d.status,
+    code: d.code,
+    error: d.error,
+    remedy: d.remedy,
+    purpose: { kind: d.purpose.kind, about: d.purpose.about },
+  });
+}

@@ -47,11 +47,41 @@ export interface SimGroup {
   membershipRule?: string | null;
 }
 
+/** A Teams app in the tenant's org app catalog (Graph `teamsApp`, distributionMethod `organization`). */
+export interface SimTeamsApp {
+  /** The catalog id (Graph `teamsApp.id`): what ATTEST_TEAMS_CATALOG_APP_ID names. */
+  id: string;
+  /** The manifest's id (Graph `teamsApp.externalId`). */
+  externalId: string;
+  displayName: string;
+  /**
+   * The manifest's `webApplicationInfo.id`: the one Entra app that may install it with
+   * TeamsAppInstallation.ReadWriteSelfForUser.All.
+   */
+  webApplicationInfoId: string;
+}
+
+/** A Teams app installed in a person's personal scope, with the 1:1 chat between them and the app's bot. */
+export interface SimAppInstallation {
+  /** Graph `teamsAppInstallation.id` (opaque; base64 with `/`, `+` and `=`, as Graph's are). */
+  id: string;
+  userId: string;
+  teamsAppId: string;
+  /** The chat between the person and the bot (the bot's conversation id). */
+  chatId: string;
+}
+
 /** The whole directory the simulator serves. */
 export interface SimTenant {
   tenantId: string;
   users: SimUser[];
   groups: SimGroup[];
+  /** The org app catalog; absent in state files from before it existed, read as the demo catalog. */
+  teamsApps?: SimTeamsApp[];
+  /** Personal-scope installations of catalog apps. */
+  appInstallations?: SimAppInstallation[];
+  /** Users for whom an app permission policy blocks installing catalog apps (`/_sim/users/{id}/block-teams-apps`). */
+  teamsAppsBlockedFor?: string[];
 }
 
 /** An app in the demo catalog: each role is granted by membership of one security group. */
@@ -609,6 +639,27 @@ function groupFromRow([mailNickname, displayName, description, owners, members]:
   };
 }
 
+/**
+ * The Entra app Attest is, locally: the tab's SSO app (ATTEST_TAB_CLIENT_ID's local default), which is also
+ * the manifest's webApplicationInfo.id and the app the simulator's tokens stand for.
+ */
+export const DEMO_ATTEST_ENTRA_APP_ID = 'cc242ef5-65a5-50c2-88ff-8a691f881243';
+
+/** The Attest app's id in the demo tenant's org app catalog (ATTEST_TEAMS_CATALOG_APP_ID's local default). */
+export const DEMO_TEAMS_CATALOG_APP_ID = '19e1e8dc-f54f-5abb-9263-eddbd26e70b2';
+
+/** The demo tenant's org app catalog: Attest, published by its admin. */
+export function demoTeamsApps(): SimTeamsApp[] {
+  return [
+    {
+      id: DEMO_TEAMS_CATALOG_APP_ID,
+      externalId: nameUuid('teamsApp/attest/manifest'),
+      displayName: 'Attest',
+      webApplicationInfoId: DEMO_ATTEST_ENTRA_APP_ID,
+    },
+  ];
+}
+
 /** A fresh copy of the demo tenant, with sign-in dates counted back from `now`. */
 export function demoTenant(now: Date): SimTenant {
   const groups: SimGroup[] = [
@@ -620,7 +671,14 @@ export function demoTenant(now: Date): SimTenant {
   for (const [parent, child] of NESTED_GROUPS) {
     groups.find((g) => g.mailNickname === parent)?.memberIds.push(demoGroupId(child));
   }
-  return { tenantId: DEMO_TENANT_ID, users: PEOPLE.map((p) => userFromRow(p, now)), groups };
+  return {
+    tenantId: DEMO_TENANT_ID,
+    users: PEOPLE.map((p) => userFromRow(p, now)),
+    groups,
+    teamsApps: demoTeamsApps(),
+    appInstallations: [],
+    teamsAppsBlockedFor: [],
+  };
 }
 
 /** A person the Agents Playground can act as. */

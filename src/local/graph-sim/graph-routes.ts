@@ -6,7 +6,7 @@
 import { randomUUID } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import type { SimGroup, SimUser } from './demo-tenant';
+import type { SimAppInstallation, SimGroup, SimTeamsApp, SimUser } from './demo-tenant';
 import { compileFilter, ODataFilterError, type FilterPropertyType } from './odata-filter';
 import type { MembershipChange, TenantStore, UserChange } from './tenant.store';
 
@@ -43,6 +43,13 @@ export interface RouteContext {
   deltaPageSize: number;
   /** Whether the app holds RoleManagement.ReadWrite.Directory, needed to change role-assignable groups. */
   grantRoleManagement: boolean;
+  /**
+   * The Entra app (client id) the caller's tokens stand for. With TeamsAppInstallation.ReadWriteSelfForUser.All
+   * it may install only the catalog app whose webApplicationInfo.id is this app.
+   */
+  callerAppId: string;
+  /** The chat id a new personal installation gets (the bot's conversation with the person). */
+  personalChatId: (userId: string, app: SimTeamsApp) => string;
 }
 
 /** A Graph error response with the standard body: `{error:{code,message,innerError:{date,request-id,client-request-id}}}`. */
@@ -913,6 +920,143 @@ function usersDelta(ctx: RouteContext, req: SimRequest): SimResponse {
   return json(body);
 }
 
+const CATALOG_APP_BIND = /\/appCatalogs\/teamsApps\/([^/?#]+)$/i;
+const INSTALLED_APP_FILTER = /^\s*teamsApp\/id\s+eq\s+'((?:[^']|'')*)'\s*$/i;
+
+function teamsAppView(app: SimTeamsApp): Record<string, unknown> {
+  return {
+    id: app.id,
+    externalId: app.externalId,
+    displayName: app.displayName,
+    distributionMethod: 'organization',
+  };
+}
+
+/** `GET /appCatalogs/teamsApps`: the org catalog (`$filter` on id, externalId or displayName). */
+function listTeamsApps(ctx: RouteContext, req: SimRequest): SimResponse {
+  const apps = filtered(
+    ctx.store.tenant.teamsApps ?? [],
+    req.query,
+    { id: 'string', externalId: 'string', displayName: 'string' },
+    'microsoft.graph.teamsApp',
+  );
+  return json({
+    '@odata.context': `${ctx.serviceRoot}/$metadata#appCatalogs/teamsApps`,
+    value: apps.map(teamsAppView),
+  });
+}
+
+/** Graph's installation ids are opaque base64 (with `/`, `+` and `=`): callers must escape them in paths. */
+function installationId(userId: string, appId: string): string {
+  return Buffer.from(`${userId}##${appId}##attest-sim`).toString('base64');
+}
+
+function installationsOf(ctx: RouteContext, userId: string): SimAppInstallation[] {
+  return (ctx.store.tenant.appInstallations ?? []).filter((i) => i.userId === userId);
+}
+
+/**
+ * `POST /users/{id}/teamwork/installedApps` with `{"teamsApp@odata.bind": ".../appCatalogs/teamsApps/{id}"}`:
+ * 201 with no body; 409 when the app is already installed for the person; 404 for an app not in the catalog;
+ * 403 when the caller's app is not the app's webApplicationInfo.id (ReadWriteSelfForUser) or a permission
+ * policy blocks the app for the person.
+ */
+function installApp(ctx: RouteContext, req: SimRequest, id: string): SimResponse {
+  const user = requireUser(ctx, id);
+  const bind = (req.body as Record<string, unknown> | undefined)?.['teamsApp@odata.bind'];
+  if (typeof bind !== 'string') {
+    throw badRequest(
+      "The request body must bind the app: {'teamsApp@odata.bind': '.../appCatalogs/teamsApps/{id}'}.",
+    );
+  }
+  const appId = CATALOG_APP_BIND.exec(bind)?.[1];
+  if (!appId) throw badRequest(`'${bind}' is not a link to an app in the app catalog.`);
+  const app = (ctx.store.tenant.teamsApps ?? []).find(
+    (a) => a.id === decodeURIComponent(appId).toLowerCase(),
+  );
+  if (!app) throw new RouteError(404, 'NotFound', `App with id '${appId}' was not found in the app catalog.`);
+  if (app.webApplicationInfoId.toLowerCase() !== ctx.callerAppId.toLowerCase()) {
+    throw new RouteError(
+      403,
+      'Forbidden',
+      `Missing role permissions on the request. The application '${ctx.callerAppId}' may only install the Teams app whose webApplicationInfo.id is itself (TeamsAppInstallation.ReadWriteSelfForUser.All); '${app.displayName}' belongs to '${app.webApplicationInfoId}'.`,
+    );
+  }
+  if ((ctx.store.tenant.teamsAppsBlockedFor ?? []).includes(user.id)) {
+    throw new RouteError(
+      403,
+      'Forbidden',
+      `App '${app.displayName}' is blocked for user '${user.id}' by the tenant's app permission policy.`,
+    );
+  }
+  if (installationsOf(ctx, user.id).some((i) => i.teamsAppId === app.id)) {
+    throw new RouteError(409, 'Conflict', 'App is already installed.');
+  }
+  (ctx.store.tenant.appInstallations ??= []).push({
+    id: installationId(user.id, app.id),
+    userId: user.id,
+    teamsAppId: app.id,
+    chatId: ctx.personalChatId(user.id, app),
+  });
+  ctx.store.save();
+  return { status: 201, headers: {} };
+}
+
+/** `GET /users/{id}/teamwork/installedApps[?$expand=teamsApp][&$filter=teamsApp/id eq '{id}']`. */
+function listInstalledApps(ctx: RouteContext, req: SimRequest, id: string): SimResponse {
+  const user = requireUser(ctx, id);
+  const expand = req.query.get('$expand');
+  if (expand !== null && expand.trim() !== 'teamsApp' && expand.trim() !== 'teamsAppDefinition') {
+    throw badRequest(
+      `Could not find a navigation property named '${expand}' on type 'microsoft.graph.userScopeTeamsAppInstallation'.`,
+    );
+  }
+  const rawFilter = req.query.get('$filter');
+  let wanted: string | undefined;
+  if (rawFilter !== null) {
+    const m = INSTALLED_APP_FILTER.exec(rawFilter);
+    if (!m) {
+      throw badRequest(
+        `Unsupported query: the simulator filters installedApps on teamsApp/id eq '{id}' only, not '${rawFilter}'.`,
+        'Request_UnsupportedQuery',
+      );
+    }
+    wanted = m[1].replace(/''/g, "'").toLowerCase();
+  }
+  const value = installationsOf(ctx, user.id)
+    .filter((i) => wanted === undefined || i.teamsAppId === wanted)
+    .map((i) => {
+      const app = (ctx.store.tenant.teamsApps ?? []).find((a) => a.id === i.teamsAppId);
+      return {
+        id: i.id,
+        ...(expand?.trim() === 'teamsApp' && app ? { teamsApp: teamsAppView(app) } : {}),
+      };
+    });
+  return json({
+    '@odata.context': `${ctx.serviceRoot}/$metadata#users('${user.id}')/teamwork/installedApps`,
+    value,
+  });
+}
+
+/** `GET /users/{id}/teamwork/installedApps/{installationId}/chat`: the 1:1 chat between the person and the bot. */
+function installedAppChat(ctx: RouteContext, id: string, installation: string): SimResponse {
+  const user = requireUser(ctx, id);
+  const found = installationsOf(ctx, user.id).find((i) => i.id === installation);
+  if (!found)
+    throw new RouteError(
+      404,
+      'NotFound',
+      `Installation '${installation}' was not found for user '${user.id}'.`,
+    );
+  return json({
+    '@odata.context': `${ctx.serviceRoot}/$metadata#chats/$entity`,
+    id: found.chatId,
+    topic: null,
+    chatType: 'oneOnOne',
+    tenantId: ctx.store.tenant.tenantId,
+  });
+}
+
 type Handler = (ctx: RouteContext, req: SimRequest, params: string[]) => SimResponse;
 
 /** Route table: a path pattern (`*` = one id segment) and the handler per HTTP method. */
@@ -927,6 +1071,15 @@ const ROUTES: { pattern: string[]; methods: Record<string, Handler> }[] = [
     pattern: ['users', '*', 'checkMemberGroups'],
     methods: { POST: (c, r, [id]) => checkMemberGroups(c, r, id) },
   },
+  {
+    pattern: ['users', '*', 'teamwork', 'installedApps'],
+    methods: { GET: (c, r, [id]) => listInstalledApps(c, r, id), POST: (c, r, [id]) => installApp(c, r, id) },
+  },
+  {
+    pattern: ['users', '*', 'teamwork', 'installedApps', '*', 'chat'],
+    methods: { GET: (c, _r, [id, i]) => installedAppChat(c, id, i) },
+  },
+  { pattern: ['appCatalogs', 'teamsApps'], methods: { GET: (c, r) => listTeamsApps(c, r) } },
   { pattern: ['directoryObjects', 'getByIds'], methods: { POST: (c, r) => getByIds(c, r) } },
   { pattern: ['groups'], methods: { GET: (c, r) => listGroups(c, r) } },
   // NB. Before groups/{id}: `delta` is a function, not a group id.

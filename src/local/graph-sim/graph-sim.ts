@@ -27,6 +27,7 @@ import {
   type GraphSimFaultRule,
 } from './fault-rules';
 import { TenantStore, type GraphSimWrite } from './tenant.store';
+import { DEMO_ATTEST_ENTRA_APP_ID, type SimAppInstallation, type SimTeamsApp } from './demo-tenant';
 
 export type { GraphSimWrite } from './tenant.store';
 export type { ActiveFaultRule, GraphSimFaultRule } from './fault-rules';
@@ -69,6 +70,17 @@ export interface GraphSimOptions {
    * role-assignable group answer 403 Authorization_RequestDenied, as Graph does.
    */
   grantRoleManagement?: boolean;
+  /**
+   * The Entra app (client id) the simulator's tokens stand for (default: the demo Attest app, the demo catalog
+   * app's webApplicationInfo.id). Another id makes app installation answer 403, as Graph does for an app that
+   * holds TeamsAppInstallation.ReadWriteSelfForUser.All but is not the Teams app's own Entra app.
+   */
+  callerAppId?: string;
+  /**
+   * The chat id a new personal installation gets (default `19:{userId}_{appId}@unq.gbl.spaces`, Teams' form).
+   * The local host names the Agents Playground's personal chat, so the bot can post there.
+   */
+  personalChatId?: (userId: string, app: SimTeamsApp) => string;
 }
 
 /** Requests counted by method, and their total. */
@@ -133,6 +145,14 @@ export interface GraphSimulator {
    * `users/delta` reports them `@removed`. False when there was no such user. Same as `DELETE /_sim/users/{id}`.
    */
   deleteUser(userId: string): boolean;
+  /**
+   * Blocks (true) or allows (false) installing catalog apps for a user, as a Teams app permission policy does:
+   * an install then answers 403. False when it was already so. Same as
+   * `POST /_sim/users/{id}/block-teams-apps|allow-teams-apps`.
+   */
+  setTeamsAppsBlocked(userId: string, blocked: boolean): boolean;
+  /** Every personal-scope app installation, oldest first (`GET /_sim/teams-installations`). */
+  appInstallations(): SimAppInstallation[];
   close(): Promise<void>;
 }
 
@@ -181,6 +201,8 @@ interface Settings {
   now: () => Date;
   deltaPageSize: number;
   grantRoleManagement: boolean;
+  callerAppId: string;
+  personalChatId: (userId: string, app: SimTeamsApp) => string;
 }
 
 function emptyCount(): GraphSimCount {
@@ -299,6 +321,8 @@ class Simulator {
       ids,
       deltaPageSize: this.settings.deltaPageSize,
       grantRoleManagement: this.settings.grantRoleManagement,
+      callerAppId: this.settings.callerAppId,
+      personalChatId: this.settings.personalChatId,
     };
     const res = this.fault(method, req.path, ids) ?? routeGraphRequest(ctx, req);
     if (isWrite(method, req.path)) {
@@ -521,7 +545,10 @@ function adminRequest(
     return adminError(403, 'Forbidden', 'The simulator admin endpoint answers callers on this machine only.');
   }
   const route = `${method.toUpperCase()} ${pathname.replace(/\/+$/, '')}`;
-  const userRoute = /^(POST|DELETE) \/_sim\/users\/([^/]+)(?:\/(disable|enable))?$/.exec(route);
+  const userRoute =
+    /^(POST|DELETE) \/_sim\/users\/([^/]+)(?:\/(disable|enable|block-teams-apps|allow-teams-apps))?$/.exec(
+      route,
+    );
   if (userRoute)
     return adminUser(store, userRoute[1], decodeURIComponent(userRoute[2]).toLowerCase(), userRoute[3]);
   const rulesBody = () => ({ status: 200, headers: {}, body: { rules: sim.rules.map((r) => r.active()) } });
@@ -552,6 +579,8 @@ function adminRequest(
     case 'DELETE /_sim/stats':
       sim.resetStats();
       return { status: 204, headers: {} };
+    case 'GET /_sim/teams-installations':
+      return { status: 200, headers: {}, body: { value: store.tenant.appInstallations ?? [] } };
     case 'POST /_sim/delta/expire':
       store.expireDeltaTokens();
       return { status: 204, headers: {} };
@@ -560,7 +589,10 @@ function adminRequest(
   }
 }
 
-/** `POST /_sim/users/{id}/disable|enable` and `DELETE /_sim/users/{id}`: the offboarding cases of Entra. */
+/**
+ * `POST /_sim/users/{id}/disable|enable` and `DELETE /_sim/users/{id}`: the offboarding cases of Entra;
+ * `POST /_sim/users/{id}/block-teams-apps|allow-teams-apps`: a Teams app permission policy for the person.
+ */
 function adminUser(
   store: TenantStore,
   method: string,
@@ -576,6 +608,11 @@ function adminUser(
   if (method !== 'POST' || !verb)
     return adminError(404, 'NotFound', `No simulator admin route ${method} for users.`);
   if (!known) return adminError(404, 'NotFound', `No user ${userId} in the simulated tenant.`);
+  if (verb === 'block-teams-apps' || verb === 'allow-teams-apps') {
+    const blocked = verb === 'block-teams-apps';
+    const changed = store.setTeamsAppsBlocked(userId, blocked);
+    return { status: 200, headers: {}, body: { id: userId, teamsAppsBlocked: blocked, changed } };
+  }
   const changed = store.setAccountEnabled(userId, verb === 'enable');
   return { status: 200, headers: {}, body: { id: userId, accountEnabled: verb === 'enable', changed } };
 }
@@ -645,6 +682,8 @@ export async function startGraphSimulator(opts: GraphSimOptions): Promise<GraphS
     now,
     deltaPageSize: Math.max(1, Math.floor(opts.deltaPageSize ?? DEFAULT_DELTA_PAGE_SIZE)),
     grantRoleManagement: opts.grantRoleManagement === true,
+    callerAppId: opts.callerAppId ?? DEMO_ATTEST_ENTRA_APP_ID,
+    personalChatId: opts.personalChatId ?? ((userId, app) => `19:${userId}_${app.id}@unq.gbl.spaces`),
   });
   const server = http.createServer((req, res) => {
     const header = req.headers['client-request-id'];
@@ -710,6 +749,8 @@ export async function startGraphSimulator(opts: GraphSimOptions): Promise<GraphS
     expireDeltaTokens: () => store.expireDeltaTokens(),
     setAccountEnabled: (userId, enabled) => store.setAccountEnabled(userId.toLowerCase(), enabled),
     deleteUser: (userId) => store.deleteUser(userId.toLowerCase()),
+    setTeamsAppsBlocked: (userId, blocked) => store.setTeamsAppsBlocked(userId.toLowerCase(), blocked),
+    appInstallations: () => (store.tenant.appInstallations ?? []).map((i) => ({ ...i })),
     close: () =>
       new Promise<void>((resolve, reject) => {
         server.close((err) => (err ? reject(err) : resolve()));

@@ -27,6 +27,13 @@ export interface PlaygroundConfigInput {
 /** Fixed ids so a restarted Playground keeps the same conversations (the bot keys state on them). */
 const DEFAULT_BOT_ID = '00000000-0000-0000-0000-0000a77e5700';
 const PERSONAL_CHAT_ID = 'attest-personal-chat';
+
+/**
+ * The Playground's one personal chat with the bot (whoever is the current user). The simulator gives every
+ * installation this chat when the Playground runs, so a card for a person the app was installed for lands where
+ * the local host can show it, as a card for anyone who wrote to the bot does.
+ */
+export const PLAYGROUND_PERSONAL_CHAT_ID = PERSONAL_CHAT_ID;
 const GROUP_CHAT_ID = 'attest-group-chat';
 const TEAM_ID = 'attest-team';
 const TEAM_AAD_GROUP_ID = '00000000-0000-0000-0000-0000a77e5701';

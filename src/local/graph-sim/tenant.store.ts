@@ -5,7 +5,7 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { demoTenant, type SimTenant } from './demo-tenant';
+import { demoTeamsApps, demoTenant, type SimTenant } from './demo-tenant';
 
 /** One write request the simulator answered (also the line format of writes.jsonl). */
 export interface GraphSimWrite {
@@ -84,6 +84,8 @@ export class TenantStore {
         );
       }
       state = parsed as StateFile;
+      // State from before the org app catalog existed: the demo tenant's admin has published Attest since.
+      state.tenant.teamsApps ??= demoTeamsApps();
     }
     const log = fs.existsSync(writesPath)
       ? fs
@@ -104,6 +106,20 @@ export class TenantStore {
   /** The live tenant; mutate it, then call save(). */
   get tenant(): SimTenant {
     return this.state.tenant;
+  }
+
+  /**
+   * Blocks (true) or allows (false) installing catalog apps for a user, as an app permission policy does;
+   * false when it was already so. Throws for an unknown user.
+   */
+  setTeamsAppsBlocked(userId: string, blocked: boolean): boolean {
+    const tenant = this.state.tenant;
+    if (!tenant.users.some((u) => u.id === userId)) throw new Error(`Graph simulator: no user ${userId}`);
+    const list = (tenant.teamsAppsBlockedFor ??= []);
+    if (list.includes(userId) === blocked) return false;
+    tenant.teamsAppsBlockedFor = blocked ? [...list, userId] : list.filter((u) => u !== userId);
+    this.save();
+    return true;
   }
 
   /** Whether this token was issued by this simulator (in this or an earlier run on the same data dir). */

@@ -572,10 +572,12 @@ describe('my access', () => {
 
 describe('reaching people', () => {
   test('an approver the bot cannot reach is escalated to the fallback, and the requester is told', async () => {
-    // Rahul's manager (Margaret Okafor) never installed Attest; the stage's fallback (Daniel Schmidt) has.
+    // Rahul's manager (Margaret Okafor) never installed Attest, and the tenant's app policy blocks it for her, so
+    // Attest cannot install it either; the stage's fallback (Daniel Schmidt) has it.
     const fallback = await h.deps.directory.getUser('daniel.schmidt@contoso.example');
     const margaret = await h.deps.directory.getUser('margaret.okafor@contoso.example');
     const daniel = { id: fallback!.id, displayName: fallback!.displayName };
+    h.host.graphSim!.setTeamsAppsBlocked(margaret!.id, true);
     await bot.install(daniel);
     await bot.install(rahul);
     const from = connector.received.length;

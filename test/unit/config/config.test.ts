@@ -2,11 +2,16 @@ import {
   ConfigError,
   LOCAL_SIGNIN_CLIENT_ID,
   SETTINGS,
+  SIMULATOR_TEAMS_CATALOG_APP_ID,
   TEAMS_CLIENT_IDS,
   describeModes,
   loadConfig,
 } from '../../../src/config/config';
 import { AZURE_ENV } from '../../support/azure-env';
+import {
+  DEMO_ATTEST_ENTRA_APP_ID,
+  DEMO_TEAMS_CATALOG_APP_ID,
+} from '../../../src/local/graph-sim/demo-tenant';
 
 const AZURE_BASE = AZURE_ENV;
 
@@ -62,7 +67,18 @@ describe('the Azure host', () => {
     expect(config.bot).toMatchObject({ auth: 'managed-identity', appId: AZURE_BASE.ATTEST_BOT_APP_ID });
   });
 
-  test.each(Object.keys(AZURE_BASE))('stops with one line naming %s when it is missing', (name) => {
+  // Those with an Azure default (ATTEST_CATALOG_PATH: the packaged catalog/catalog.yaml) may be left out.
+  const requiredInAzure = Object.keys(AZURE_BASE).filter(
+    (name) => SETTINGS[name as keyof typeof SETTINGS].default?.azure === undefined,
+  );
+
+  test('defaults the catalog to the packaged catalog/catalog.yaml', () => {
+    expect(requiredInAzure).not.toContain('ATTEST_CATALOG_PATH');
+    const { ATTEST_CATALOG_PATH: _demo, ...env } = AZURE_BASE;
+    expect(loadConfig(env, 'azure').catalogPath).toBe('catalog/catalog.yaml');
+  });
+
+  test.each(requiredInAzure)('stops with one line naming %s when it is missing', (name) => {
     const env: Record<string, string> = { ...AZURE_BASE };
     delete env[name];
     const err = errorOf(env, 'azure');
@@ -91,7 +107,12 @@ describe('a malformed setting', () => {
     ['ATTEST_STORAGE_MODE', 'azurite', /must be one of embedded, connection-string, managed-identity/],
     ['ATTEST_STORAGE_TABLE_URL', 'http://attest.table.core.windows.net', /must start with https:\/\//],
     ['ATTEST_GRAPH_TENANT_ID', 'contoso.onmicrosoft.com', /must be a GUID/],
-    ['ATTEST_GRAPH_CREDENTIAL', 'password', /must be one of managed-identity, client-secret, certificate/],
+    [
+      'ATTEST_GRAPH_CREDENTIAL',
+      'password',
+      /must be one of federated, managed-identity, client-secret, certificate/,
+    ],
+    ['ATTEST_TEAMS_CATALOG_APP_ID', 'Attest', /must be a GUID/],
     ['ATTEST_ALLOWED_TENANTS', 'contoso', /comma-separated list of tenant GUIDs/],
     ['ATTEST_MAIL_SENDER', 'attest', /user principal name/],
     ['ATTEST_TASK_HUB', 'my-hub', /3 to 45 letters and digits/],
@@ -197,5 +218,57 @@ describe("the tab's SSO", () => {
     const err = errorOf({ ...AZURE_BASE, [name]: value }, 'azure');
     expect(err.setting).toBe(name);
     expect(err.message).toMatch(expected);
+  });
+});
+
+describe('reaching every approver (the Teams app installed through Graph)', () => {
+  test('in Azure, Graph is called through the federated credential by default, with AZURE_CLIENT_ID', () => {
+    const config = loadConfig(
+      { ...AZURE_BASE, AZURE_CLIENT_ID: '9a8b7c6d-0000-4000-8000-0000000000aa' },
+      'azure',
+    );
+    expect(config.directory).toMatchObject({
+      mode: 'graph',
+      credential: { kind: 'federated', managedIdentityClientId: '9a8b7c6d-0000-4000-8000-0000000000aa' },
+    });
+    expect(config.teamsCatalogAppId).toBeUndefined();
+  });
+
+  test('installing needs Graph called as the tab app: a different ATTEST_GRAPH_CLIENT_ID names both settings', () => {
+    const err = errorOf(
+      { ...AZURE_BASE, ATTEST_TEAMS_CATALOG_APP_ID: '19e1e8dc-f54f-5abb-9263-eddbd26e70b2' },
+      'azure',
+    );
+    expect(err.setting).toBe('ATTEST_GRAPH_CLIENT_ID');
+    expect(err.message).toContain('ATTEST_TAB_CLIENT_ID');
+    expect(err.message).toContain('webApplicationInfo.id');
+    const same = loadConfig(
+      {
+        ...AZURE_BASE,
+        ATTEST_GRAPH_CLIENT_ID: AZURE_BASE.ATTEST_TAB_CLIENT_ID.toUpperCase(),
+        ATTEST_TEAMS_CATALOG_APP_ID: '19E1E8DC-F54F-5ABB-9263-EDDBD26E70B2',
+      },
+      'azure',
+    );
+    expect(same.teamsCatalogAppId).toBe('19e1e8dc-f54f-5abb-9263-eddbd26e70b2');
+  });
+
+  test('with the Graph simulator the demo tenant catalog app is installed by default, and none turns it off', () => {
+    expect(loadConfig({}, 'local').teamsCatalogAppId).toBe(DEMO_TEAMS_CATALOG_APP_ID);
+    expect(SIMULATOR_TEAMS_CATALOG_APP_ID).toBe(DEMO_TEAMS_CATALOG_APP_ID);
+    expect(SETTINGS.ATTEST_TAB_CLIENT_ID.default?.local).toBe(DEMO_ATTEST_ENTRA_APP_ID);
+    expect(loadConfig({ ATTEST_TEAMS_CATALOG_APP_ID: 'none' }, 'local').teamsCatalogAppId).toBeUndefined();
+    // Against real Graph the demo id means nothing: only the admin's setting turns installation on.
+    const real = loadConfig(
+      {
+        ATTEST_DIRECTORY_MODE: 'graph',
+        ATTEST_GRAPH_TENANT_ID: AZURE_BASE.ATTEST_GRAPH_TENANT_ID,
+        ATTEST_GRAPH_CLIENT_ID: AZURE_BASE.ATTEST_GRAPH_CLIENT_ID,
+        ATTEST_GRAPH_CLIENT_SECRET: 'a-long-secret',
+        ATTEST_MAIL_MODE: 'graph',
+      },
+      'local',
+    );
+    expect(real.teamsCatalogAppId).toBeUndefined();
   });
 });

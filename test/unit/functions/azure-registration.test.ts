@@ -82,6 +82,12 @@ test('the Azure entry point refuses to load with a bad setting, naming it', () =
   );
 });
 
+test('the Azure entry point refuses to load when the configured catalog is not there, naming the setting and the path', () => {
+  expect(() => loadEntryPoint({ ...AZURE_ENV, ATTEST_CATALOG_PATH: 'catalog/no-such-catalog.yaml' })).toThrow(
+    /^config: ATTEST_CATALOG_PATH is "catalog\/no-such-catalog\.yaml", which resolves to \/\S+\/catalog\/no-such-catalog\.yaml, and there is no file there\. Deploy the package `npm run package` builds/,
+  );
+});
+
 describe('a catch-all route', () => {
   const route = (name: string, r: string, methods: HttpFunction['methods'] = ['GET']): HttpFunction => ({
     kind: 'http',

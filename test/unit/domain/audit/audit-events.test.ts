@@ -123,6 +123,20 @@ const built = [
     row: { stream: 'request/7', rowKey: 'o-0000000001-01', eventSeq: 1, eventHash: 'ab'.repeat(32) },
     reason: 'the ticket was deleted in Jira',
   }),
+  vocabulary.teamsAppInstalled(ctx, {
+    catalogAppId: 'app-1',
+    already: false,
+    chatId: '19:u-1_app@unq.gbl.spaces',
+    purpose: { kind: 'approval-requested', about: 'r-1' },
+  }),
+  vocabulary.teamsAppInstallRefused(ctx, {
+    catalogAppId: 'app-1',
+    status: 403,
+    code: 'Forbidden',
+    error: 'blocked by policy',
+    remedy: 'allow the app',
+    purpose: { kind: 'review-assigned', about: 'review:q1' },
+  }),
 ];
 
 test('every action of the vocabulary has exactly one builder', () => {
@@ -191,4 +205,14 @@ test('ticket sync records in its own stream per Attest id, and a skip always say
   expect(skipped?.details).toMatchObject({ reason: 'the ticket was deleted in Jira' });
   const released = built.find((e) => e.action === 'ticket.row-released');
   expect(Object.keys(released?.details ?? {})).toEqual(['row']);
+});
+
+test('Teams installations are recorded per person, and a refusal says what an admin can do', () => {
+  expect(vocabulary.teamsStream('U-1')).toBe('teams:u-1');
+  const refused = built.find((e) => e.action === 'teams.app-install-refused');
+  expect(refused?.details).toMatchObject({
+    status: 403,
+    remedy: 'allow the app',
+    purpose: { about: 'review:q1' },
+  });
 });
