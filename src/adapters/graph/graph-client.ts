@@ -12,8 +12,8 @@ import {
   type Middleware,
 } from '@microsoft/microsoft-graph-client';
 import type { TokenCredential } from '@azure/identity';
-import { SpanKind, SpanStatusCode, type Span } from '@opentelemetry/api';
-import { attestTracer } from '../telemetry/tracing';
+import type { Span } from '@opentelemetry/api';
+import { noteStatus, traced } from '../telemetry/tracing';
 
 /** The scope for app-only tokens: every application permission granted to the app. */
 export const GRAPH_DEFAULT_SCOPE = 'https://graph.microsoft.com/.default';
@@ -104,15 +104,12 @@ class GraphSpanMiddleware implements Middleware {
     const method = (context.options?.method ?? 'GET').toUpperCase();
     const url = typeof context.request === 'string' ? context.request : context.request.url;
     const template = graphPathTemplate(absoluteNextLink(url, this.serviceRoot), this.serviceRoot);
-    await attestTracer().startActiveSpan(
+    await traced(
       `graph ${method} ${template}`,
       {
-        kind: SpanKind.CLIENT,
-        attributes: {
-          'http.request.method': method,
-          'url.template': template,
-          'server.address': new URL(this.serviceRoot).host,
-        },
+        'http.request.method': method,
+        'url.template': template,
+        'server.address': new URL(this.serviceRoot).host,
       },
       async (span) => {
         const call = { span, attempts: 0 };
@@ -120,16 +117,10 @@ class GraphSpanMiddleware implements Middleware {
         try {
           if (!this.next) throw new Error('GraphSpanMiddleware has no next middleware');
           await this.next.execute(context);
-          const status = context.response?.status;
-          if (status !== undefined) span.setAttribute('http.response.status_code', status);
-          if (status !== undefined && status >= 400) span.setStatus({ code: SpanStatusCode.ERROR });
-        } catch (err) {
-          span.setStatus({ code: SpanStatusCode.ERROR, message: (err as Error).message });
-          throw err;
+          noteStatus(span, context.response?.status);
         } finally {
           span.setAttribute('attest.retries', Math.max(0, call.attempts - 1));
           graphCalls.delete(context);
-          span.end();
         }
       },
     );

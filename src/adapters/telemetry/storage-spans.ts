@@ -4,10 +4,10 @@
  * times the SDK's retry policy sent it. Keys are not recorded (a partition key can be a person's object id);
  * the work's ids are, by the span processor.
  */
-import { SpanKind, SpanStatusCode, type Span } from '@opentelemetry/api';
+import type { Span } from '@opentelemetry/api';
 import type { TableServiceClientOptions } from '@azure/data-tables';
 import type { RequestPolicy, RequestPolicyFactory, WebResource } from '@azure/storage-blob';
-import { attestTracer } from './tracing';
+import { noteStatus, traced } from './tracing';
 
 type PolicyEntry = NonNullable<TableServiceClientOptions['additionalPolicies']>[number];
 type Policy = PolicyEntry['policy'];
@@ -27,34 +27,24 @@ const perCall: Policy = {
   name: 'attestTableSpans',
   async sendRequest(request, next) {
     const table = tableOfUrl(request.url);
-    return attestTracer().startActiveSpan(
+    return traced(
       `tables ${request.method} ${table}`,
       {
-        kind: SpanKind.CLIENT,
-        attributes: {
-          'db.system': 'azure_table_storage',
-          'attest.storage.table': table,
-          'http.request.method': request.method,
-          'server.address': new URL(request.url).host,
-        },
+        'db.system': 'azure_table_storage',
+        'attest.storage.table': table,
+        'http.request.method': request.method,
+        'server.address': new URL(request.url).host,
       },
       async (span) => {
         const entry = { span, attempts: 0 };
         spans.set(request, entry);
         try {
           const response = await next(request);
-          span.setAttribute('http.response.status_code', response.status);
-          if (response.status >= 400) span.setStatus({ code: SpanStatusCode.ERROR });
+          noteStatus(span, response.status);
           return response;
-        } catch (err) {
-          const status = (err as { statusCode?: unknown }).statusCode;
-          if (typeof status === 'number') span.setAttribute('http.response.status_code', status);
-          span.setStatus({ code: SpanStatusCode.ERROR, message: (err as Error).message });
-          throw err;
         } finally {
           span.setAttribute('attest.retries', Math.max(0, entry.attempts - 1));
           spans.delete(request);
-          span.end();
         }
       },
     );
@@ -95,30 +85,17 @@ export const blobSpanFactory: RequestPolicyFactory = {
     return {
       sendRequest(request: WebResource) {
         const container = containerOfUrl(request.url);
-        return attestTracer().startActiveSpan(
+        return traced(
           `blobs ${request.method} ${container}`,
           {
-            kind: SpanKind.CLIENT,
-            attributes: {
-              'attest.storage.container': container,
-              'http.request.method': request.method,
-              'server.address': new URL(request.url).host,
-            },
+            'attest.storage.container': container,
+            'http.request.method': request.method,
+            'server.address': new URL(request.url).host,
           },
           async (span) => {
-            try {
-              const response = await nextPolicy.sendRequest(request);
-              span.setAttribute('http.response.status_code', response.status);
-              if (response.status >= 400) span.setStatus({ code: SpanStatusCode.ERROR });
-              return response;
-            } catch (err) {
-              const status = (err as { statusCode?: unknown }).statusCode;
-              if (typeof status === 'number') span.setAttribute('http.response.status_code', status);
-              span.setStatus({ code: SpanStatusCode.ERROR, message: (err as Error).message });
-              throw err;
-            } finally {
-              span.end();
-            }
+            const response = await nextPolicy.sendRequest(request);
+            noteStatus(span, response.status);
+            return response;
           },
         );
       },

@@ -55,6 +55,13 @@ export function statusOfError(err: unknown): number | undefined {
   return undefined;
 }
 
+/** Records an HTTP answer's status on its span: ERROR from 400 on (an answer, not an exception). */
+export function noteStatus(span: Span, status: number | undefined): void {
+  if (status === undefined) return;
+  span.setAttribute('http.response.status_code', status);
+  if (status >= 400) span.setStatus({ code: SpanStatusCode.ERROR });
+}
+
 /**
  * Runs `fn` in a span named `name`; the span ends when `fn` settles, with status ERROR and the exception's
  * type and message when it throws. `kind` CLIENT for an outbound call.
