@@ -11,6 +11,7 @@
 import type { HttpRequest, HttpResponseInit } from '@azure/functions';
 import type { LocalTabIssuer } from '../adapters/tab-auth/local-issuer';
 import type { AttestConfig } from '../config/config';
+import { escapeHtml } from '../domain/html-text';
 import { FunctionNames } from '../workflows/names';
 import type { FunctionContext, HttpFunction } from './function-types';
 import { errorResponse, tabRoute } from './tab-route';
@@ -182,13 +183,6 @@ function safeReturnTo(value: string | null): string {
   )
     return value;
   return TAB_INDEX_PATH;
-}
-
-function escapeHtml(text: string): string {
-  return text.replace(
-    /[&<>"']/g,
-    (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c] as string,
-  );
 }
 
 /** The local sign-in page: accessible (labelled radio group, live status), no framework, no external files. */

@@ -86,13 +86,3 @@ export class GraphMailSender implements MailSender {
       .post({ message: graphMessage(mail), saveToSentItems: true });
   }
 }
-
-/** Escapes text for an HTML body: names and campaign titles are user text. */
-export function escapeHtml(text: string): string {
-  return text
-    .replace(/&/g, '&amp;')
-    .replace(/</g, '&lt;')
-    .replace(/>/g, '&gt;')
-    .replace(/"/g, '&quot;')
-    .replace(/'/g, '&#39;');
-}

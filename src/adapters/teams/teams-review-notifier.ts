@@ -23,7 +23,8 @@ import type {
 } from '../../ports/review-notifier.port';
 import { cardTimestamp } from '../cards/card-template';
 import { describeRecommendation, renderReviewCard, REVIEW_CARD_MAX_ITEMS } from '../cards/review.card';
-import { escapeHtml, type Mailer } from '../graph/graph-mailer';
+import { escapeHtml } from '../../domain/html-text';
+import type { Mailer } from '../graph/graph-mailer';
 import type { TeamsAppInstaller } from '../graph/teams-app-installer';
 import type { ConversationStore, Delivery, DeliveryStore } from '../tables/teams.store';
 import { ProactiveErrorCodes, ProactiveSendError, type ProactiveQueue } from './proactive-queue';

@@ -4,6 +4,7 @@
  * mail adapter do the I/O.
  */
 
+import { escapeHtml } from '../html-text';
 import type { EvidenceSummary } from './evidence-summary';
 
 /** Graph's limit for a file attached inline to sendMail (larger ones need an upload session). */
@@ -71,16 +72,6 @@ export function recipientsOutside(
 ): string[] {
   const allowed = new Set(allowedDomains.map((d) => d.toLowerCase()));
   return recipients.filter((r) => !allowed.has((r.split('@')[1] ?? '').toLowerCase()));
-}
-
-/** Escapes text for an HTML body. */
-export function escapeHtml(text: string): string {
-  return text
-    .replace(/&/g, '&amp;')
-    .replace(/</g, '&lt;')
-    .replace(/>/g, '&gt;')
-    .replace(/"/g, '&quot;')
-    .replace(/'/g, '&#39;');
 }
 
 /** How the zip travels: attached, or linked (a time-limited URL). */

@@ -5,25 +5,13 @@
  * compares byte for byte.
  */
 import type { DigestSummary } from '../audit/audit-digest.math';
+import { escapeHtml } from '../html-text';
 import { SUMMARY_OUTCOMES, normaliseSummary, type EvidenceSummary } from './evidence-summary';
 
 /** What the page names besides the figures. */
 export interface SummaryPageContext {
   bundleId: string;
   digest: DigestSummary;
-}
-
-const ESCAPES: Record<string, string> = {
-  '&': '&amp;',
-  '<': '&lt;',
-  '>': '&gt;',
-  '"': '&quot;',
-  "'": '&#39;',
-};
-
-/** Text made safe for HTML content and attribute values. NB. codes and reasons come from the log: escape all. */
-export function escapeHtml(text: string): string {
-  return text.replace(/[&<>"']/g, (c) => ESCAPES[c]);
 }
 
 const BAR_COLOUR = '#2f5597';
