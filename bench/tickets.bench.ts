@@ -18,22 +18,15 @@ import { ServiceNowTicketSystem } from '../src/adapters/tickets/servicenow-ticke
 import { TicketSync } from '../src/adapters/tickets/ticket-sync';
 import { TicketSyncStore } from '../src/adapters/tickets/ticket-sync.store';
 import { systemClock } from '../src/adapters/system-clock';
-import type { AuditAction, JsonObject } from '../src/domain/audit/audit-event.model';
+import type { JsonObject } from '../src/domain/audit/audit-event.model';
 import { startJiraFake } from '../src/local/ticket-fakes/jira-fake';
 import { startServiceNowFake } from '../src/local/ticket-fakes/servicenow-fake';
 import type { TicketSystem } from '../src/ports/ticket-system.port';
 import { mapPool } from '../src/workflows/map-pool';
+import { LIFECYCLE } from '../test/support/ticket-sync-world';
 import { withStorage, type BenchRow } from './bench-kit';
 
 const LIFECYCLES = 1_667;
-const STEPS: [AuditAction, string][] = [
-  ['request.submitted', 'Submitted'],
-  ['policy.evaluated', 'PendingApproval'],
-  ['approval.requested', 'PendingApproval'],
-  ['approval.decided', 'Approved'],
-  ['access.granted', 'Active'],
-  ['access.revoked', 'Revoked'],
-];
 const SECRET = 'bench-secret-0123456789';
 
 /** Writes the backlog: every lifecycle's events in order, 32 lifecycles at a time. */
@@ -45,7 +38,7 @@ async function writeBacklog(
   const ids = Array.from({ length: LIFECYCLES }, (_, i) => `${prefix}-${String(i).padStart(5, '0')}`);
   let events = 0;
   await mapPool(ids, 32, async (requestId) => {
-    for (const [action, status] of STEPS) {
+    for (const [action, status] of LIFECYCLE) {
       const details: JsonObject =
         action === 'request.submitted'
           ? {
