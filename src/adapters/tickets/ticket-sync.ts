@@ -106,6 +106,22 @@ export interface DrainReport {
   failedStreams: number;
 }
 
+/** A drain's report before it has done anything, with `over` on top. */
+export function drainReport(over: Partial<DrainReport> = {}): DrainReport {
+  return {
+    outcome: 'done',
+    streams: 0,
+    rows: 0,
+    comments: 0,
+    created: 0,
+    resolved: 0,
+    held: 0,
+    parked: 0,
+    failedStreams: 0,
+    ...over,
+  };
+}
+
 /** The drain's actor in the audit log. */
 export const TICKET_SYNC_ACTOR: AuditActor = { objectId: 'attest-ticket-sync', channel: 'system' };
 
@@ -160,17 +176,7 @@ export class TicketSync {
 
   /** One drain: carries every owed row it can, and says what it did. Skips when another drain runs. */
   async drain(): Promise<DrainReport> {
-    this.report = {
-      outcome: 'done',
-      streams: 0,
-      rows: 0,
-      comments: 0,
-      created: 0,
-      resolved: 0,
-      held: 0,
-      parked: 0,
-      failedStreams: 0,
-    };
+    this.report = drainReport();
     this.stop = undefined;
     const { store } = this.o;
     const lease = await store.acquireLease(this.holder, this.s.leaseMs);

@@ -1,5 +1,5 @@
 import { InvocationContext } from '@azure/functions';
-import type { DrainReport, TicketSync } from '../../../src/adapters/tickets/ticket-sync';
+import { drainReport, type DrainReport, type TicketSync } from '../../../src/adapters/tickets/ticket-sync';
 import { loadConfig } from '../../../src/config/config';
 import { buildFunctionList } from '../../../src/functions/function-list';
 import type { AppServices, FunctionContext, TimerFunction } from '../../../src/functions/function-types';
@@ -15,19 +15,6 @@ const SERVICENOW = {
 const timerOf = (env: Record<string, string>) =>
   buildFunctionList(loadConfig(env, 'local')).find((f) => f.name === FunctionNames.ticketSyncTimer) as
     TimerFunction | undefined;
-
-const report = (over: Partial<DrainReport>): DrainReport => ({
-  outcome: 'done',
-  streams: 0,
-  rows: 0,
-  comments: 0,
-  created: 0,
-  resolved: 0,
-  held: 0,
-  parked: 0,
-  failedStreams: 0,
-  ...over,
-});
 
 async function tick(
   timer: TimerFunction,
@@ -53,11 +40,11 @@ test('the ticket-sync timer exists only when tickets are on, every minute unless
 
 test('each tick runs one drain and says what it did, or that another drain holds the lease', async () => {
   const timer = timerOf(SERVICENOW) as TimerFunction;
-  const done = await tick(timer, report({ streams: 2, rows: 5, comments: 5, created: 1 }));
+  const done = await tick(timer, drainReport({ streams: 2, rows: 5, comments: 5, created: 1 }));
   expect(done.drains).toBe(1);
   expect(done.lines).toEqual([
     'ticket sync: done: 2 streams, 5 rows, 5 comments, 1 created, 0 resolved, 0 held, 0 parked',
   ]);
-  const busy = await tick(timer, report({ outcome: 'busy', reason: 'another drain holds the lease' }));
+  const busy = await tick(timer, drainReport({ outcome: 'busy', reason: 'another drain holds the lease' }));
   expect(busy.lines).toEqual(['ticket sync: another drain holds the lease: tick skipped']);
 });
