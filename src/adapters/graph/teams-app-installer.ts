@@ -23,6 +23,7 @@ import {
 } from '../../domain/audit/audit-events';
 import type { AuditLogPort } from '../../ports/audit-log.port';
 import type { ConversationStore } from '../tables/teams.store';
+import { logger } from '../telemetry/logger';
 import { odataQueryValue, odataString } from './graph-odata';
 
 /** The Teams service URL that routes to every region: used only until a real reference tells the tenant's own. */
@@ -92,12 +93,22 @@ function remedyFor(status: number, catalogAppId: string): string {
     : `Allow the Attest app for this person (Teams admin centre > app permission and setup policies), and check that Attest calls Graph as the Entra app named in the manifest's webApplicationInfo.id (ATTEST_GRAPH_CLIENT_ID = ATTEST_TAB_CLIENT_ID) with TeamsAppInstallation.ReadWriteSelfForUser.All granted; or ask the person to open Attest in Teams once.`;
 }
 
+/** Where an installation's audit event goes: the person's stream, tied to the request it was for (not a review). */
+function installEnvelope(userId: string, purpose: InstallPurpose) {
+  return {
+    stream: teamsStream(userId),
+    actor: { objectId: 'system', channel: 'system' as const },
+    subject: userId,
+    ...(purpose.about.startsWith('review:') ? {} : { correlation: { requestId: purpose.about } }),
+  };
+}
+
 /** A {@link TeamsAppInstaller} on Microsoft Graph. */
 export class GraphTeamsAppInstaller implements TeamsAppInstaller {
   private readonly log: (line: string) => void;
 
   constructor(private readonly deps: GraphTeamsAppInstallerDeps) {
-    this.log = deps.log ?? ((line) => console.warn(line));
+    this.log = deps.log ?? logger('teams-installer', 'warn');
   }
 
   async reach(userId: string, purpose: InstallPurpose): Promise<ReachResult> {
@@ -162,15 +173,12 @@ export class GraphTeamsAppInstaller implements TeamsAppInstaller {
     const reference = this.referenceTo(template, userId, chatId);
     await deps.conversations.rememberUser(userId, reference);
     await deps.audit?.append(
-      teamsAppInstalled(
-        {
-          stream: teamsStream(userId),
-          actor: { objectId: 'system', channel: 'system' },
-          subject: userId,
-          ...(purpose.about.startsWith('review:') ? {} : { correlation: { requestId: purpose.about } }),
-        },
-        { catalogAppId: deps.catalogAppId, already: installed === 'already', chatId, purpose },
-      ),
+      teamsAppInstalled(installEnvelope(userId, purpose), {
+        catalogAppId: deps.catalogAppId,
+        already: installed === 'already',
+        chatId,
+        purpose,
+      }),
     );
     return { reached: true, reference, installed };
   }
@@ -208,22 +216,14 @@ export class GraphTeamsAppInstaller implements TeamsAppInstaller {
     const reason = `Graph refused to install the Attest app for ${userId}${f.status ? ` (${f.status} ${f.code})` : ''}: ${f.message}`;
     this.log(`teams: ${reason.replace(/\.\s*$/, '')}. ${remedy}`);
     await deps.audit?.append(
-      teamsAppInstallRefused(
-        {
-          stream: teamsStream(userId),
-          actor: { objectId: 'system', channel: 'system' },
-          subject: userId,
-          ...(purpose.about.startsWith('review:') ? {} : { correlation: { requestId: purpose.about } }),
-        },
-        {
-          catalogAppId: deps.catalogAppId,
-          status: f.status ?? 0,
-          code: f.code,
-          error: f.message,
-          remedy,
-          purpose,
-        },
-      ),
+      teamsAppInstallRefused(installEnvelope(userId, purpose), {
+        catalogAppId: deps.catalogAppId,
+        status: f.status ?? 0,
+        code: f.code,
+        error: f.message,
+        remedy,
+        purpose,
+      }),
     );
     return { reached: false, code, ...(f.status ? { status: f.status } : {}), reason };
   }

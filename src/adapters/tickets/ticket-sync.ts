@@ -86,7 +86,7 @@ export interface TicketSyncOptions {
   /** This instance's name in the lease (default a random id). */
   holder?: string;
   settings?: Partial<TicketSyncSettings>;
-  /** Operational lines (default console.log). */
+  /** Operational lines (default Attest's JSON logger, component `ticket-sync`). */
   logLine?: (line: string) => void;
 }
 
