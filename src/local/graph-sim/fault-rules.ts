@@ -3,6 +3,7 @@
  * cleared while it runs (through its TS API or the loopback-only `/_sim/faults` endpoint), timed on the
  * simulator's own clock so a test clock can end an outage.
  */
+import { fieldChecks, globToRegExp, ruleObjects } from '../fault-rule-checks';
 import { graphError, type RequestIds, type SimResponse } from './graph-routes';
 
 /** One fault rule, as a caller writes it (also the JSON format of `POST /_sim/faults`). */
@@ -56,20 +57,6 @@ const GRAPH_ERRORS: Record<number, [string, string]> = {
 
 /** Thrown for a rule list that cannot be used; the message says which rule and why. */
 export class FaultRuleError extends Error {}
-
-function globToRegExp(glob: string): RegExp {
-  let out = '';
-  for (let i = 0; i < glob.length; i++) {
-    const c = glob[i];
-    if (c === '*' && glob[i + 1] === '*') {
-      out += '.*';
-      i++;
-    } else if (c === '*') out += '[^/]*';
-    else if (c === '?') out += '[^/]';
-    else out += c.replace(/[.+^${}()|[\]\\]/g, '\\$&');
-  }
-  return new RegExp(`^${out}/?$`, 'i');
-}
 
 /** A rule checked and compiled, with its time window. */
 export class CompiledFaultRule {
@@ -134,20 +121,14 @@ const KNOWN_FIELDS = new Set([
 
 /** Checks a rule list (from the TS API or JSON) and compiles it; throws FaultRuleError naming the bad rule. */
 export function compileFaultRules(rules: unknown, now: Date): CompiledFaultRule[] {
-  if (!Array.isArray(rules)) throw new FaultRuleError('rules must be an array of fault rules');
-  return rules.map((raw: unknown, i) => {
-    const where = `rule ${i + 1}`;
-    if (raw === null || typeof raw !== 'object' || Array.isArray(raw))
-      throw new FaultRuleError(`${where} must be an object`);
-    const r = raw as Record<string, unknown>;
+  const fail = (message: string) => new FaultRuleError(message);
+  return ruleObjects(rules, fail).map((rule) => {
+    const { r, where } = rule;
+    const check = fieldChecks(rule, fail);
     const unknown = Object.keys(r).find((k) => !KNOWN_FIELDS.has(k));
     if (unknown !== undefined) throw new FaultRuleError(`${where} has an unknown field '${unknown}'`);
-    if (typeof r.status !== 'number' || !Number.isInteger(r.status) || r.status < 400 || r.status > 599)
-      throw new FaultRuleError(`${where}: status must be an HTTP error status, 400..599`);
-    for (const f of ['method', 'path', 'pathRegex', 'code', 'message'] as const) {
-      if (r[f] !== undefined && (typeof r[f] !== 'string' || r[f] === ''))
-        throw new FaultRuleError(`${where}: ${f} must be a non-empty string`);
-    }
+    check.status();
+    check.nonEmptyStrings(['method', 'path', 'pathRegex', 'code', 'message']);
     if (r.path !== undefined && r.pathRegex !== undefined)
       throw new FaultRuleError(`${where}: give path or pathRegex, not both`);
     if (r.pathRegex !== undefined) {
@@ -157,27 +138,11 @@ export function compileFaultRules(rules: unknown, now: Date): CompiledFaultRule[
         throw new FaultRuleError(`${where}: pathRegex is not a regular expression (${(e as Error).message})`);
       }
     }
-    if (r.rate !== undefined && (typeof r.rate !== 'number' || !(r.rate >= 0 && r.rate <= 1)))
-      throw new FaultRuleError(`${where}: rate must be a number from 0 to 1`);
-    if (r.durationMs !== undefined && (typeof r.durationMs !== 'number' || !(r.durationMs > 0)))
-      throw new FaultRuleError(`${where}: durationMs must be a positive number of milliseconds`);
-    if (
-      r.retryAfterSeconds !== undefined &&
-      (typeof r.retryAfterSeconds !== 'number' ||
-        !Number.isInteger(r.retryAfterSeconds) ||
-        r.retryAfterSeconds < 0)
-    )
-      throw new FaultRuleError(`${where}: retryAfterSeconds must be a whole number of seconds, 0 or more`);
+    check.rate();
+    check.durationMs();
+    check.wholeSeconds('retryAfterSeconds');
     return new CompiledFaultRule({ ...(r as unknown as GraphSimFaultRule) }, now);
   });
 }
 
-/**
- * Whether a peer address is this machine. NB. The simulator listens on 127.0.0.1 only, so this is a second
- * line: should it ever listen wider, its admin endpoint still answers only local callers.
- */
-export function isLoopbackAddress(address: string | undefined): boolean {
-  if (address === undefined) return false;
-  const a = address.toLowerCase().replace(/^::ffff:/, '');
-  return a === '::1' || /^127(?:\.\d{1,3}){3}$/.test(a);
-}
+export { isLoopbackAddress } from '../fault-rule-checks';

@@ -10,6 +10,7 @@ import * as http from 'node:http';
 import * as path from 'node:path';
 import type { AddressInfo, Socket } from 'node:net';
 import { escapeHtml } from '../../domain/html-text';
+import { fieldChecks, globToRegExp, isLoopbackAddress, ruleObjects } from '../fault-rule-checks';
 
 /** One request as a fake's routes see it. */
 export interface FakeRequest {
@@ -103,20 +104,6 @@ const KNOWN = new Set([
   'hang',
 ]);
 
-/** `*` within one path segment, `**` across segments; the rest literal. */
-export function globToRegExp(glob: string): RegExp {
-  let out = '';
-  for (let i = 0; i < glob.length; i++) {
-    const c = glob[i];
-    if (c === '*' && glob[i + 1] === '*') {
-      out += '.*';
-      i++;
-    } else if (c === '*') out += '[^/]*';
-    else out += c.replace(/[.+?^${}()|[\]\\]/g, '\\$&');
-  }
-  return new RegExp(`^${out}/?$`, 'i');
-}
-
 interface CompiledRule {
   rule: TicketFaultRule;
   pattern?: RegExp;
@@ -126,12 +113,10 @@ interface CompiledRule {
 
 /** Checks rules (from the TS API or JSON) and compiles them with their end time; throws naming the bad rule. */
 export function compileFaultRules(rules: unknown, now: Date): CompiledRule[] {
-  if (!Array.isArray(rules)) throw new FakeFaultRuleError('rules must be an array of fault rules');
-  return rules.map((raw: unknown, i) => {
-    const where = `rule ${i + 1}`;
-    if (raw === null || typeof raw !== 'object' || Array.isArray(raw))
-      throw new FakeFaultRuleError(`${where} must be an object`);
-    const r = raw as Record<string, unknown>;
+  const fail = (message: string) => new FakeFaultRuleError(message);
+  return ruleObjects(rules, fail).map((fields) => {
+    const { r, where } = fields;
+    const check = fieldChecks(fields, fail);
     const unknown = Object.keys(r).find((k) => !KNOWN.has(k));
     if (unknown !== undefined)
       throw new FakeFaultRuleError(
@@ -139,21 +124,13 @@ export function compileFaultRules(rules: unknown, now: Date): CompiledRule[] {
       );
     if (r.hang !== undefined && typeof r.hang !== 'boolean')
       throw new FakeFaultRuleError(`${where}: hang must be true or false`);
-    if (
-      (r.hang !== true || r.status !== undefined) &&
-      (typeof r.status !== 'number' || !Number.isInteger(r.status) || r.status < 400 || r.status > 599)
-    )
-      throw new FakeFaultRuleError(`${where}: status must be an HTTP error status, 400..599`);
-    for (const f of ['method', 'path', 'until', 'rateLimitReason', 'message'] as const) {
-      if (r[f] !== undefined && (typeof r[f] !== 'string' || r[f] === ''))
-        throw new FakeFaultRuleError(`${where}: ${f} must be a non-empty string`);
-    }
-    if (r.rate !== undefined && (typeof r.rate !== 'number' || !(r.rate >= 0 && r.rate <= 1)))
-      throw new FakeFaultRuleError(`${where}: rate must be a number from 0 to 1`);
+    // A hanging rule needs no status; one given is still checked.
+    if (r.hang !== true || r.status !== undefined) check.status();
+    check.nonEmptyStrings(['method', 'path', 'until', 'rateLimitReason', 'message']);
+    check.rate();
     if (r.count !== undefined && (typeof r.count !== 'number' || !Number.isInteger(r.count) || r.count < 1))
       throw new FakeFaultRuleError(`${where}: count must be a whole number, 1 or more`);
-    if (r.durationMs !== undefined && (typeof r.durationMs !== 'number' || !(r.durationMs > 0)))
-      throw new FakeFaultRuleError(`${where}: durationMs must be a positive number of milliseconds`);
+    check.durationMs();
     if (r.until !== undefined && r.durationMs !== undefined)
       throw new FakeFaultRuleError(`${where}: give until or durationMs, not both`);
     let untilMs: number | undefined;
@@ -163,11 +140,7 @@ export function compileFaultRules(rules: unknown, now: Date): CompiledRule[] {
         throw new FakeFaultRuleError(`${where}: until must be an ISO time such as 2026-01-01T10:00:00Z`);
     }
     if (typeof r.durationMs === 'number') untilMs = now.getTime() + r.durationMs;
-    if (
-      r.retryAfter !== undefined &&
-      (typeof r.retryAfter !== 'number' || !Number.isInteger(r.retryAfter) || r.retryAfter < 0)
-    )
-      throw new FakeFaultRuleError(`${where}: retryAfter must be a whole number of seconds, 0 or more`);
+    check.wholeSeconds('retryAfter');
     const rule = { ...(r as unknown as TicketFaultRule) };
     return {
       rule,
@@ -176,16 +149,6 @@ export function compileFaultRules(rules: unknown, now: Date): CompiledRule[] {
       remaining: rule.count,
     };
   });
-}
-
-/**
- * Whether a peer address is this machine. NB. The fakes listen on 127.0.0.1 only; this is a second line for
- * the admin endpoint should that ever change.
- */
-export function isLoopback(address: string | undefined): boolean {
-  if (address === undefined) return false;
-  const a = address.toLowerCase().replace(/^::ffff:/, '');
-  return a === '::1' || /^127(?:\.\d{1,3}){3}$/.test(a);
 }
 
 /** What a fake plugs into the shared server. */
@@ -350,7 +313,7 @@ export class FakeServer implements TicketFake {
     };
     try {
       if (fr.path.startsWith('/_fake/')) {
-        if (!isLoopback(req.socket.remoteAddress)) {
+        if (!isLoopbackAddress(req.socket.remoteAddress)) {
           this.send(res, {
             status: 403,
             body: { error: 'the admin endpoint answers loopback callers only' },
